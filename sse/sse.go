@@ -1,0 +1,186 @@
+// Package sse reads and writes Server-Sent Events framing (the
+// text/event-stream format of the WHATWG HTML standard) as the three LLM
+// wire protocols use it.
+//
+// The Reader keeps each event's raw bytes so that the gateway can forward
+// an upstream stream byte for byte, event by event, while still looking at
+// the fields it needs (usage, errors). It accepts LF, CRLF and CR line
+// endings (Gemini's live API sends CRLF), tolerates a missing final blank
+// line, and bounds the size of one event.
+//
+// sse imports only the standard library.
+package sse
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxEventSize is the default cap on one event's raw size. LLM stream events
+// are small; a final Responses event echoing a long output can reach a few
+// MiB.
+const MaxEventSize = 16 << 20
+
+// ErrEventTooLarge is returned when one event exceeds the reader's limit.
+var ErrEventTooLarge = errors.New("sse: event too large")
+
+// Event is one server-sent event.
+type Event struct {
+	// Name is the event: field ("" when absent, which means "message").
+	Name string
+	// Data is the data: fields joined with "\n". It aliases the reader's
+	// buffer and is valid until the next call to Next.
+	Data []byte
+	// ID is the id: field.
+	ID string
+	// Raw is the event exactly as received, its terminating blank line
+	// included. It aliases the reader's buffer and is valid until the next
+	// call to Next.
+	Raw []byte
+	// Comment reports an event made only of comment lines (": ping").
+	Comment bool
+}
+
+// Reader reads events from a stream.
+type Reader struct {
+	br      *bufio.Reader
+	max     int
+	raw     []byte
+	data    []byte
+	pending bool // a CR ended the last line; drop a following LF
+}
+
+// NewReader returns a Reader with the default event size limit.
+func NewReader(r io.Reader) *Reader { return NewReaderSize(r, MaxEventSize) }
+
+// NewReaderSize returns a Reader whose events may be at most max bytes.
+func NewReaderSize(r io.Reader, max int) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, 32<<10), max: max}
+}
+
+// Next reads the next event. It returns io.EOF after the last event; a
+// stream that ends in the middle of an event returns that event first
+// (the LLM protocols do not always send a final blank line) and then
+// io.EOF. Blank lines that separate nothing are skipped.
+func (r *Reader) Next() (Event, error) {
+	r.raw = r.raw[:0]
+	r.data = r.data[:0]
+	var ev Event
+	hasData, hasField := false, false
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			if err == io.EOF && len(r.raw) > 0 {
+				// The stream ended inside an event, or after stray line
+				// ends: hand back what there is so that forwarding the raw
+				// bytes of every event reproduces the stream exactly.
+				ev.Raw, ev.Data = r.raw, r.data
+				ev.Comment = !hasField
+				return ev, nil
+			}
+			return Event{}, err
+		}
+		content := trimEOL(line)
+		if len(content) == 0 {
+			if !hasField && !ev.Comment {
+				continue // a stray blank line: kept in Raw, ends nothing
+			}
+			ev.Raw, ev.Data = r.raw, r.data
+			if hasField {
+				ev.Comment = false
+			}
+			return ev, nil
+		}
+		if content[0] == ':' {
+			ev.Comment = true
+			continue
+		}
+		field, value := content, []byte(nil)
+		if i := bytes.IndexByte(content, ':'); i >= 0 {
+			field, value = content[:i], content[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		hasField = true
+		switch string(field) {
+		case "data":
+			if hasData {
+				r.data = append(r.data, '\n')
+			}
+			r.data = append(r.data, value...)
+			hasData = true
+		case "event":
+			ev.Name = string(value)
+		case "id":
+			ev.ID = string(value)
+		}
+	}
+}
+
+// readLine appends the next line (with its terminator) to r.raw and returns
+// that slice of r.raw.
+func (r *Reader) readLine() ([]byte, error) {
+	start := len(r.raw)
+	for {
+		b, err := r.br.ReadByte()
+		if err != nil {
+			if err == io.EOF && len(r.raw) > start {
+				return r.raw[start:], nil
+			}
+			return nil, err
+		}
+		if r.pending {
+			r.pending = false
+			if b == '\n' {
+				// The LF of a CRLF whose CR ended the previous line.
+				r.raw = append(r.raw, b)
+				start++
+				continue
+			}
+		}
+		r.raw = append(r.raw, b)
+		if len(r.raw) > r.max {
+			return nil, fmt.Errorf("%w (over %d bytes)", ErrEventTooLarge, r.max)
+		}
+		switch b {
+		case '\n':
+			return r.raw[start:], nil
+		case '\r':
+			if r.br.Buffered() > 0 {
+				if next, _ := r.br.Peek(1); next[0] == '\n' {
+					_, _ = r.br.Discard(1)
+					r.raw = append(r.raw, '\n')
+					return r.raw[start:], nil
+				}
+				return r.raw[start:], nil
+			}
+			// The LF, if any, has not arrived yet: do not wait for it.
+			r.pending = true
+			return r.raw[start:], nil
+		}
+		if b != '\r' && r.br.Buffered() > 0 {
+			// Fast path: copy the rest of the line straight from the buffer.
+			buf, _ := r.br.Peek(r.br.Buffered())
+			i := bytes.IndexAny(buf, "\r\n")
+			if i < 0 {
+				i = len(buf)
+			}
+			if len(r.raw)+i > r.max {
+				return nil, fmt.Errorf("%w (over %d bytes)", ErrEventTooLarge, r.max)
+			}
+			r.raw = append(r.raw, buf[:i]...)
+			_, _ = r.br.Discard(i)
+		}
+	}
+}
+
+func trimEOL(line []byte) []byte {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return line
+}
