@@ -90,6 +90,13 @@ type Tool struct {
 	Parameters   json.RawMessage `json:"parameters,omitempty"`
 	Strict       *bool           `json:"strict,omitempty"`
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+	// FreeForm marks a tool whose input is free text rather than JSON (a
+	// Codex custom tool such as apply_patch). Parameters is then the object
+	// schema {"input": string} and calls carry {"input": "..."} as their
+	// Arguments, so protocols without free-form tools send it as an
+	// ordinary function; the Responses encoder turns those calls back into
+	// custom_tool_call items.
+	FreeForm bool `json:"free_form,omitempty"`
 	// Raw is a vendor-specific tool definition (a server tool such as
 	// web_search, a Codex custom tool) that has no neutral form. Encoders of
 	// the same protocol (RawProtocol) may forward it; others drop it with a

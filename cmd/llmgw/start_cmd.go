@@ -3,9 +3,202 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/llmgw/llmgw/dashboard"
+	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
+	"github.com/llmgw/llmgw/health"
+	"github.com/llmgw/llmgw/metrics"
+	"github.com/llmgw/llmgw/oauth"
+	"github.com/llmgw/llmgw/pricing"
+	"github.com/llmgw/llmgw/providers/demo"
+	"github.com/llmgw/llmgw/requestlog"
+	"github.com/llmgw/llmgw/sticky"
 )
 
-// runStart implements 'llmgw start'. TODO: being built.
+// runStart implements 'llmgw start': load the policy, open the request
+// log, and serve until SIGINT/SIGTERM, then shut down gracefully (in-flight
+// requests and streams finish, the log is flushed).
 func runStart(ctx context.Context, args []string, e env) error {
-	return errors.New("start: not implemented yet")
+	fs := flagSet("start", e)
+	policyPath := fs.String("policy", envDefault(e, "LLMGW_POLICY", "./policies.star"), "policy file or directory (env LLMGW_POLICY)")
+	listen := fs.String("listen", envDefault(e, "LLMGW_LISTEN", "127.0.0.1:8080"), "address to listen on (env LLMGW_LISTEN)")
+	dbPath := fs.String("db", envDefault(e, "LLMGW_DB", "./llmgw.db"), "SQLite request log (env LLMGW_DB)")
+	pricesFile := fs.String("prices", envDefault(e, "LLMGW_PRICES", ""), "optional price file in LiteLLM's JSON format (env LLMGW_PRICES)")
+	retention := fs.String("retention", envDefault(e, "LLMGW_RETENTION", "30d"), "how long request log rows are kept (env LLMGW_RETENTION)")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may run after SIGTERM")
+	logFormat := fs.String("log-format", envDefault(e, "LLMGW_LOG_FORMAT", "json"), "log format: json or console (env LLMGW_LOG_FORMAT)")
+	logLevel := fs.String("log-level", envDefault(e, "LLMGW_LOG_LEVEL", "info"), "log level (env LLMGW_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return exitError{code: 2}
+	}
+	keep, err := parseDays(*retention)
+	if err != nil {
+		return fmt.Errorf("start: --retention: %w", err)
+	}
+	logger, err := newLogger(e, *logFormat, *logLevel)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+
+	m := metrics.New()
+	eng, err := engine.New(ctx, engine.Config{
+		Path:   *policyPath,
+		Getenv: e.getenv,
+		OnReload: func(st engine.Status) {
+			if st.LastError != "" && st.LastErrorAt.After(st.LoadedAt) {
+				m.PolicyReload("error")
+				logger.Error().Str("error", st.LastError).Strs("failed_tests", st.FailedTests).Msg("policy reload refused; the last good policy keeps serving")
+				return
+			}
+			m.PolicyReload("ok")
+			logger.Info().Str("policy", st.Hash).Strs("files", st.Files).Msg("policy loaded")
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	pol := eng.Policy()
+	if len(pol.Keys) == 0 {
+		logger.Warn().Msg("the policy declares no client key(): the gateway is OPEN to anyone who can reach it")
+	}
+
+	db, err := requestlog.Open(ctx, *dbPath)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer db.Close()
+	writer := requestlog.NewWriter(db, requestlog.WriterConfig{})
+	m.RegisterLogQueue(func() (int64, int64, int64) {
+		st := writer.Stats()
+		return st.Queued, st.Written, st.Shed
+	})
+
+	prices := pricing.Default()
+	if *pricesFile != "" {
+		f, err := os.Open(*pricesFile)
+		if err != nil {
+			return fmt.Errorf("start: --prices: %w", err)
+		}
+		extra, err := pricing.LoadLiteLLM(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("start: --prices %s: %w", *pricesFile, err)
+		}
+		prices = prices.WithFile(extra)
+	}
+
+	secret, err := oauth.LoadKey(e.getenv, *dbPath)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	store, err := oauth.OpenStore(ctx, db.SQL(), secret)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	tokens := oauth.NewManager(store, oauth.ManagerConfig{})
+
+	srv := gateway.New(gateway.Config{
+		Policies:  eng,
+		Log:       writer,
+		LogDB:     db,
+		Prices:    prices,
+		Metrics:   m,
+		Health:    health.New(health.Config{}),
+		Sticky:    sticky.New(sticky.Config{}),
+		Tokens:    oauthTokens{tokens},
+		Demo:      demo.New(demo.Config{}).Transport(),
+		Dashboard: dashboard.Handler(),
+		Logger:    logger,
+	})
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	logger.Info().Str("listen", ln.Addr().String()).Str("policy", pol.Hash).Str("db", *dbPath).Msg("llmgw listening")
+	fmt.Fprintf(e.stdout, "llmgw listening on http://%s\n", ln.Addr())
+
+	// The log writer outlives the server: it stops only after the last
+	// request has been recorded, then flushes.
+	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWriter()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer stopWriter()
+		return srv.Run(gctx, ln, *grace)
+	})
+	g.Go(func() error { return writer.Run(wctx) })
+	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
+	g.Go(func() error { return reloadOnHUP(gctx, eng, logger) })
+	g.Go(func() error { return ignoreCanceled(db.RunRetention(gctx, time.Hour, keep)) })
+	err = g.Wait()
+	logger.Info().Msg("llmgw stopped")
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
+
+// reloadOnHUP reloads the policy on SIGHUP.
+func reloadOnHUP(ctx context.Context, eng *engine.Engine, logger zerolog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			if err := eng.Reload(ctx); err != nil {
+				logger.Error().Err(err).Msg("policy reload on SIGHUP failed")
+			}
+		}
+	}
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func newLogger(e env, format, level string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil {
+		return zerolog.Logger{}, fmt.Errorf("bad log level %q", level)
+	}
+	out := e.stderr
+	if format == "console" {
+		out = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// oauthTokens adapts *oauth.Manager to gateway.Tokens.
+type oauthTokens struct{ m *oauth.Manager }
+
+func (t oauthTokens) Token(ctx context.Context, account string) (string, error) {
+	return t.m.Token(ctx, account)
+}
+
+func (t oauthTokens) Invalidate(ctx context.Context, account string) (string, error) {
+	return t.m.Invalidate(ctx, account)
+}
+
+func (t oauthTokens) Headers(kind string) map[string]string { return oauth.AuthHeaders(kind) }
+
+func (t oauthTokens) Status(account string) (string, string) { return t.m.Status(account) }
+
+var _ gateway.Tokens = oauthTokens{}

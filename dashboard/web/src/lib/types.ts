@@ -1,0 +1,150 @@
+// Wire shapes of the gateway's admin API (/api/...). They mirror the JSON
+// that gateway/admin.go serves; keep them in step with requestlog's query
+// result types.
+
+/** Counters aggregated over a set of requests. */
+export interface Counters {
+  requests: number
+  errors: number
+  input_tokens: number
+  output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
+  reasoning_tokens: number
+  cost_usd: number
+  unpriced: number
+}
+
+/** One time bucket of a summary; t is the bucket start in unix seconds. */
+export interface SeriesPoint extends Counters {
+  t: number
+}
+
+/** GET /api/summary */
+export interface Summary {
+  since: string
+  until: string
+  bucket_seconds: number
+  totals: Counters
+  series: SeriesPoint[]
+  by_model: (Counters & { model: string })[]
+  by_provider: (Counters & { provider: string })[]
+  by_key: (Counters & { key: string })[]
+}
+
+/** One logged request, as listed by GET /api/requests. */
+export interface RequestItem {
+  request_id: string
+  time: string
+  key: string
+  model: string
+  upstream_model: string
+  provider: string
+  protocol_in: string
+  protocol_out: string
+  stream: boolean
+  status: number
+  error_class: string
+  error: string
+  latency_ms: number
+  ttft_ms: number
+  input_tokens: number
+  output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
+  reasoning_tokens: number
+  cost_usd: number | null
+  usage_estimated: boolean
+}
+
+/** GET /api/requests */
+export interface RequestPage {
+  total: number
+  items: RequestItem[]
+}
+
+/** One upstream attempt of a request. */
+export interface Attempt {
+  n: number
+  provider: string
+  model: string
+  status: number
+  class: string
+  error: string
+  latency_ms: number
+  first_byte: boolean
+}
+
+/** GET /api/requests/{id} */
+export interface RequestDetail extends RequestItem {
+  attempts: Attempt[]
+  notes: string[]
+  policy_hash: string
+  sticky_key: string
+  sticky: 'hit' | 'miss' | ''
+  price_source: string
+  features: Record<string, unknown>
+}
+
+/** Filters accepted by GET /api/requests; empty strings mean "any". */
+export interface RequestFilter {
+  limit: number
+  offset: number
+  model: string
+  provider: string
+  key: string
+  status: '' | 'ok' | 'error'
+  since: string
+}
+
+/** Health of one provider. */
+export interface ProviderHealth {
+  name: string
+  kind: string
+  state: 'healthy' | 'cooldown' | 'half_open'
+  cooldown_left_s: number
+  error_rate: number
+  latency_ms: number
+  in_flight: number
+  requests: number
+  failures: number
+  last_error: string
+}
+
+/** GET /api/providers */
+export interface Providers {
+  providers: ProviderHealth[]
+  sticky_bindings: number
+}
+
+/** GET /api/policy */
+export interface PolicyStatus {
+  hash: string
+  loaded_at: string
+  files: string[]
+  last_error: string
+  last_error_at: string
+  failed_tests: string[]
+  reloads: number
+  reload_failures: number
+}
+
+/** Protocols accepted by POST /api/eval; "auto" lets the gateway sniff. */
+export type EvalProtocol = 'auto' | 'openai' | 'responses' | 'anthropic' | 'gemini'
+
+/** Options of POST /api/eval. */
+export interface EvalOptions {
+  protocol: EvalProtocol
+  /** Comma-separated provider (or provider:class) failures to simulate. */
+  simulateErrors: string
+}
+
+/** POST /api/eval */
+export interface EvalResult {
+  policy: string
+  candidates: { provider: string; model: string; priority: number; weight: number }[]
+  sticky_key: string | null
+  notes: string[]
+  explain: string[]
+  attempts: { provider: string; model: string; status: number | string; class: string }[]
+}

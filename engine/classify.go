@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// The actions a Class can carry.
+const (
+	ActionRetry    = "retry"    // try the same provider once more (a second retry becomes a failover)
+	ActionFailover = "failover" // try the next candidate
+	ActionFail     = "fail"     // return the error to the client, no failover
+	ActionCooldown = "cooldown" // cool the provider down for Class.Cooldown, then fail over
+)
+
+// DefaultCooldown is how long a 429 cools a provider down when the
+// upstream sent no Retry-After.
+const DefaultCooldown = 60 * time.Second
+
+// ErrorInfo describes one failed upstream attempt: what classify(err, ctx)
+// sees as err.
+type ErrorInfo struct {
+	Status        int           // HTTP status; 0 when there was none
+	Kind          string        // http, timeout, connect or stream
+	Type          string        // error type from the provider's error body
+	Message       string        // error message from the provider's error body
+	Provider      string        // the provider that failed
+	Model         string        // the upstream model of the attempt
+	RetryAfter    time.Duration // the upstream's Retry-After; 0 when absent
+	Attempt       int           // 1 for the first attempt of the request
+	FirstByteSent bool          // part of the response already reached the client
+}
+
+// Class is what to do about a failure.
+type Class struct {
+	// Action is ActionRetry, ActionFailover, ActionFail or ActionCooldown.
+	Action string `json:"action"`
+	// Cooldown is how long to cool the provider down (ActionCooldown).
+	Cooldown time.Duration `json:"cooldown,omitempty"`
+	// MarkFailed asks the health tracker to count the failure against the
+	// provider (exponential backoff after repeated failures).
+	MarkFailed bool `json:"mark_failed,omitempty"`
+}
+
+// String formats c the way a policy would write it.
+func (c Class) String() string {
+	if c.Action == ActionCooldown {
+		return fmt.Sprintf("cooldown(%g)", c.Cooldown.Seconds())
+	}
+	return c.Action
+}
+
+// DefaultClass is the contract's classification, used when a policy has no
+// classify hook or returns default_class(err):
+//
+//   - 401 and 403: fail over and mark the provider failed;
+//   - 429: cool down for Retry-After (or DefaultCooldown) and fail over;
+//   - 503 and 529: retry once (the caller turns a second retry into a
+//     failover);
+//   - 500, 502, 504, other 5xx, timeouts, connection and stream errors:
+//     fail over and mark the provider failed;
+//   - other 4xx: fail, returning the error to the client as is.
+//
+// Once the first byte went to the client nothing can be retried: the
+// action becomes ActionFail (MarkFailed is kept).
+func DefaultClass(ei ErrorInfo) Class {
+	c := defaultClass(ei)
+	if ei.FirstByteSent {
+		c.Action, c.Cooldown = ActionFail, 0
+	}
+	return c
+}
+
+func defaultClass(ei ErrorInfo) Class {
+	switch ei.Kind {
+	case "timeout", "connect", "stream":
+		return Class{Action: ActionFailover, MarkFailed: true}
+	}
+	switch s := ei.Status; {
+	case s == 401 || s == 403:
+		return Class{Action: ActionFailover, MarkFailed: true}
+	case s == 429:
+		d := ei.RetryAfter
+		if d <= 0 {
+			d = DefaultCooldown
+		}
+		return Class{Action: ActionCooldown, Cooldown: d}
+	case s == 503 || s == 529:
+		return Class{Action: ActionRetry}
+	case s >= 400 && s < 500:
+		return Class{Action: ActionFail}
+	}
+	return Class{Action: ActionFailover, MarkFailed: true}
+}
+
+// classValue is a Class as Starlark sees it: the result of cooldown(s) or
+// default_class(err).
+type classValue struct{ c Class }
+
+var _ starlark.HasAttrs = classValue{}
+
+func (v classValue) String() string        { return v.c.String() }
+func (v classValue) Type() string          { return "class" }
+func (v classValue) Freeze()               {}
+func (v classValue) Truth() starlark.Bool  { return true }
+func (v classValue) Hash() (uint32, error) { return starlark.String(v.c.String()).Hash() }
+func (v classValue) AttrNames() []string   { return []string{"action", "cooldown", "mark_failed"} }
+
+func (v classValue) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "action":
+		return starlark.String(v.c.Action), nil
+	case "cooldown":
+		return starlark.Float(v.c.Cooldown.Seconds()), nil
+	case "mark_failed":
+		return starlark.Bool(v.c.MarkFailed), nil
+	}
+	return nil, nil
+}
+
+// toClass converts what classify returned.
+func toClass(v starlark.Value, ei ErrorInfo) (Class, error) {
+	switch v := v.(type) {
+	case starlark.NoneType:
+		return DefaultClass(ei), nil
+	case classValue:
+		return v.c, nil
+	case starlark.String:
+		switch a := string(v); a {
+		case ActionRetry, ActionFailover, ActionFail:
+			return Class{Action: a}, nil
+		case ActionCooldown:
+			return Class{Action: ActionCooldown, Cooldown: DefaultCooldown}, nil
+		}
+		return Class{}, fmt.Errorf("classify returned %s, want \"retry\", \"failover\", \"fail\", cooldown(seconds) or default_class(err)", v)
+	}
+	return Class{}, fmt.Errorf("classify returned %s, want \"retry\", \"failover\", \"fail\", cooldown(seconds) or default_class(err)", v.Type())
+}

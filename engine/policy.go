@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/llmgw/llmgw/builtins"
+	"github.com/llmgw/llmgw/route"
+)
+
+// Policy is one loaded, validated version of the policy: its declarations
+// and its compiled hooks over frozen globals. A Policy is immutable and
+// safe for concurrent use; the gateway takes one snapshot per request and
+// keeps it for the whole retry chain.
+type Policy struct {
+	// Hash identifies this version: a hex SHA-256 prefix over the files'
+	// paths and contents. The request log stores it with every row.
+	Hash string
+	// Files lists the files this version was built from, relative to the
+	// policy directory: the entry, every loaded module and the tests.
+	Files []string
+	// Providers are the declared providers, in declaration order.
+	Providers []Provider
+	// Keys are the declared client keys. None means the gateway is open.
+	Keys []Key
+	// Prices are the price() declarations, in declaration order.
+	Prices []Price
+	// AdminKey protects the dashboard and its API; "" when not declared.
+	AdminKey string
+	// Notes are the note() lines emitted while the policy loaded (for
+	// example "no OPENAI_API_KEY; routing to demo"); the gateway logs them.
+	Notes []string
+
+	byName      map[string]int // index into Providers
+	route       *starlark.Function
+	classify    *starlark.Function
+	stickyKey   *starlark.Function
+	predeclared starlark.StringDict
+	modules     map[string]starlark.StringDict // loaded modules by load() name, the entry included
+	src         *source
+	limits      limits
+}
+
+// limits are the resolved Config limits a policy runs under.
+type limits struct {
+	maxSteps    uint64
+	hookTimeout time.Duration
+	now         func() time.Time
+	regexps     *builtins.Regexps
+}
+
+// Provider is one upstream instance declared with provider().
+type Provider struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"` // openai, anthropic, gemini or demo
+	BaseURL string `json:"base_url,omitempty"`
+	// APIKey is the upstream credential; never logged or shown.
+	APIKey string `json:"-"`
+	// OAuth names a subscription account logged in with `llmgw oauth`,
+	// used instead of APIKey; "" when not set.
+	OAuth    string `json:"oauth,omitempty"`
+	Priority int    `json:"priority"`
+	Weight   int    `json:"weight"`
+	// Models maps a requested model to the upstream's model name.
+	Models map[string]string `json:"models,omitempty"`
+	// Headers are extra headers sent upstream.
+	Headers map[string]string `json:"-"`
+	// Timeout bounds one attempt; 0 means the gateway's default.
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// Key is a client key declared with key(name, secret).
+type Key struct {
+	Name   string
+	Secret string
+}
+
+// Price is a price() declaration, in USD per million tokens. A nil field
+// was not given (the embedded price table's value applies), as opposed to
+// an explicit 0.
+type Price struct {
+	Model      string   `json:"model"`
+	Input      *float64 `json:"input,omitempty"`
+	Output     *float64 `json:"output,omitempty"`
+	CacheRead  *float64 `json:"cache_read,omitempty"`
+	CacheWrite *float64 `json:"cache_write,omitempty"`
+}
+
+// Provider returns the declared provider with that name.
+func (p *Policy) Provider(name string) (Provider, bool) {
+	i, ok := p.byName[name]
+	if !ok {
+		return Provider{}, false
+	}
+	return p.Providers[i], true
+}
+
+// Request holds the routing features of one request: what route(req, ctx)
+// and sticky_key(req, ctx) see as req. RequestFromBody extracts them.
+type Request struct {
+	Model    string `json:"model"`
+	Protocol string `json:"protocol"` // openai, responses, anthropic or gemini
+	Stream   bool   `json:"stream"`
+	Key      string `json:"key,omitempty"`     // client key name; "" on an open gateway
+	Session  string `json:"session,omitempty"` // session id from headers or body; "" when none
+	User     string `json:"user,omitempty"`
+	// Headers are the request headers, names lower-case, credentials
+	// redacted.
+	Headers             map[string]string `json:"headers,omitempty"`
+	Metadata            map[string]string `json:"metadata,omitempty"`
+	HasTools            bool              `json:"has_tools"`
+	HasImages           bool              `json:"has_images"`
+	HasThinking         bool              `json:"has_thinking"`
+	InputTokensEstimate int               `json:"input_tokens_estimate"`
+	MaxOutputTokens     int               `json:"max_output_tokens"`
+}
+
+// Env is the live state a decision reads: ctx in the hooks.
+type Env struct {
+	// Health reports a provider's health. Nil means every provider is
+	// healthy.
+	Health func(provider string) Health
+	// Sticky returns the provider a sticky key is bound to, "" when none.
+	// Nil means no bindings.
+	Sticky func(stickyKey string) string
+	// Now is ctx.now and what time.now() returns. The zero value means the
+	// engine's clock (Config.Now).
+	Now time.Time
+}
+
+// Health is a provider's health as the policy sees it.
+type Health struct {
+	State        string        `json:"state"` // healthy, cooldown or half_open
+	ErrorRate    float64       `json:"error_rate"`
+	LatencyMS    float64       `json:"latency_ms"`
+	InFlight     int           `json:"in_flight"`
+	CooldownLeft time.Duration `json:"cooldown_left"`
+}
+
+// The health states.
+const (
+	StateHealthy  = "healthy"
+	StateCooldown = "cooldown"
+	StateHalfOpen = "half_open"
+)
+
+// Decision is what Policy.Decide returns.
+type Decision struct {
+	// Candidates are in policy order with priority and weight resolved (a
+	// target's override, else the provider's). route.Order turns them into
+	// the failover order.
+	Candidates []route.Candidate
+	// StickyKey is the session's sticky key; "" means no stickiness.
+	StickyKey string
+	// Sticky is the provider StickyKey is bound to, "" when none.
+	Sticky string
+	// Notes are the note() lines the hooks emitted.
+	Notes []string
+}

@@ -1,0 +1,256 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/requestlog"
+)
+
+// adminRoutes mounts the JSON API the dashboard uses (scripts may use it
+// too) and /metrics. Access: with admin_key() in the policy, callers must
+// send it (Authorization: Bearer or x-api-key); without one, only loopback
+// clients are served.
+func (s *Server) adminRoutes(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(s.adminOnly)
+		r.Get("/api/summary", s.apiSummary)
+		r.Get("/api/requests", s.apiRequests)
+		r.Get("/api/requests/{id}", s.apiRequest)
+		r.Get("/api/providers", s.apiProviders)
+		r.Get("/api/policy", s.apiPolicy)
+		r.Post("/api/eval", s.apiEval)
+		if s.cfg.Metrics != nil {
+			r.Handle("/metrics", s.cfg.Metrics.Handler())
+		}
+	})
+}
+
+func (s *Server) adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pol := s.cfg.Policies.Policy()
+		if pol != nil && pol.AdminKey != "" {
+			got := sha256.Sum256([]byte(clientSecret(r)))
+			want := sha256.Sum256([]byte(pol.AdminKey))
+			if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				apiError(w, http.StatusUnauthorized, "admin key required")
+				return
+			}
+		} else if !isLoopback(r.RemoteAddr) {
+			apiError(w, http.StatusForbidden, "the admin API is served to loopback clients only; declare admin_key() in the policy to open it")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func apiError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"message": msg}})
+}
+
+// parseSince reads a duration such as 90m, 24h or 7d.
+func parseSince(v string, def time.Duration) (time.Duration, error) {
+	if v == "" {
+		return def, nil
+	}
+	if strings.HasSuffix(v, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		if err != nil || n < 0 {
+			return 0, errors.New("bad duration " + v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errors.New("bad duration " + v)
+	}
+	return d, nil
+}
+
+func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.LogDB == nil {
+		apiError(w, http.StatusNotFound, "no request log configured")
+		return
+	}
+	since, err := parseSince(r.URL.Query().Get("since"), 24*time.Hour)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	bucket, err := parseSince(r.URL.Query().Get("bucket"), 0)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if bucket == 0 {
+		bucket = max(since/48, time.Minute)
+	}
+	now := s.now()
+	sum, err := s.cfg.LogDB.Summary(r.Context(), requestlog.SummaryQuery{Since: now.Add(-since), Until: now, Bucket: bucket})
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "summary query failed")
+		return
+	}
+	writeJSON(w, http.StatusOK, sum)
+}
+
+func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.LogDB == nil {
+		apiError(w, http.StatusNotFound, "no request log configured")
+		return
+	}
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rq := requestlog.RequestQuery{Limit: limit, Offset: max(offset, 0), Model: q.Get("model"), Provider: q.Get("provider"), Key: q.Get("key"), Status: q.Get("status")}
+	if v := q.Get("since"); v != "" {
+		d, err := parseSince(v, 0)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rq.Since = s.now().Add(-d)
+	}
+	page, err := s.cfg.LogDB.Requests(r.Context(), rq)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "requests query failed")
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) apiRequest(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.LogDB == nil {
+		apiError(w, http.StatusNotFound, "no request log configured")
+		return
+	}
+	d, err := s.cfg.LogDB.Request(r.Context(), chi.URLParam(r, "id"))
+	if errors.Is(err, requestlog.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "no such request")
+		return
+	}
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "request query failed")
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// providerView is one row of /api/providers.
+type providerView struct {
+	Name          string  `json:"name"`
+	Kind          string  `json:"kind"`
+	State         string  `json:"state"`
+	CooldownLeftS float64 `json:"cooldown_left_s"`
+	ErrorRate     float64 `json:"error_rate"`
+	LatencyMS     float64 `json:"latency_ms"`
+	InFlight      int     `json:"in_flight"`
+	Requests      int64   `json:"requests"`
+	Failures      int64   `json:"failures"`
+	LastError     string  `json:"last_error"`
+	Priority      int     `json:"priority"`
+	Weight        int     `json:"weight"`
+	OAuth         string  `json:"oauth,omitempty"`
+	OAuthState    string  `json:"oauth_state,omitempty"`
+	Stickies      int     `json:"sticky_bindings"`
+}
+
+func (s *Server) apiProviders(w http.ResponseWriter, r *http.Request) {
+	pol := s.cfg.Policies.Policy()
+	counts := s.sticky.CountByProvider()
+	out := make([]providerView, 0, len(pol.Providers))
+	for _, p := range pol.Providers {
+		st := s.health.Snapshot(p.Name)
+		v := providerView{
+			Name: p.Name, Kind: p.Kind, State: string(st.State), CooldownLeftS: st.CooldownLeft.Seconds(),
+			ErrorRate: st.ErrorRate, LatencyMS: st.LatencyMS, InFlight: st.InFlight,
+			Requests: st.Requests, Failures: st.Failures, LastError: st.LastError,
+			Priority: p.Priority, Weight: p.Weight, OAuth: p.OAuth, Stickies: counts[p.Name],
+		}
+		if v.State == "" {
+			v.State = "healthy"
+		}
+		if p.OAuth != "" && s.cfg.Tokens != nil {
+			state, reason := s.cfg.Tokens.Status(p.OAuth)
+			v.OAuthState = state
+			if state == "failed" {
+				v.State, v.LastError = "failed", "oauth: "+reason
+			}
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"providers": out, "sticky_bindings": s.sticky.Len()})
+}
+
+func (s *Server) apiPolicy(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.cfg.Policies.Status())
+}
+
+// apiEval is the dashboard's playground: the same decision as
+// `llmgw eval --explain`, for a request body posted here.
+func (s *Server) apiEval(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		apiError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	q := r.URL.Query()
+	proto := q.Get("protocol")
+	if proto == "" || proto == "auto" {
+		proto = engine.GuessProtocol(body)
+	}
+	if !llm.Protocol(proto).Valid() {
+		apiError(w, http.StatusBadRequest, "unknown protocol "+strconv.Quote(proto))
+		return
+	}
+	req, err := engine.RequestFromBody(proto, body, nil)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "invalid request body: "+err.Error())
+		return
+	}
+	opts := engine.EvalOptions{Protocol: proto, Now: s.now(), Health: map[string]string{}}
+	for _, p := range s.cfg.Policies.Policy().Providers {
+		if !s.health.Available(p.Name) {
+			opts.Health[p.Name] = "cooldown"
+		}
+	}
+	if v := q.Get("simulate_errors"); v != "" {
+		m, err := engine.ParseSimulatedErrors(v)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		opts.SimulateErrors = m
+	}
+	res, err := s.cfg.Policies.Policy().Eval(r.Context(), req, opts)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(res)
+}

@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/pricing"
+	"github.com/llmgw/llmgw/requestlog"
+)
+
+// finish logs the request: one log row (with its attempts), metrics and a
+// structured log line. It runs for every request, rejected ones included.
+func (x *exchange) finish() {
+	if x.status == 0 {
+		x.status = http.StatusOK
+		if !x.committed {
+			x.status = 499 // the client went away before an answer
+		}
+	}
+	latency := time.Since(x.start)
+	estimated := false
+	if !x.usageKnown && x.status < 400 && x.ep.op == opGenerate {
+		// The provider reported no usage: estimate (about 4 bytes a token)
+		// and say so in the row.
+		x.usage = llm.Usage{InputTokens: int64(len(x.body) / 4), OutputTokens: int64(x.outBytes / 4)}
+		estimated = true
+	}
+	rec := &requestlog.Record{
+		Time:           x.start,
+		RequestID:      x.id,
+		Key:            x.key,
+		Endpoint:       x.ep.name,
+		ProtocolIn:     string(x.ep.proto),
+		ProtocolOut:    string(x.protoOut),
+		UpstreamModel:  x.upModel,
+		Provider:       x.provider,
+		Status:         x.status,
+		ErrorClass:     x.errClass,
+		ErrorMessage:   x.errMsg,
+		Latency:        latency,
+		TTFT:           x.ttft,
+		Usage:          x.usage,
+		UsageEstimated: estimated,
+		Attempts:       x.attempts,
+	}
+	if x.status < 400 {
+		rec.ErrorClass = ""
+	}
+	if x.feat != nil {
+		rec.Model, rec.Stream = x.feat.Model, x.feat.Stream
+		f := *x.feat
+		f.Headers = nil // features for replay: routing inputs, never content or headers
+		rec.Features, _ = json.Marshal(f)
+	}
+	if x.pol != nil {
+		rec.PolicyHash = x.pol.Hash
+	}
+	if x.dec != nil {
+		rec.StickyKey = x.dec.StickyKey
+		rec.Notes = x.dec.Notes
+		if x.dec.StickyKey != "" {
+			rec.Sticky = "miss"
+			if x.stickyHit {
+				rec.Sticky = "hit"
+			}
+		}
+	}
+	var cost pricing.Micros
+	priced := false
+	if x.pol != nil && rec.UpstreamModel != "" && x.status < 400 {
+		var src string
+		cost, src, priced = x.s.priceTable(x.pol).Cost(rec.UpstreamModel, x.usage)
+		if !priced && rec.Model != rec.UpstreamModel {
+			cost, src, priced = x.s.priceTable(x.pol).Cost(rec.Model, x.usage)
+		}
+		if priced {
+			c := int64(cost)
+			rec.CostMicros, rec.PriceSource = &c, src
+		}
+	}
+	if x.s.cfg.Log != nil {
+		x.s.cfg.Log.Record(rec)
+	}
+	if m := x.s.cfg.Metrics; m != nil {
+		m.Request(string(x.ep.proto), x.provider, rec.Model, x.status, latency, x.ttft, x.usage, int64(cost), priced)
+		if x.status < 400 && x.provider != "" {
+			m.Attempt(x.provider, "ok")
+		}
+	}
+	ev := x.log.Info()
+	if x.status >= 500 {
+		ev = x.log.Warn()
+	}
+	ev.Str("key", x.key).Str("model", rec.Model).Str("provider", x.provider).Int("status", x.status).
+		Int("attempts", len(x.attempts)).Dur("latency", latency).Dur("ttft", x.ttft).
+		Int64("input_tokens", x.usage.InputTokens).Int64("output_tokens", x.usage.OutputTokens).
+		Str("error_class", rec.ErrorClass).Msg("request")
+}
+
+// priceTable returns the price table with the policy's price() overrides,
+// built once per policy version.
+func (s *Server) priceTable(pol *engine.Policy) *pricing.Table {
+	if len(pol.Prices) == 0 {
+		return s.prices
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.priceHash == pol.Hash && s.policyTable != nil {
+		return s.policyTable
+	}
+	ov := make([]pricing.Override, 0, len(pol.Prices))
+	for _, p := range pol.Prices {
+		ov = append(ov, pricing.Override{Model: p.Model, Input: p.Input, Output: p.Output, CacheRead: p.CacheRead, CacheWrite: p.CacheWrite})
+	}
+	s.policyTable, s.priceHash = s.prices.With(ov...), pol.Hash
+	return s.policyTable
+}
+
+// countLocally answers a token-counting request for a provider that has no
+// counting endpoint with an estimate (about 4 bytes a token).
+func (x *exchange) countLocally() {
+	n := len(x.body) / 4
+	var body any = map[string]int{"input_tokens": n}
+	if x.ep.proto == llm.ProtocolGemini {
+		body = map[string]int{"totalTokens": n}
+	}
+	x.status = http.StatusOK
+	x.setRouteHeaders()
+	x.w.Header().Set("X-LLMGW-Estimated", "true")
+	writeJSON(x.w, http.StatusOK, body)
+	x.committed = true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"encoding failed"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,368 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/sse"
+)
+
+// upstreamBody returns the body of an attempt to a provider speaking up:
+// the client's bytes as they are when the protocols match (model rewritten
+// only when the candidate says so, OpenAI's include_usage forced so that
+// every stream reports usage), a conversion otherwise.
+func (x *exchange) upstreamBody(up llm.Protocol) ([]byte, error) {
+	if up == x.ep.proto {
+		body := x.body
+		if up != llm.ProtocolGemini && x.upModel != x.feat.Model {
+			mb, _ := json.Marshal(x.upModel)
+			b, err := setTopLevel(body, "model", mb)
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
+			}
+			body = b
+		}
+		if up == llm.ProtocolOpenAI && x.ep.op == opGenerate && x.feat.Stream && !x.clientUsage {
+			b, err := forceIncludeUsage(body)
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
+			}
+			body, x.hideUsage = b, true
+		}
+		return body, nil
+	}
+	if x.ep.op != opGenerate {
+		return nil, nil // count_tokens and embeddings are not converted
+	}
+	req, err := x.decodeClient()
+	if err != nil {
+		return nil, err
+	}
+	r2 := *req
+	r2.Model = x.upModel
+	r2.Stream = x.feat.Stream
+	r2.IncludeUsage = r2.Stream && up == llm.ProtocolOpenAI
+	body, warns, err := codecFor(up).encodeRequest(&r2)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warns {
+		if !contains(x.warnings, w) {
+			x.warnings = append(x.warnings, w)
+		}
+	}
+	return body, nil
+}
+
+// decodeClient decodes the client's request into neutral form, once.
+func (x *exchange) decodeClient() (*llm.Request, error) {
+	if x.clientReq != nil {
+		return x.clientReq, nil
+	}
+	req, err := codecFor(x.ep.proto).decodeRequest(x.body)
+	if err != nil {
+		return nil, err
+	}
+	if x.ep.proto == llm.ProtocolGemini {
+		req.Model, req.Stream = x.ep.model, x.ep.stream
+	}
+	x.clientReq = req
+	return req, nil
+}
+
+// forceIncludeUsage sets stream_options.include_usage in an OpenAI body.
+func forceIncludeUsage(body []byte) ([]byte, error) {
+	s, e, ok, err := topLevel(body, "stream_options")
+	if err != nil {
+		return nil, err
+	}
+	opts := []byte(`{"include_usage":true}`)
+	if ok && bytes.HasPrefix(bytes.TrimSpace(body[s:e]), []byte("{")) {
+		if opts, err = setTopLevel(body[s:e], "include_usage", []byte("true")); err != nil {
+			return nil, err
+		}
+	}
+	return setTopLevel(body, "stream_options", opts)
+}
+
+// responseHeaders copies an upstream's response headers that a client of
+// the same protocol may read (rate limits, request ids, retry hints).
+func responseHeaders(dst, src http.Header) {
+	for k, vs := range src {
+		lk := strings.ToLower(k)
+		if hopHeaders[lk] || lk == "content-encoding" || lk == "set-cookie" || lk == "date" || lk == "server" || lk == "alt-svc" || lk == "x-request-id" || strings.HasPrefix(lk, "x-llmgw-") {
+			continue
+		}
+		dst[k] = vs
+	}
+	if id := src.Get("X-Request-Id"); id != "" {
+		dst.Set("X-Upstream-Request-Id", id)
+	}
+}
+
+// relayBody relays a non-streaming response.
+func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response) *failure {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
+	}
+	if st, msg, ok := errorInBody(up, b); ok {
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: st, Message: msg, Body: b}}
+	}
+	out := b
+	if up == x.ep.proto {
+		if u, ok := codecFor(up).responseUsage(b); ok {
+			x.usage, x.usageKnown = u, true
+		}
+		responseHeaders(x.w.Header(), resp.Header)
+	} else {
+		lr, err := codecFor(up).decodeResponse(b)
+		if err != nil {
+			return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Status: http.StatusBadGateway, Err: err, Message: "undecodable response: " + err.Error()}}
+		}
+		x.usage, x.usageKnown = lr.Usage, !lr.Usage.IsZero()
+		req, _ := x.decodeClient()
+		if out, err = codecFor(x.ep.proto).encodeResponse(lr, req); err != nil {
+			return &failure{prov: prov, up: up, final: &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "could not convert the response: " + err.Error(), Err: err}}
+		}
+		x.w.Header().Set("Content-Type", "application/json")
+	}
+	x.status = resp.StatusCode
+	x.setRouteHeaders()
+	x.committed = true
+	x.w.WriteHeader(resp.StatusCode)
+	_, _ = x.w.Write(out)
+	x.ttft = time.Since(x.start)
+	x.outBytes = len(out)
+	return nil
+}
+
+// errorInBody detects an error delivered with a 2xx status (some
+// OpenAI-compatible servers do this): a top-level "error" object and none
+// of the protocol's success fields.
+func errorInBody(up llm.Protocol, b []byte) (int, string, bool) {
+	s, e, ok, err := topLevel(b, "error")
+	if err != nil || !ok || !bytes.HasPrefix(b[s:e], []byte("{")) {
+		return 0, "", false
+	}
+	for _, k := range []string{"choices", "content", "candidates", "output", "data", "id"} {
+		if _, _, has, _ := topLevel(b, k); has {
+			return 0, "", false
+		}
+	}
+	var eb struct {
+		Message string `json:"message"`
+		Code    any    `json:"code"`
+	}
+	_ = json.Unmarshal(b[s:e], &eb)
+	st := http.StatusBadGateway
+	if c, ok := eb.Code.(float64); ok && c >= 400 && c < 600 {
+		st = int(c)
+	}
+	return st, eb.Message, true
+}
+
+// relayStream relays a streaming response event by event, flushing after
+// each. Nothing is sent to the client until the first upstream event has
+// arrived and is not an error, so that a stream failing before its first
+// byte can still fail over.
+func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, resp *http.Response) *failure {
+	defer resp.Body.Close()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := newIdleReader(resp.Body, x.s.cfg.StreamIdleTimeout, func() { cancel(errIdle) })
+	defer idle.stop()
+	rd := sse.NewReader(idle)
+
+	first, err := firstEvent(rd)
+	if err != nil {
+		kind := "stream"
+		if errors.Is(context.Cause(ctx), errIdle) {
+			kind = "timeout"
+		}
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Err: err, Message: "stream ended before its first event"}}
+	}
+	if st, typ, msg, ok := streamError(up, first); ok {
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Status: st, Type: typ, Message: msg, Body: append([]byte(nil), first.Data...)}}
+	}
+
+	// Commit: from here on there is no failover.
+	deadline.Stop()
+	h := x.w.Header()
+	if up == x.ep.proto {
+		responseHeaders(h, resp.Header)
+	}
+	h.Set("Content-Type", "text/event-stream")
+	if x.ep.geminiArray {
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	x.status = http.StatusOK
+	x.setRouteHeaders()
+	x.committed = true
+	x.w.WriteHeader(http.StatusOK)
+	out := newSink(x.w, x.ep.geminiArray)
+
+	var rerr error
+	if up == x.ep.proto {
+		rerr = x.passStream(rd, first, out)
+	} else {
+		rerr = x.convertStream(rd, first, up, out)
+	}
+	if rerr != nil && !errors.Is(rerr, io.EOF) {
+		x.streamFailed(ctx, rerr, out)
+	}
+	out.close()
+	return nil
+}
+
+// passStream forwards a same-protocol stream byte for byte.
+func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink) error {
+	scan := codecFor(x.ep.proto).newUsageScanner()
+	for {
+		scan.Observe(ev)
+		if !(x.hideUsage && isUsageOnlyChunk(ev.Data)) {
+			if x.ttft == 0 && len(ev.Data) > 0 {
+				x.ttft = time.Since(x.start)
+			}
+			x.outBytes += len(ev.Data)
+			if err := out.event(ev.Raw, ev.Data); err != nil {
+				return err
+			}
+		}
+		if u, ok := scan.Usage(); ok {
+			x.usage, x.usageKnown = u, true
+		}
+		var err error
+		if ev, err = rd.Next(); err != nil {
+			return err
+		}
+	}
+}
+
+// convertStream converts an upstream stream into the client's protocol,
+// one upstream event at a time.
+func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, up llm.Protocol, out *sink) error {
+	dec := codecFor(up).newStreamDecoder()
+	req, _ := x.decodeClient()
+	enc := codecFor(x.ep.proto).newStreamEncoder(req)
+	var buf []byte
+	emit := func(evs []llm.Event) error {
+		buf = buf[:0]
+		for i := range evs {
+			e := &evs[i]
+			switch e.Kind {
+			case llm.EventUsage, llm.EventStart:
+				if e.Usage != nil {
+					x.usage, x.usageKnown = *e.Usage, true
+				}
+			case llm.EventError:
+				x.errClass, x.errMsg = "stream", e.Err.Message
+			}
+			buf = enc.Encode(buf, *e)
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		if x.ttft == 0 {
+			x.ttft = time.Since(x.start)
+		}
+		x.outBytes += len(buf)
+		return out.write(buf)
+	}
+	for {
+		evs, err := dec.Decode(ev)
+		if err != nil {
+			return err
+		}
+		if err := emit(evs); err != nil {
+			return err
+		}
+		if ev, err = rd.Next(); err != nil {
+			if errors.Is(err, io.EOF) {
+				if err := emit(dec.Close()); err != nil {
+					return err
+				}
+				return out.write(enc.Close(buf[:0]))
+			}
+			return err
+		}
+	}
+}
+
+// streamFailed ends a started stream with the client protocol's error
+// event: the client learns the stream broke instead of seeing a silent
+// end.
+func (x *exchange) streamFailed(ctx context.Context, err error, out *sink) {
+	if x.r.Context().Err() != nil {
+		x.errClass, x.errMsg = "client_cancelled", "client disconnected"
+		return
+	}
+	msg := "upstream stream failed: " + err.Error()
+	if errors.Is(context.Cause(ctx), errIdle) {
+		msg = "upstream stream stalled: no event for " + x.s.cfg.StreamIdleTimeout.String()
+	}
+	x.errClass, x.errMsg = "stream", msg
+	e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: msg}
+	_ = out.write(codecFor(x.ep.proto).encodeStreamError(nil, e))
+}
+
+// isUsageOnlyChunk reports an OpenAI chunk that carries only the final
+// usage (choices empty).
+func isUsageOnlyChunk(data []byte) bool {
+	return bytes.Contains(data, []byte(`"choices":[]`)) && bytes.Contains(data, []byte(`"usage":{`))
+}
+
+// streamError recognises an error delivered as a stream's first event:
+// Anthropic's event: error, an OpenAI or Gemini chunk that is an error
+// object, or a Responses error / response.failed event.
+func streamError(up llm.Protocol, ev sse.Event) (status int, typ, msg string, ok bool) {
+	if ev.Name == "error" || ev.Name == "response.failed" || bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"error"`)) ||
+		bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"type":"error"`)) {
+		var body struct {
+			Error struct {
+				Type    string `json:"type"`
+				Message string `json:"message"`
+				Code    any    `json:"code"`
+				Status  string `json:"status"`
+			} `json:"error"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(ev.Data, &body)
+		status = http.StatusBadGateway
+		switch {
+		case body.Error.Type == "overloaded_error" || body.Error.Status == "UNAVAILABLE":
+			status = 529
+		case body.Error.Type == "rate_limit_error" || body.Error.Status == "RESOURCE_EXHAUSTED":
+			status = http.StatusTooManyRequests
+		}
+		if c, isNum := body.Error.Code.(float64); isNum && c >= 400 && c < 600 {
+			status = int(c)
+		}
+		msg = body.Error.Message
+		if msg == "" {
+			msg = body.Message
+		}
+		return status, body.Error.Type, msg, true
+	}
+	return 0, "", "", false
+}
+
+func contains(ss []string, s string) bool {
+	for _, v := range ss {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

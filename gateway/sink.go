@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/llmgw/llmgw/sse"
+)
+
+// sink writes a stream to the client and flushes after every write. In
+// Gemini's JSON-array mode (streamGenerateContent without alt=sse) each
+// event's data becomes one element of a JSON array.
+type sink struct {
+	w      *sse.Writer
+	array  bool
+	opened bool
+}
+
+func newSink(w http.ResponseWriter, array bool) *sink {
+	return &sink{w: sse.NewWriter(w), array: array}
+}
+
+// event writes one event given both its raw bytes and its data.
+func (s *sink) event(raw, data []byte) error {
+	if !s.array {
+		if err := s.w.Raw(raw); err != nil {
+			return err
+		}
+		return s.w.Flush()
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	sep := []byte(",\r\n")
+	if !s.opened {
+		sep, s.opened = []byte("["), true
+	}
+	if err := s.w.Raw(sep); err != nil {
+		return err
+	}
+	if err := s.w.Raw(data); err != nil {
+		return err
+	}
+	return s.w.Flush()
+}
+
+// write writes encoded SSE bytes (one or more complete events).
+func (s *sink) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if !s.array {
+		if err := s.w.Raw(b); err != nil {
+			return err
+		}
+		return s.w.Flush()
+	}
+	rd := sse.NewReader(bytes.NewReader(b))
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			return nil
+		}
+		if err := s.event(ev.Raw, ev.Data); err != nil {
+			return err
+		}
+	}
+}
+
+// close ends the array in array mode.
+func (s *sink) close() {
+	if !s.array {
+		return
+	}
+	if !s.opened {
+		_ = s.w.Raw([]byte("["))
+	}
+	_ = s.w.Raw([]byte("]"))
+	_ = s.w.Flush()
+}
+
+// idleReader cancels an upstream stream that stays silent longer than
+// timeout between reads. Long streams are fine as long as they keep
+// talking; a total timeout would cut them.
+type idleReader struct {
+	r       io.Reader
+	timeout time.Duration
+	timer   *time.Timer
+	once    sync.Once
+}
+
+func newIdleReader(r io.Reader, timeout time.Duration, onIdle func()) *idleReader {
+	return &idleReader{r: r, timeout: timeout, timer: time.AfterFunc(timeout, onIdle)}
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	n, err := ir.r.Read(p)
+	if n > 0 {
+		ir.timer.Reset(ir.timeout)
+	}
+	return n, err
+}
+
+func (ir *idleReader) stop() { ir.once.Do(func() { ir.timer.Stop() }) }

@@ -1,0 +1,415 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/health"
+	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/requestlog"
+	"github.com/llmgw/llmgw/route"
+	"github.com/llmgw/llmgw/sse"
+)
+
+// maxErrorBody bounds how much of an upstream error body is read.
+const maxErrorBody = 1 << 20
+
+// maxResponseBody bounds a non-streaming upstream response.
+const maxResponseBody = 128 << 20
+
+// failure is one failed attempt.
+type failure struct {
+	err  *llm.UpstreamError
+	hdr  http.Header
+	prov engine.Provider
+	up   llm.Protocol
+	// final is a gateway-side refusal for this candidate (a request the
+	// provider's protocol cannot express): not the provider's fault.
+	final *HTTPError
+}
+
+// walk tries the candidates in order until one answers, following the
+// policy's classification of each failure.
+func (x *exchange) walk(order []route.Candidate) error {
+	ctx, cancel := context.WithCancelCause(x.r.Context())
+	defer cancel(nil)
+	deadline := time.AfterFunc(x.s.cfg.RequestTimeout, func() { cancel(context.DeadlineExceeded) })
+	defer deadline.Stop()
+
+	var last *failure
+	for _, c := range order {
+		prov, ok := x.pol.Provider(c.Provider)
+		if !ok {
+			continue
+		}
+		for try := 0; ; try++ {
+			if len(x.attempts) >= x.s.cfg.MaxAttempts {
+				return x.allFailed(last, fmt.Sprintf("gave up after %d attempts", len(x.attempts)))
+			}
+			f := x.attempt(ctx, deadline, c, prov)
+			if f == nil {
+				return nil
+			}
+			last = f
+			if f.final != nil {
+				break
+			}
+			if x.committed {
+				return nil // the client already has its protocol's error event
+			}
+			class := x.classify(ctx, f, try)
+			a := &x.attempts[len(x.attempts)-1]
+			a.Class = class.Action
+			switch class.Action {
+			case "retry":
+				if try == 0 && sleepCtx(ctx, 100*time.Millisecond) {
+					continue
+				}
+				a.Class = "failover"
+			case "fail":
+				x.errClass = "fail"
+				return x.passError(f)
+			case "cooldown":
+				x.s.health.Cooldown(prov.Name, class.Cooldown, f.err.Error())
+			}
+			if class.MarkFailed {
+				x.s.health.MarkFailed(prov.Name, f.err.Error())
+			}
+			if x.s.cfg.Metrics != nil {
+				x.s.cfg.Metrics.Failover(prov.Name, "")
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return x.allFailed(last, "")
+}
+
+// classify asks the policy what to do about a failure. A second retry of
+// the same provider becomes a failover.
+func (x *exchange) classify(ctx context.Context, f *failure, try int) engine.Class {
+	ei := engine.ErrorInfo{
+		Status:     f.err.Status,
+		Kind:       f.err.Kind,
+		Type:       f.err.Type,
+		Message:    f.err.Message,
+		Provider:   f.prov.Name,
+		Model:      x.upModel,
+		RetryAfter: f.err.RetryAfter,
+		Attempt:    len(x.attempts),
+	}
+	start := time.Now()
+	class, err := x.pol.Classify(ctx, ei, x.s.env(x.pol))
+	if x.s.cfg.Metrics != nil {
+		x.s.cfg.Metrics.HookLatency("classify", time.Since(start))
+	}
+	if err != nil {
+		x.log.Error().Err(err).Msg("classify hook failed; using the default class")
+		if x.s.cfg.Metrics != nil {
+			x.s.cfg.Metrics.HookError("classify")
+		}
+		class = engine.DefaultClass(ei)
+	}
+	if class.Action == "retry" && try > 0 {
+		class.Action = "failover"
+	}
+	return class
+}
+
+// attempt makes one upstream attempt. It returns nil when the response was
+// relayed to the client (successfully, or with an error after the first
+// byte), and the failure otherwise.
+func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Candidate, prov engine.Provider) *failure {
+	up := upstreamProtocol(prov.Kind, x.ep.proto)
+	x.provider, x.protoOut = prov.Name, up
+	x.upModel = upstreamModel(c, prov, x.feat.Model)
+	n := len(x.attempts) + 1
+	x.attempts = append(x.attempts, requestlog.Attempt{N: n, Provider: prov.Name, Model: x.upModel})
+	a := &x.attempts[n-1]
+	start := time.Now()
+	done := x.s.health.Begin(prov.Name)
+
+	f := x.send(ctx, deadline, c, prov, up)
+	lat := time.Since(start)
+	a.Latency = lat
+	if f == nil {
+		a.Status = x.status
+		a.FirstByte = true
+		done(health.Outcome{Latency: lat})
+		if x.dec.StickyKey != "" {
+			if x.dec.Sticky == prov.Name {
+				x.stickyHit = true
+				x.s.sticky.Touch(x.dec.StickyKey)
+			} else {
+				x.s.sticky.Bind(x.dec.StickyKey, prov.Name)
+			}
+		}
+		return nil
+	}
+	if f.final != nil {
+		a.Status, a.Class, a.Error = f.final.Status, "skip", f.final.Message
+		done(health.Outcome{Latency: lat})
+		return f
+	}
+	a.Status, a.Error = f.err.Status, f.err.Error()
+	a.FirstByte = x.committed
+	done(health.Outcome{Err: true, Latency: lat, Reason: f.err.Error()})
+	if x.s.cfg.Metrics != nil {
+		x.s.cfg.Metrics.Attempt(prov.Name, "error")
+	}
+	x.log.Info().Str("provider", prov.Name).Int("status", f.err.Status).Str("kind", f.err.Kind).Msg("upstream attempt failed")
+	return f
+}
+
+// upstreamModel is the model name sent upstream: the candidate's override,
+// else the provider's models mapping, else what the client asked for.
+func upstreamModel(c route.Candidate, p engine.Provider, requested string) string {
+	if c.Model != "" {
+		return c.Model
+	}
+	if m, ok := p.Models[requested]; ok && m != "" {
+		return m
+	}
+	return requested
+}
+
+// send builds, sends and (on success) relays one attempt.
+func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candidate, prov engine.Provider, up llm.Protocol) *failure {
+	fail := func(kind string, status int, err error) *failure {
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Status: status, Err: err, Message: errString(err)}}
+	}
+	body, err := x.upstreamBody(up)
+	if err != nil {
+		he := asHTTPError(err)
+		if he.Status >= 500 {
+			he = &HTTPError{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: err.Error(), Err: err}
+		}
+		return &failure{prov: prov, up: up, final: he}
+	}
+	if x.ep.op != opGenerate && up != x.ep.proto {
+		if x.ep.op == opCountTokens {
+			x.countLocally()
+			return nil
+		}
+		return &failure{prov: prov, up: up, final: errorf(http.StatusBadRequest,
+			"provider %s (kind %s) cannot serve %s requests", prov.Name, prov.Kind, x.ep.name)}
+	}
+	stream := x.feat.Stream && x.ep.op == opGenerate
+	url := upstreamURL(baseURL(prov, up), up, x.ep.op, x.upModel, stream)
+	if up == x.ep.proto {
+		url = withClientQuery(url, x.r)
+	}
+	hreq, err := newUpstreamRequest(ctx, url, body)
+	if err != nil {
+		return fail("connect", 0, err)
+	}
+	if up == x.ep.proto {
+		forwardHeaders(hreq.Header, x.r.Header)
+	}
+	if err := x.authorize(ctx, hreq, prov, up); err != nil {
+		return fail("auth", 0, err)
+	}
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	}
+	client, err := x.s.clients.get(prov)
+	if err != nil {
+		return fail("connect", 0, err)
+	}
+	resp, err := client.Do(hreq)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && prov.OAuth != "" && x.s.cfg.Tokens != nil {
+		// An expired or revoked OAuth token: refresh once and try again.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		if _, ierr := x.s.cfg.Tokens.Invalidate(ctx, prov.OAuth); ierr == nil {
+			hreq2, _ := newUpstreamRequest(ctx, url, body)
+			hreq2.Header = hreq.Header.Clone()
+			if err = x.authorize(ctx, hreq2, prov, up); err == nil {
+				resp, err = client.Do(hreq2)
+			}
+		} else {
+			return fail("auth", http.StatusUnauthorized, ierr)
+		}
+	}
+	if err != nil {
+		return fail(ctxErrKind(ctx, err), 0, err)
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		ue := &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: resp.StatusCode, Body: eb}
+		if ms, ok := retryAfter(resp.Header); ok {
+			ue.RetryAfter = time.Duration(ms) * time.Millisecond
+		}
+		ue.Type, ue.Message = codecFor(up).decodeError(resp.StatusCode, eb)
+		return &failure{prov: prov, up: up, err: ue, hdr: resp.Header}
+	}
+	if stream {
+		return x.relayStream(ctx, deadline, prov, up, resp)
+	}
+	return x.relayBody(prov, up, resp)
+}
+
+// withClientQuery carries the client's query parameters (Anthropic's
+// ?beta=true) to a same-protocol upstream, without Gemini's ?key=.
+func withClientQuery(url string, r *http.Request) string {
+	q := r.URL.Query()
+	q.Del("key")
+	q.Del("alt")
+	if len(q) == 0 {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + q.Encode()
+}
+
+// authorize sets the provider's credentials and declared headers.
+func (x *exchange) authorize(ctx context.Context, hreq *http.Request, prov engine.Provider, up llm.Protocol) error {
+	for k, v := range prov.Headers {
+		hreq.Header.Set(k, v)
+	}
+	if prov.OAuth == "" {
+		setAuth(hreq.Header, prov.Kind, up, prov.APIKey, false)
+		return nil
+	}
+	if x.s.cfg.Tokens == nil {
+		return fmt.Errorf("gateway: provider %s uses OAuth account %q but no token store is configured", prov.Name, prov.OAuth)
+	}
+	tok, err := x.s.cfg.Tokens.Token(ctx, prov.OAuth)
+	if err != nil {
+		return fmt.Errorf("gateway: oauth account %s: %w", prov.OAuth, err)
+	}
+	setAuth(hreq.Header, prov.Kind, up, tok, true)
+	for k, v := range x.s.cfg.Tokens.Headers(prov.Kind) {
+		if strings.EqualFold(k, "anthropic-beta") {
+			mergeBeta(hreq.Header, "anthropic-beta", v)
+			continue
+		}
+		hreq.Header.Set(k, v)
+	}
+	return nil
+}
+
+// passError returns a failure the policy classed "fail" to the client: as
+// the upstream sent it when the protocols match, else translated into the
+// client's shape with the same status.
+func (x *exchange) passError(f *failure) error {
+	if f.final != nil {
+		return f.final
+	}
+	x.errMsg = f.err.Error()
+	if f.err.Status == 0 {
+		return &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "upstream " + f.prov.Name + " failed: " + f.err.Kind, Err: f.err}
+	}
+	h := x.w.Header()
+	for _, k := range []string{"Retry-After", "Retry-After-Ms", "Content-Type"} {
+		if v := f.hdr.Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	x.status = f.err.Status
+	x.setRouteHeaders()
+	if f.up == x.ep.proto && len(f.err.Body) > 0 {
+		x.w.WriteHeader(f.err.Status)
+		_, _ = x.w.Write(f.err.Body)
+		x.committed = true
+		return nil
+	}
+	msg := f.err.Message
+	if msg == "" {
+		msg = http.StatusText(f.err.Status)
+	}
+	he := &HTTPError{Status: f.err.Status, Type: llm.TypeForStatus(f.err.Status), Message: msg}
+	writeError(x.w, x.ep.proto, he)
+	x.committed = true
+	return nil
+}
+
+// allFailed answers when no candidate served the request.
+func (x *exchange) allFailed(last *failure, why string) error {
+	if last == nil {
+		return errorf(http.StatusServiceUnavailable, "no provider could serve model %q", x.feat.Model)
+	}
+	if last.final != nil && len(x.attempts) == countFinal(x.attempts) {
+		return last.final
+	}
+	x.errClass = "exhausted"
+	msg := fmt.Sprintf("all providers failed (%d attempts); last: %s", len(x.attempts), last.err.Error())
+	if last.err == nil {
+		msg = fmt.Sprintf("all providers failed (%d attempts)", len(x.attempts))
+	}
+	if why != "" {
+		msg += " (" + why + ")"
+	}
+	status := http.StatusBadGateway
+	if last.err != nil {
+		switch {
+		case last.err.Status == http.StatusTooManyRequests:
+			status = http.StatusTooManyRequests
+			if last.err.RetryAfter > 0 {
+				x.w.Header().Set("Retry-After", fmt.Sprint(int(last.err.RetryAfter.Seconds()+0.999)))
+			}
+		case last.err.Status == 529 || last.err.Status == http.StatusServiceUnavailable:
+			status = http.StatusServiceUnavailable
+		case last.err.Kind == "timeout":
+			status = http.StatusGatewayTimeout
+		}
+	}
+	return &HTTPError{Status: status, Type: llm.TypeForStatus(status), Message: msg, Err: last.err}
+}
+
+func countFinal(as []requestlog.Attempt) int {
+	n := 0
+	for _, a := range as {
+		if a.Class == "skip" {
+			n++
+		}
+	}
+	return n
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// errIdle is the cause of an upstream stream cancelled for silence.
+var errIdle = errors.New("upstream stream idle too long")
+
+// firstEvent reads the first event of an upstream stream.
+func firstEvent(rd *sse.Reader) (sse.Event, error) {
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			return ev, err
+		}
+		if ev.Comment && len(ev.Data) == 0 && ev.Name == "" {
+			continue // keep-alive comment
+		}
+		return ev, nil
+	}
+}

@@ -1,0 +1,30 @@
+// Package anthropic converts the Anthropic Messages wire format
+// (POST /v1/messages and /v1/messages/count_tokens, JSON and SSE) to and
+// from the neutral llm types, in both directions: client requests and
+// upstream replies are decoded into llm values, and llm values are encoded
+// for Anthropic upstreams (requests) and Anthropic clients (responses,
+// streams, errors).
+//
+// It also serves same-protocol traffic, which is forwarded byte for byte:
+// ResponseUsage and UsageScanner extract token usage from pass-through
+// bodies and streams.
+//
+// Conventions the encoders guarantee for official SDKs and Claude Code
+// (protocols.md §2.3, §6): every SSE event has an event: name; block
+// indices are dense, 0-based and in start order; message_start carries the
+// input usage known so far; message_delta is held until the end of the
+// stream so that it carries the final cumulative usage (an OpenAI
+// upstream sends usage after finish_reason), and its usage.output_tokens
+// is always present; a tool call forces stop_reason tool_use.
+//
+// Thinking signatures are provider-bound. A signature issued by another
+// protocol is sent to Anthropic clients prefixed with that protocol's name
+// and a colon ("gemini:…"), which base64 never contains, so that when the
+// client replays the block DecodeRequest restores its origin and the
+// request encoders can drop or keep it correctly.
+//
+// Decoders never panic on any input and report malformed client JSON as an
+// *llm.Error with status 400.
+//
+// anthropic imports only llm, sse and the standard library.
+package anthropic

@@ -1,0 +1,336 @@
+package demo
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/llmgw/llmgw/llm"
+)
+
+// serveGemini dispatches the Gemini surface; rest is the path after
+// "/v1beta/".
+func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, rest string) {
+	const proto = llm.ProtocolGemini
+	if rest == "models" {
+		if method(w, r, proto, http.MethodGet) {
+			s.writeJSON(w, r, 0, geminiModelList{Models: geminiModels()})
+		}
+		return
+	}
+	name, ok := strings.CutPrefix(rest, "models/")
+	if !ok || name == "" {
+		notFound(w, r, proto)
+		return
+	}
+	model, action, _ := strings.Cut(name, ":")
+	if action == "" {
+		if method(w, r, proto, http.MethodGet) {
+			s.writeJSON(w, r, 0, geminiModel(model))
+		}
+		return
+	}
+	if !method(w, r, proto, http.MethodPost) {
+		return
+	}
+	switch action {
+	case "generateContent":
+		s.generateContent(w, r, model, false)
+	case "streamGenerateContent":
+		s.generateContent(w, r, model, true)
+	case "countTokens":
+		s.geminiCountTokens(w, r)
+	case "embedContent":
+		s.embedContent(w, r)
+	case "batchEmbedContents":
+		s.batchEmbedContents(w, r)
+	default:
+		notFound(w, r, proto)
+	}
+}
+
+type geminiModelInfo struct {
+	Name                       string   `json:"name"`
+	Version                    string   `json:"version"`
+	DisplayName                string   `json:"displayName"`
+	Description                string   `json:"description"`
+	InputTokenLimit            int      `json:"inputTokenLimit"`
+	OutputTokenLimit           int      `json:"outputTokenLimit"`
+	SupportedGenerationMethods []string `json:"supportedGenerationMethods"`
+}
+
+type geminiModelList struct {
+	Models []geminiModelInfo `json:"models"`
+}
+
+func geminiModel(id string) geminiModelInfo {
+	methods := []string{"generateContent", "streamGenerateContent", "countTokens"}
+	if strings.Contains(id, "embedding") {
+		methods = []string{"embedContent", "batchEmbedContents"}
+	}
+	return geminiModelInfo{
+		Name: "models/" + id, Version: "001", DisplayName: "llmgw demo (" + id + ")",
+		Description:     "llmgw's offline demo provider: deterministic replies, no network.",
+		InputTokenLimit: 1 << 20, OutputTokenLimit: 1 << 16, SupportedGenerationMethods: methods,
+	}
+}
+
+func geminiModels() []geminiModelInfo {
+	out := make([]geminiModelInfo, len(models))
+	for i, id := range models {
+		out[i] = geminiModel(id)
+	}
+	return out
+}
+
+type geminiError struct {
+	Error geminiErrorBody `json:"error"`
+}
+
+type geminiErrorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+}
+
+// geminiStatus is the gRPC status name Google's APIs pair with an HTTP
+// status.
+func geminiStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusMethodNotAllowed:
+		return "INVALID_ARGUMENT"
+	case http.StatusUnauthorized:
+		return "UNAUTHENTICATED"
+	case http.StatusForbidden:
+		return "PERMISSION_DENIED"
+	case http.StatusNotFound:
+		return "NOT_FOUND"
+	case http.StatusTooManyRequests:
+		return "RESOURCE_EXHAUSTED"
+	case http.StatusServiceUnavailable:
+		return "UNAVAILABLE"
+	case http.StatusGatewayTimeout:
+		return "DEADLINE_EXCEEDED"
+	}
+	return "INTERNAL"
+}
+
+type geminiContent struct {
+	Role  string `json:"role"`
+	Parts []struct {
+		Text         string `json:"text"`
+		FunctionCall *struct {
+			Name string          `json:"name"`
+			Args json.RawMessage `json:"args"`
+		} `json:"functionCall"`
+		FunctionResponse *struct {
+			Name     string          `json:"name"`
+			Response json.RawMessage `json:"response"`
+		} `json:"functionResponse"`
+	} `json:"parts"`
+}
+
+// texts returns the content's texts, and separately those of its text
+// parts.
+func (c *geminiContent) texts() (all, text []string) {
+	for _, p := range c.Parts {
+		if p.Text != "" {
+			all, text = append(all, p.Text), append(text, p.Text)
+		}
+		if fc := p.FunctionCall; fc != nil {
+			all = append(all, fc.Name, string(fc.Args))
+		}
+		if fr := p.FunctionResponse; fr != nil {
+			all = append(all, fr.Name, string(fr.Response))
+		}
+	}
+	return all, text
+}
+
+// geminiRequest is the part of a generateContent (or countTokens) request
+// the demo reads.
+type geminiRequest struct {
+	Contents          []geminiContent `json:"contents"`
+	SystemInstruction *geminiContent  `json:"systemInstruction"`
+	GenerationConfig  struct {
+		MaxOutputTokens int `json:"maxOutputTokens"`
+	} `json:"generationConfig"`
+	// GenerateContentRequest is countTokens' alternative to Contents.
+	GenerateContentRequest *geminiRequest `json:"generateContentRequest"`
+}
+
+func (g *geminiRequest) prompt(model string) *prompt {
+	p := &prompt{model: model, maxTokens: g.GenerationConfig.MaxOutputTokens}
+	if g.SystemInstruction != nil {
+		all, _ := g.SystemInstruction.texts()
+		p.texts = append(p.texts, all...)
+	}
+	for i := range g.Contents {
+		all, text := g.Contents[i].texts()
+		p.texts = append(p.texts, all...)
+		if role := g.Contents[i].Role; (role == "user" || role == "") && len(text) > 0 {
+			p.last = join(text)
+		}
+	}
+	return p
+}
+
+type geminiResponse struct {
+	Candidates    []geminiCandidate `json:"candidates"`
+	UsageMetadata geminiUsage       `json:"usageMetadata"`
+	ModelVersion  string            `json:"modelVersion"`
+	ResponseID    string            `json:"responseId"`
+}
+
+type geminiCandidate struct {
+	Content struct {
+		Parts []geminiText `json:"parts"`
+		Role  string       `json:"role"`
+	} `json:"content"`
+	FinishReason string `json:"finishReason,omitempty"`
+	Index        int    `json:"index"`
+}
+
+type geminiText struct {
+	Text string `json:"text"`
+}
+
+type geminiUsage struct {
+	PromptTokenCount     int             `json:"promptTokenCount"`
+	CandidatesTokenCount int             `json:"candidatesTokenCount,omitempty"`
+	TotalTokenCount      int             `json:"totalTokenCount"`
+	PromptTokensDetails  []modalityCount `json:"promptTokensDetails,omitempty"`
+}
+
+type modalityCount struct {
+	Modality   string `json:"modality"`
+	TokenCount int    `json:"tokenCount"`
+}
+
+func newGeminiUsage(in, out int) geminiUsage {
+	return geminiUsage{PromptTokenCount: in, CandidatesTokenCount: out, TotalTokenCount: in + out,
+		PromptTokensDetails: []modalityCount{{Modality: "TEXT", TokenCount: in}}}
+}
+
+// geminiChunk returns a response carrying text.
+func geminiChunk(text, finish, model, id string, usage geminiUsage) geminiResponse {
+	c := geminiCandidate{FinishReason: finish}
+	c.Content.Parts, c.Content.Role = []geminiText{{Text: text}}, "model"
+	return geminiResponse{Candidates: []geminiCandidate{c}, UsageMetadata: usage, ModelVersion: model, ResponseID: id}
+}
+
+// generateContent serves generateContent and streamGenerateContent: with
+// ?alt=sse a stream of data: events, otherwise a JSON array of the chunks
+// written as they are generated.
+func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model string, streaming bool) {
+	var req geminiRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, llm.ProtocolGemini, err)
+		return
+	}
+	p := req.prompt(model)
+	rep, f := s.answer("gemini", p)
+	finish := "STOP"
+	if rep.truncated {
+		finish = "MAX_TOKENS"
+	}
+	in, id := p.inputTokens(), f.id("", 24)
+	if !streaming {
+		s.writeJSON(w, r, len(rep.chunks), geminiChunk(rep.text, finish, model, id, newGeminiUsage(in, rep.tokens)))
+		return
+	}
+	sseMode := r.URL.Query().Get("alt") == "sse"
+	contentType := "application/json; charset=UTF-8"
+	if sseMode {
+		contentType = "text/event-stream"
+	}
+	st := s.startStream(w, r, contentType)
+	out := 0
+	for i, c := range rep.chunks {
+		out += CountTokens(c)
+		fr := ""
+		if i == len(rep.chunks)-1 {
+			fr = finish
+		}
+		chunk := geminiChunk(c, fr, model, id, newGeminiUsage(in, out))
+		if sseMode {
+			st.content("", chunk)
+			continue
+		}
+		if !st.pace() {
+			return
+		}
+		sep := ",\r\n"
+		if i == 0 {
+			sep = "["
+		}
+		b, _ := json.Marshal(chunk)
+		st.raw(append([]byte(sep), b...))
+	}
+	if !sseMode {
+		st.raw([]byte("]"))
+	}
+}
+
+func (s *Server) geminiCountTokens(w http.ResponseWriter, r *http.Request) {
+	var req geminiRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, llm.ProtocolGemini, err)
+		return
+	}
+	if req.GenerateContentRequest != nil {
+		req = *req.GenerateContentRequest
+	}
+	n := req.prompt("").inputTokens()
+	s.writeJSON(w, r, 0, struct {
+		TotalTokens         int             `json:"totalTokens"`
+		PromptTokensDetails []modalityCount `json:"promptTokensDetails"`
+	}{n, []modalityCount{{Modality: "TEXT", TokenCount: n}}})
+}
+
+// embedRequest is an embedContent request, or one of batchEmbedContents'.
+type embedRequest struct {
+	Content              geminiContent `json:"content"`
+	OutputDimensionality int           `json:"outputDimensionality"`
+}
+
+type geminiEmbedding struct {
+	Values []float32 `json:"values"`
+}
+
+func (s *Server) geminiVector(e *embedRequest) geminiEmbedding {
+	all, _ := e.Content.texts()
+	dims := e.OutputDimensionality
+	if dims <= 0 {
+		dims = defaultDims
+	}
+	return geminiEmbedding{Values: vector(s.cfg.Seed, join(all), dims)}
+}
+
+func (s *Server) embedContent(w http.ResponseWriter, r *http.Request) {
+	var req embedRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, llm.ProtocolGemini, err)
+		return
+	}
+	s.writeJSON(w, r, 0, struct {
+		Embedding geminiEmbedding `json:"embedding"`
+	}{s.geminiVector(&req)})
+}
+
+func (s *Server) batchEmbedContents(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Requests []embedRequest `json:"requests"`
+	}
+	if err := decode(r, &req); err != nil {
+		writeError(w, llm.ProtocolGemini, err)
+		return
+	}
+	out := struct {
+		Embeddings []geminiEmbedding `json:"embeddings"`
+	}{make([]geminiEmbedding, len(req.Requests))}
+	for i := range req.Requests {
+		out.Embeddings[i] = s.geminiVector(&req.Requests[i])
+	}
+	s.writeJSON(w, r, 0, out)
+}

@@ -1,0 +1,34 @@
+// Package gemini converts the Gemini generateContent wire format
+// (https://ai.google.dev/api/generate-content) to and from the neutral
+// llm types, in both directions: as the protocol a client speaks
+// (DecodeRequest, EncodeResponse, StreamEncoder) and as the protocol of an
+// upstream (EncodeRequest, DecodeResponse, StreamDecoder). It also reads
+// usage from same-protocol (pass-through) bodies and streams, cheaply.
+//
+// Wire facts this package relies on (protocols.md §2.4, §5):
+//   - The model and the streaming flag live in the URL
+//     (/v1beta/models/{model}:{action}), not in the body. ParseModelAction
+//     splits the path; DecodeRequestModel sets Request.Model from it; the
+//     gateway sets Request.Stream for :streamGenerateContent. EncodeRequest
+//     returns only the body: the caller builds the URL from Request.Model.
+//   - Request bodies are proto-JSON: snake_case field names
+//     (system_instruction, function_call) are accepted like camelCase.
+//   - Gemini 2.x function calls have no ids. Decoders synthesize stable
+//     ones and pair function responses with calls by name in call order;
+//     encoders send ids back only when Gemini issued them, and always name
+//     a functionResponse after its call, found in the history.
+//   - thoughtSignature is provider-bound: Gemini signatures are kept,
+//     foreign ones are never forwarded; the first functionCall part of a
+//     step without a Gemini signature carries the documented sentinel
+//     skip_thought_signature_validator.
+//   - Streams are data:-only SSE (go-genai rejects anything else) with
+//     cumulative usageMetadata, complete functionCall parts and a final
+//     chunk that carries finishReason. NewArrayStreamEncoder writes the JSON
+//     array form served when the client omits alt=sse.
+//   - Usage follows llm.Usage: promptTokenCount includes cached tokens and
+//     toolUsePromptTokenCount is input too; candidatesTokenCount excludes
+//     thoughtsTokenCount, which is output.
+//
+// The package imports only llm, sse and the standard library, never
+// gateway; it does no I/O and does not log.
+package gemini

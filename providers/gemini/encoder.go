@@ -1,0 +1,194 @@
+package gemini
+
+import (
+	"encoding/json"
+
+	"github.com/llmgw/llmgw/llm"
+)
+
+// StreamEncoder converts neutral events into a Gemini stream for the
+// client: one data: line per chunk (go-genai accepts nothing else), text
+// as it comes, each function call once complete, and a last chunk with
+// finishReason and the cumulative usageMetadata. In array mode
+// (NewArrayStreamEncoder) it writes the JSON array that
+// :streamGenerateContent returns without alt=sse.
+type StreamEncoder struct {
+	thoughts  bool // the client asked for thoughts
+	array     bool
+	chunks    int // chunks written (array mode: for separators)
+	id, model string
+	usage     *llm.Usage
+	finish    llm.StopReason
+	finished  bool
+	failed    bool
+	calls     int
+	block     llm.PartKind
+	call      *functionCall // the tool call being buffered
+	args      []byte
+	sig       string
+}
+
+// NewStreamEncoder returns an SSE encoder (alt=sse). req is the client's
+// decoded request (for includeThoughts); it may be nil.
+func NewStreamEncoder(req *llm.Request) *StreamEncoder {
+	return &StreamEncoder{thoughts: req != nil && req.Reasoning != nil && req.Reasoning.IncludeThoughts}
+}
+
+// NewArrayStreamEncoder returns an encoder for the JSON-array form of
+// :streamGenerateContent (no alt=sse): "[" + chunks separated by ",\r\n"
+// + "]", served as application/json.
+func NewArrayStreamEncoder(req *llm.Request) *StreamEncoder {
+	e := NewStreamEncoder(req)
+	e.array = true
+	return e
+}
+
+// Encode appends the wire form of ev to dst.
+func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
+	if e.failed {
+		return dst
+	}
+	switch ev.Kind {
+	case llm.EventStart:
+		e.id, e.model = ev.ID, ev.Model
+	case llm.EventBlockStart:
+		e.block = ev.Block
+		if ev.Block == llm.PartToolCall {
+			e.call = &functionCall{ID: geminiID(ev.ToolCallID), Name: ev.ToolName}
+			e.args, e.sig = e.args[:0], ""
+		}
+	case llm.EventDelta:
+		switch e.block {
+		case llm.PartToolCall:
+			e.args = append(e.args, ev.Text...)
+		case llm.PartText, llm.PartRefusal:
+			if ev.Text != "" {
+				dst = e.chunk(dst, textPart(ev.Text))
+			}
+		case llm.PartThinking:
+			if e.thoughts && ev.Text != "" {
+				p := textPart(ev.Text)
+				p.Thought = true
+				dst = e.chunk(dst, p)
+			}
+		}
+	case llm.EventSignature:
+		if ev.SignatureProtocol != llm.ProtocolGemini {
+			break
+		}
+		if e.block == llm.PartToolCall {
+			e.sig = ev.Text
+			break
+		}
+		p := textPart("")
+		p.Thought = e.block == llm.PartThinking
+		p.ThoughtSignature = ev.Text
+		dst = e.chunk(dst, p)
+	case llm.EventBlockStop:
+		if e.block == llm.PartToolCall && e.call != nil {
+			dst = e.flushCall(dst)
+		}
+		e.block = ""
+	case llm.EventUsage:
+		if ev.Usage != nil {
+			u := *ev.Usage
+			e.usage = &u
+		}
+	case llm.EventFinish:
+		e.finish, e.finished = ev.StopReason, true
+	case llm.EventError:
+		dst = e.error(dst, ev.Err)
+	}
+	return dst
+}
+
+// flushCall writes the buffered function call as one part. The first call
+// of the answer carries a signature: Gemini's own or the sentinel.
+func (e *StreamEncoder) flushCall(dst []byte) []byte {
+	e.call.Args = argsObject(e.args)
+	p := part{FunctionCall: e.call, ThoughtSignature: e.sig}
+	if p.ThoughtSignature == "" && e.calls == 0 {
+		p.ThoughtSignature = SkipSignatureSentinel
+	}
+	e.calls++
+	e.call = nil
+	return e.chunk(dst, p)
+}
+
+// Close appends the last chunk (finishReason and usage) and, in array
+// mode, the closing bracket. A stream that had no Finish (cut short) gets
+// no finishReason, which Gemini clients treat as an incomplete stream.
+func (e *StreamEncoder) Close(dst []byte) []byte {
+	if !e.failed && e.finished {
+		if e.call != nil {
+			dst = e.flushCall(dst)
+		}
+		reason := e.finish
+		if e.calls > 0 && reason == llm.StopEnd {
+			reason = llm.StopToolUse
+		}
+		dst = e.write(dst, e.response(textPart(""), finishReason(reason), true))
+		e.finished = false
+	}
+	if e.array {
+		if e.chunks == 0 {
+			dst = append(dst, '[')
+		}
+		dst = append(dst, ']')
+		e.chunks = -1 << 30
+	}
+	return dst
+}
+
+func (e *StreamEncoder) error(dst []byte, le *llm.Error) []byte {
+	e.failed = true
+	if le == nil {
+		le = llm.Errorf(500, llm.ErrAPI, "upstream stream failed")
+	}
+	if !e.array {
+		return EncodeStreamError(dst, le)
+	}
+	dst = e.separator(dst)
+	return append(dst, EncodeError(le)...)
+}
+
+func (e *StreamEncoder) chunk(dst []byte, p part) []byte {
+	return e.write(dst, e.response(p, "", false))
+}
+
+func (e *StreamEncoder) response(p part, finish string, last bool) *generateResponse {
+	wr := &generateResponse{
+		Candidates:   []candidate{{Content: &content{Role: "model", Parts: []part{p}}, FinishReason: finish}},
+		ModelVersion: e.model,
+		ResponseID:   e.id,
+	}
+	if last && e.usage != nil {
+		wr.UsageMetadata = usageFromLLM(*e.usage)
+	}
+	return wr
+}
+
+func (e *StreamEncoder) write(dst []byte, wr *generateResponse) []byte {
+	b, err := json.Marshal(wr)
+	if err != nil {
+		return dst
+	}
+	if e.array {
+		dst = e.separator(dst)
+		return append(dst, b...)
+	}
+	e.chunks++
+	dst = append(dst, "data: "...)
+	dst = append(dst, b...)
+	return append(dst, "\n\n"...)
+}
+
+func (e *StreamEncoder) separator(dst []byte) []byte {
+	if e.chunks == 0 {
+		dst = append(dst, '[')
+	} else {
+		dst = append(dst, ",\r\n"...)
+	}
+	e.chunks++
+	return dst
+}

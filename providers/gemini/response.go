@@ -1,0 +1,253 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/llmgw/llmgw/llm"
+)
+
+// DecodeResponse converts a Gemini generateContent response body from an
+// upstream into a neutral response. Only the first candidate is kept.
+// Gemini 2.x function calls get synthesized ids.
+func DecodeResponse(body []byte) (*llm.Response, error) {
+	var wr generateResponse
+	if err := json.Unmarshal(body, &wr); err != nil {
+		return nil, llm.Errorf(502, llm.ErrAPI, "gemini: invalid response body: %v", err)
+	}
+	if wr.Error != nil {
+		return nil, wireErrorToLLM(wr.Error)
+	}
+	resp := &llm.Response{ID: wr.ResponseID, Model: wr.ModelVersion}
+	if wr.UsageMetadata != nil {
+		resp.Usage = wr.UsageMetadata.toLLM()
+	}
+	if len(wr.Candidates) == 0 {
+		if wr.PromptFeedback != nil && wr.PromptFeedback.BlockReason != "" {
+			resp.StopReason = llm.StopContentFilter
+			return resp, nil
+		}
+		resp.StopReason = llm.StopEnd
+		return resp, nil
+	}
+	c := wr.Candidates[0]
+	calls := 0
+	if c.Content != nil {
+		for _, p := range c.Content.Parts {
+			lp, ok := responsePart(p, wr.ResponseID, &calls)
+			if !ok {
+				continue
+			}
+			if lp.Kind == llm.PartText && lp.Text == "" && lp.Signature != "" && len(resp.Parts) > 0 {
+				// A signature on an empty trailing part belongs to the
+				// part before it.
+				last := &resp.Parts[len(resp.Parts)-1]
+				if last.Signature == "" {
+					last.Signature, last.SignatureProtocol = lp.Signature, lp.SignatureProtocol
+					continue
+				}
+			}
+			resp.Parts = append(resp.Parts, lp)
+		}
+	}
+	resp.StopReason = stopReason(c.FinishReason)
+	if calls > 0 {
+		resp.StopReason = llm.StopToolUse
+	}
+	return resp, nil
+}
+
+// responsePart converts one part of an upstream answer. Function calls
+// without an id get llmgw_call_<responseId>_<n>.
+func responsePart(p part, responseID string, calls *int) (llm.Part, bool) {
+	var lp llm.Part
+	switch {
+	case p.FunctionCall != nil:
+		args, err := objectArgs(p.FunctionCall.Args)
+		if err != nil {
+			args = argsObject(p.FunctionCall.Args)
+		}
+		id := p.FunctionCall.ID
+		if id == "" {
+			id = syntheticCallID(responseID, *calls)
+		}
+		*calls++
+		lp = llm.Part{Kind: llm.PartToolCall, ToolCallID: id, ToolName: p.FunctionCall.Name, Arguments: args}
+	case p.Text != nil:
+		if *p.Text == "" && p.ThoughtSignature == "" {
+			return lp, false
+		}
+		lp = llm.Part{Kind: llm.PartText, Text: *p.Text}
+		if p.Thought {
+			lp.Kind = llm.PartThinking
+		}
+	case p.ThoughtSignature != "":
+		lp = llm.Part{Kind: llm.PartText}
+	default:
+		return lp, false
+	}
+	signed(&lp, p.ThoughtSignature)
+	return lp, true
+}
+
+func syntheticCallID(responseID string, n int) string {
+	if responseID == "" {
+		return syntheticIDPrefix + strconv.Itoa(n)
+	}
+	return syntheticIDPrefix + sanitizeID(responseID) + "_" + strconv.Itoa(n)
+}
+
+// sanitizeID keeps the characters every protocol accepts in a tool call
+// id (Anthropic: ^[a-zA-Z0-9_-]+$).
+func sanitizeID(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// stopReason maps a Gemini finishReason (protocols.md §5.6).
+func stopReason(r string) llm.StopReason {
+	switch r {
+	case "MAX_TOKENS":
+		return llm.StopLength
+	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE",
+		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION":
+		return llm.StopContentFilter
+	case "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MISSING_THOUGHT_SIGNATURE", "MALFORMED_RESPONSE":
+		return llm.StopError
+	}
+	return llm.StopEnd
+}
+
+// finishReason maps a neutral stop reason onto Gemini's; tool calls end
+// with STOP, as Gemini's own do.
+func finishReason(r llm.StopReason) string {
+	switch r {
+	case llm.StopLength, llm.StopContextWindow:
+		return "MAX_TOKENS"
+	case llm.StopContentFilter, llm.StopRefusal:
+		return "SAFETY"
+	case llm.StopError:
+		return "MALFORMED_FUNCTION_CALL"
+	}
+	return "STOP"
+}
+
+// toLLM converts Gemini usage into llm.Usage's convention. Thoughts are
+// added to candidates unless the counts show they are already in
+// (prompt + candidates == total, as some Vertex responses report).
+func (u *usageMetadata) toLLM() llm.Usage {
+	input := u.PromptTokenCount + u.ToolUsePromptTokenCount - u.CachedContentTokenCount
+	if input < 0 {
+		input = 0
+	}
+	out := u.CandidatesTokenCount + u.ThoughtsTokenCount
+	if u.TotalTokenCount != 0 && u.ThoughtsTokenCount != 0 &&
+		u.PromptTokenCount+u.ToolUsePromptTokenCount+u.CandidatesTokenCount == u.TotalTokenCount {
+		out = u.CandidatesTokenCount
+	}
+	return llm.Usage{
+		InputTokens:     input,
+		OutputTokens:    out,
+		CacheReadTokens: u.CachedContentTokenCount,
+		ReasoningTokens: u.ThoughtsTokenCount,
+	}
+}
+
+func usageFromLLM(u llm.Usage) *usageMetadata {
+	cand := u.OutputTokens - u.ReasoningTokens
+	if cand < 0 {
+		cand = 0
+	}
+	return &usageMetadata{
+		PromptTokenCount:        u.PromptTokens(),
+		CandidatesTokenCount:    cand,
+		CachedContentTokenCount: u.CacheReadTokens,
+		ThoughtsTokenCount:      u.ReasoningTokens,
+		TotalTokenCount:         u.TotalTokens(),
+	}
+}
+
+// EncodeResponse converts a neutral response into a Gemini
+// generateContent body for the client. Thinking is shown only when the
+// client asked for thoughts (includeThoughts); req may be nil.
+func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
+	thoughts := req != nil && req.Reasoning != nil && req.Reasoning.IncludeThoughts
+	var parts []part
+	signedCall := false
+	for _, p := range resp.Parts {
+		switch p.Kind {
+		case llm.PartText, llm.PartRefusal:
+			if p.Text == "" && p.SignatureProtocol != llm.ProtocolGemini {
+				continue
+			}
+			tp := textPart(p.Text)
+			tp.ThoughtSignature = clientSignature(p)
+			parts = append(parts, tp)
+		case llm.PartThinking:
+			if !thoughts && p.SignatureProtocol != llm.ProtocolGemini {
+				continue
+			}
+			text := p.Text
+			if !thoughts {
+				text = ""
+			}
+			tp := textPart(text)
+			tp.Thought, tp.ThoughtSignature = true, clientSignature(p)
+			parts = append(parts, tp)
+		case llm.PartToolCall:
+			fc := part{FunctionCall: &functionCall{ID: geminiID(p.ToolCallID), Name: p.ToolName, Args: argsObject(p.Arguments)}}
+			fc.ThoughtSignature = clientSignature(p)
+			if !signedCall && fc.ThoughtSignature == "" {
+				fc.ThoughtSignature = SkipSignatureSentinel
+			}
+			signedCall = true
+			parts = append(parts, fc)
+		}
+	}
+	if len(parts) == 0 {
+		parts = []part{textPart("")}
+	}
+	wr := generateResponse{
+		Candidates: []candidate{{
+			Content:      &content{Role: "model", Parts: parts},
+			FinishReason: finishReason(resp.StopReason),
+		}},
+		UsageMetadata: usageFromLLM(resp.Usage),
+		ModelVersion:  resp.Model,
+		ResponseID:    resp.ID,
+	}
+	body, err := json.Marshal(wr)
+	if err != nil {
+		return nil, fmt.Errorf("gemini: encode response: %w", err)
+	}
+	return body, nil
+}
+
+func clientSignature(p llm.Part) string {
+	if p.SignatureProtocol == llm.ProtocolGemini {
+		return p.Signature
+	}
+	return ""
+}
+
+// ResponseUsage reads the usage of a same-protocol (pass-through)
+// generateContent body; ok is false when it has none.
+func ResponseUsage(body []byte) (llm.Usage, bool) {
+	if !bytes.Contains(body, []byte(`"usageMetadata"`)) {
+		return llm.Usage{}, false
+	}
+	var wr struct {
+		UsageMetadata *usageMetadata `json:"usageMetadata"`
+	}
+	if json.Unmarshal(body, &wr) != nil || wr.UsageMetadata == nil {
+		return llm.Usage{}, false
+	}
+	return wr.UsageMetadata.toLLM(), true
+}

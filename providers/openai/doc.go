@@ -1,0 +1,21 @@
+// Package openai converts the OpenAI chat completions wire format
+// (POST /v1/chat/completions, JSON and SSE) to and from the neutral llm
+// types, in both directions: client requests and upstream replies are
+// decoded into llm values, and llm values are encoded for OpenAI upstreams
+// (requests) and OpenAI clients (responses, streams, errors).
+//
+// It also serves same-protocol traffic, which is forwarded byte for byte:
+// ResponseUsage and UsageScanner extract token usage from pass-through
+// bodies and streams without decoding events that cannot carry it.
+//
+// Conventions the encoders guarantee for official SDKs (protocols.md §2.1,
+// §6): stream chunks never carry a top-level "error" key except on error
+// chunks; role, tool call id and name are sent once; every tool call delta
+// has an index; the usage chunk (choices: []) is sent only when the client
+// asked for stream_options.include_usage.
+//
+// Decoders never panic on any input and report malformed client JSON as an
+// *llm.Error with status 400.
+//
+// openai imports only llm, sse and the standard library.
+package openai

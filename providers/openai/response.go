@@ -1,0 +1,186 @@
+package openai
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/llmgw/llmgw/llm"
+)
+
+// DecodeResponse decodes an upstream chat completion body. Only the first
+// choice is used.
+func DecodeResponse(body []byte) (*llm.Response, error) {
+	var w wireResponse
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("openai: decode response: %w", err)
+	}
+	resp := &llm.Response{ID: w.ID, Model: w.Model, Created: w.Created, StopReason: llm.StopEnd}
+	if w.Usage != nil {
+		resp.Usage = w.Usage.neutral()
+	}
+	if len(w.Choices) == 0 {
+		return resp, nil
+	}
+	c := w.Choices[0]
+	msg, err := decodeAssistant("choices[0].message", c.Message)
+	if err != nil {
+		return nil, fmt.Errorf("openai: decode response: %w", err)
+	}
+	resp.Parts = msg.Parts
+	resp.StopReason = stopReason(c.FinishReason)
+	if resp.HasToolCalls() {
+		resp.StopReason = llm.StopToolUse
+	}
+	return resp, nil
+}
+
+// neutral converts usage to the llm convention: prompt_tokens includes
+// cached tokens, llm.Usage.InputTokens does not.
+func (u *wireUsage) neutral() llm.Usage {
+	n := llm.Usage{OutputTokens: u.CompletionTokens}
+	if d := u.PromptTokensDetails; d != nil {
+		n.CacheReadTokens = d.CachedTokens
+		n.CacheWriteTokens = max(d.CacheWriteTokens, d.CacheCreationTokens)
+	}
+	if d := u.CompletionTokensDetails; d != nil {
+		n.ReasoningTokens = d.ReasoningTokens
+	}
+	n.InputTokens = max(u.PromptTokens-n.CacheReadTokens-n.CacheWriteTokens, 0)
+	return n
+}
+
+// appendUsage appends the wire usage object for u.
+func appendUsage(dst []byte, u llm.Usage) []byte {
+	dst = append(dst, `{"prompt_tokens":`...)
+	dst = appendInt(dst, u.PromptTokens())
+	dst = append(dst, `,"completion_tokens":`...)
+	dst = appendInt(dst, u.OutputTokens)
+	dst = append(dst, `,"total_tokens":`...)
+	dst = appendInt(dst, u.TotalTokens())
+	dst = append(dst, `,"prompt_tokens_details":{"cached_tokens":`...)
+	dst = appendInt(dst, u.CacheReadTokens)
+	if u.CacheWriteTokens > 0 {
+		dst = append(dst, `,"cache_write_tokens":`...)
+		dst = appendInt(dst, u.CacheWriteTokens)
+	}
+	dst = append(dst, `},"completion_tokens_details":{"reasoning_tokens":`...)
+	dst = appendInt(dst, u.ReasoningTokens)
+	return append(dst, "}}"...)
+}
+
+// stopReason maps a finish_reason (protocols.md §5.6).
+func stopReason(finish string) llm.StopReason {
+	switch finish {
+	case "length":
+		return llm.StopLength
+	case "tool_calls", "function_call":
+		return llm.StopToolUse
+	case "content_filter":
+		return llm.StopContentFilter
+	}
+	return llm.StopEnd
+}
+
+// finishReason maps a neutral stop reason onto the finish_reason enum.
+func finishReason(r llm.StopReason, toolCalls bool) string {
+	if toolCalls {
+		return "tool_calls"
+	}
+	switch r {
+	case llm.StopLength, llm.StopContextWindow:
+		return "length"
+	case llm.StopToolUse:
+		return "tool_calls"
+	case llm.StopContentFilter, llm.StopRefusal:
+		return "content_filter"
+	}
+	return "stop"
+}
+
+// EncodeResponse encodes resp as a chat completion for the client whose
+// request was req. Thinking text travels in the de-facto
+// message.reasoning_content field, which the SDKs ignore.
+func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
+	var text, reasoning, refusal strings.Builder
+	var calls []wireToolCall
+	for _, p := range resp.Parts {
+		switch p.Kind {
+		case llm.PartText:
+			text.WriteString(p.Text)
+		case llm.PartThinking:
+			reasoning.WriteString(p.Text)
+		case llm.PartRefusal:
+			refusal.WriteString(p.Text)
+		case llm.PartToolCall:
+			calls = append(calls, wireToolCall{ID: p.ToolCallID, Type: "function",
+				Function: wireFunction{Name: p.ToolName, Arguments: argumentsText(p.Arguments)}})
+		}
+	}
+	msg := map[string]any{"role": "assistant", "content": nil, "refusal": nil}
+	if text.Len() > 0 || len(calls) == 0 && refusal.Len() == 0 {
+		msg["content"] = text.String()
+	}
+	if refusal.Len() > 0 {
+		msg["refusal"] = refusal.String()
+	}
+	if reasoning.Len() > 0 {
+		msg["reasoning_content"] = reasoning.String()
+	}
+	if len(calls) > 0 {
+		msg["tool_calls"] = calls
+	}
+	out := map[string]any{
+		"id":      completionID(resp.ID),
+		"object":  "chat.completion",
+		"created": resp.Created,
+		"model":   modelName(resp.Model, req),
+		"choices": []any{map[string]any{
+			"index":         0,
+			"message":       msg,
+			"finish_reason": finishReason(resp.StopReason, len(calls) > 0),
+			"logprobs":      nil,
+		}},
+		"usage": json.RawMessage(appendUsage(nil, resp.Usage)),
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("openai: encode response: %w", err)
+	}
+	return body, nil
+}
+
+// argumentsText is the arguments string of a tool call: "{}" when the
+// model gave none.
+func argumentsText(args json.RawMessage) string {
+	if len(args) == 0 {
+		return "{}"
+	}
+	return string(args)
+}
+
+func completionID(id string) string {
+	if strings.HasPrefix(id, "chatcmpl-") {
+		return id
+	}
+	return "chatcmpl-" + id
+}
+
+func modelName(model string, req *llm.Request) string {
+	if model == "" && req != nil {
+		return req.Model
+	}
+	return model
+}
+
+// ResponseUsage returns the usage of a chat completion body forwarded
+// unchanged; ok is false when the body carries none.
+func ResponseUsage(body []byte) (llm.Usage, bool) {
+	var w struct {
+		Usage *wireUsage `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil || w.Usage == nil {
+		return llm.Usage{}, false
+	}
+	return w.Usage.neutral(), true
+}

@@ -1,0 +1,135 @@
+package requestlog
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned by Request when no request has the given id.
+var ErrNotFound = errors.New("requestlog: not found")
+
+//go:embed schema.sql
+var schemaV1 string
+
+// migrations[i] moves the schema from user_version i to i+1. Append only;
+// never edit a released step.
+var migrations = [...]string{schemaV1}
+
+// busyTimeout is how long a connection waits for a lock held by another
+// connection (or another process, such as llmgw stats) before failing.
+const busyTimeout = 5 * time.Second
+
+// DB is the request log file: one SQLite database in WAL mode. It holds a
+// single write connection (used by the Writer, Prune and SQL) and a
+// separate pool of read-only connections for queries, so that dashboard
+// reads never wait for a batch commit and never block it. A DB is safe for
+// concurrent use.
+type DB struct {
+	write *sql.DB // one connection: SQLite has one writer at a time
+	read  *sql.DB // query_only pool
+}
+
+// Open opens (creating if needed) the request log at path, switches it to
+// WAL with synchronous=NORMAL, and migrates the schema to the current
+// version. A database written by a newer llmgw is refused.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
+	}
+	params := fmt.Sprintf("?_busy_timeout=%d&_foreign_keys=1", busyTimeout.Milliseconds())
+	write, err := sql.Open("sqlite", path+params+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	db := &DB{write: write}
+	if err := db.migrate(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
+	}
+	// The read pool is opened after the migration so that WAL mode (a
+	// property of the file) is already on when its connections attach.
+	read, err := sql.Open("sqlite", path+params+"&_synchronous=NORMAL&_query_only=1")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(4)
+	db.read = read
+	return db, nil
+}
+
+// Close closes both connection pools. The Writer must have stopped first.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// SQL returns the write handle (a single connection) for packages that
+// keep their own tables in the same file, such as oauth. Statements on it
+// are serialised with the log writer's batches; keep them short.
+func (db *DB) SQL() *sql.DB { return db.write }
+
+func (db *DB) migrate(ctx context.Context) error {
+	var version int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this llmgw knows (%d)", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		// PRAGMA takes no bound parameters; v+1 is an integer we control.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+// pruneChunk bounds how many requests one Prune transaction deletes, so a
+// large prune never holds the write lock for long.
+const pruneChunk = 5000
+
+// Prune deletes the requests (and their attempts) logged before the given
+// time and returns how many requests it deleted. It works in short
+// transactions of at most pruneChunk requests.
+func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := db.write.ExecContext(ctx,
+			`DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? LIMIT ?)`,
+			before.UnixMilli(), pruneChunk)
+		if err != nil {
+			return total, fmt.Errorf("requestlog: prune: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("requestlog: prune: %w", err)
+		}
+		total += n
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
+}

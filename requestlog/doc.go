@@ -1,0 +1,26 @@
+// Package requestlog is llmgw's request log: one SQLite file (pure Go
+// modernc.org/sqlite, WAL, synchronous=NORMAL) with a row per client
+// request and a row per upstream attempt, the single batched writer that
+// fills it, and the queries behind `llmgw stats`, `llmgw replay` and the
+// dashboard's JSON API (/api/summary, /api/requests, /api/requests/{id}),
+// whose JSON shapes are the result types of this package.
+//
+// Lifecycle: Open the file, build a Writer with NewWriter, start
+// Writer.Run(ctx) under main's errgroup, call Writer.Record from request
+// goroutines, and cancel ctx to stop: Run then commits everything queued
+// before it returns. Close the DB after Run has returned.
+//
+// Overflow: Record never drops silently. The queue is bounded
+// (WriterConfig.QueueSize); when it is full, Record waits up to
+// WriterConfig.MaxWait for room (back-pressure on the request that is
+// finishing, never on one in flight), and only then sheds the row, counting
+// it in WriterStats.Shed (exported as llmgw_log_rows_shed_total). A Record
+// after Run has stopped is shed and counted the same way.
+//
+// Nothing here redacts: the Record has no field for a secret (Key is the
+// client key's name), and the gateway redacts error messages and notes
+// before recording them. Features is the routing input without content.
+//
+// requestlog imports llm, database/sql and the sqlite driver; only the
+// gateway and cmd/llmgw import it.
+package requestlog

@@ -1,0 +1,83 @@
+package requestlog
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/llmgw/llmgw/llm"
+)
+
+// Record is one client request as the gateway saw it, failures included.
+// Record fields are stored as given; the gateway fills them in and must
+// not change a Record after passing it to Writer.Record.
+type Record struct {
+	// Time is when the request arrived. Zero means when it is written.
+	Time time.Time `json:"time"`
+	// RequestID is the X-Request-Id the gateway returned.
+	RequestID string `json:"request_id"`
+	// Key is the client key's name (never its secret); "" when open.
+	Key string `json:"key"`
+	// Endpoint names the front door, e.g. "/v1/messages".
+	Endpoint string `json:"endpoint"`
+	// ProtocolIn is the client's wire protocol, ProtocolOut the upstream's
+	// (an llm.Protocol value).
+	ProtocolIn  string `json:"protocol_in"`
+	ProtocolOut string `json:"protocol_out"`
+	// Model is the model the client asked for, UpstreamModel the one sent
+	// to Provider (the provider that served or last failed the request).
+	Model         string `json:"model"`
+	UpstreamModel string `json:"upstream_model"`
+	Provider      string `json:"provider"`
+	// Stream reports whether the client asked for a stream.
+	Stream bool `json:"stream"`
+	// Status is the HTTP status returned to the client; 0 when none was
+	// (client gone before headers).
+	Status int `json:"status"`
+	// ErrorClass is the classification of the final failure ("failover",
+	// "fail", "cooldown", ...); ErrorMessage its redacted message.
+	ErrorClass   string `json:"error_class"`
+	ErrorMessage string `json:"error"`
+	// Latency is the whole request; TTFT the time to the first byte of the
+	// response body (0 when none was sent).
+	Latency time.Duration `json:"latency_ns"`
+	TTFT    time.Duration `json:"ttft_ns"`
+	// Usage is the token usage; UsageEstimated reports that the provider
+	// did not report it and the gateway estimated it.
+	Usage          llm.Usage `json:"usage"`
+	UsageEstimated bool      `json:"usage_estimated"`
+	// CostMicros is the cost in micro-USD; nil means unpriced (stored as
+	// NULL, never 0). PriceSource is "builtin", "policy" or "file".
+	CostMicros  *int64 `json:"cost_micros"`
+	PriceSource string `json:"price_source"`
+	// PolicyHash identifies the policy version that decided the request.
+	PolicyHash string `json:"policy_hash"`
+	// StickyKey is the session key; Sticky is "hit", "miss" or "".
+	StickyKey string `json:"sticky_key"`
+	Sticky    string `json:"sticky"`
+	// Notes are the policy's note() messages.
+	Notes []string `json:"notes"`
+	// Features are the routing inputs for replay (the engine request as
+	// JSON), never content. Nil is stored as NULL.
+	Features json.RawMessage `json:"features"`
+	// Attempts are the upstream attempts in order.
+	Attempts []Attempt `json:"attempts"`
+}
+
+// Attempt is one upstream call made for a request.
+type Attempt struct {
+	// N numbers the attempts of a request from 1.
+	N        int    `json:"n"`
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// Status is the upstream HTTP status, 0 when there was none.
+	Status int `json:"status"`
+	// Class is how the failure was classified ("" on success); Error its
+	// redacted message.
+	Class string `json:"class"`
+	Error string `json:"error"`
+	// Latency is the attempt's duration.
+	Latency time.Duration `json:"latency_ns"`
+	// FirstByte reports whether response bytes reached the client during
+	// this attempt (after which no failover is possible).
+	FirstByte bool `json:"first_byte"`
+}

@@ -1,0 +1,152 @@
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type ev struct {
+	Name, Data, ID string
+	Comment        bool
+}
+
+func readAll(t *testing.T, r io.Reader) ([]ev, []byte) {
+	t.Helper()
+	rd := NewReader(r)
+	var out []ev
+	var raw []byte
+	for range 100000 {
+		e, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return out, raw
+		}
+		if err != nil {
+			t.Fatalf("Next() error = %v", err)
+		}
+		raw = append(raw, e.Raw...)
+		if e.Comment && e.Name == "" && len(e.Data) == 0 && len(bytes.Trim(e.Raw, "\r\n")) == 0 {
+			continue // leftover line ends: kept in Raw, not an event
+		}
+		out = append(out, ev{e.Name, string(e.Data), e.ID, e.Comment})
+	}
+	t.Fatal("too many events")
+	return nil, nil
+}
+
+func TestReader(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []ev
+	}{
+		{"lf", "data: a\n\ndata: b\n\n", []ev{{Data: "a"}, {Data: "b"}}},
+		{"crlf", "data: a\r\n\r\ndata: b\r\n\r\n", []ev{{Data: "a"}, {Data: "b"}}},
+		{"cr", "data: a\r\rdata: b\r\r", []ev{{Data: "a"}, {Data: "b"}}},
+		{"named", "event: message_start\ndata: {\"x\":1}\n\n", []ev{{Name: "message_start", Data: `{"x":1}`}}},
+		{"multiline data", "data: a\ndata: b\n\n", []ev{{Data: "a\nb"}}},
+		{"no space", "data:a\n\n", []ev{{Data: "a"}}},
+		{"comment", ": ping\n\ndata: x\n\n", []ev{{Comment: true}, {Data: "x"}}},
+		{"no final blank line", "data: a\n\ndata: b", []ev{{Data: "a"}, {Data: "b"}}},
+		{"stray blank lines", "\n\ndata: a\n\n\n\n", []ev{{Data: "a"}}},
+		{"id", "id: 7\ndata: a\n\n", []ev{{ID: "7", Data: "a"}}},
+		{"utf8", "data: 今日の東京\n\n", []ev{{Data: "今日の東京"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, raw := readAll(t, strings.NewReader(tt.in))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if string(raw) != tt.in {
+				t.Errorf("concatenated Raw = %q, want the input %q", raw, tt.in)
+			}
+			// Byte-at-a-time delivery must give the same events: network
+			// reads split events (and multi-byte characters) anywhere.
+			got1, raw1 := readAll(t, iotest.OneByteReader(strings.NewReader(tt.in)))
+			if diff := cmp.Diff(tt.want, got1); diff != "" {
+				t.Errorf("one byte at a time (-want +got):\n%s", diff)
+			}
+			if string(raw1) != tt.in {
+				t.Errorf("one byte at a time: Raw = %q, want %q", raw1, tt.in)
+			}
+		})
+	}
+}
+
+func TestReaderFixturesByteFaithful(t *testing.T) {
+	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
+	if len(files) == 0 {
+		t.Skip("no shared fixtures beside the repository")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, raw := readAll(t, bytes.NewReader(b))
+		if !bytes.Equal(raw, b) {
+			t.Errorf("%s: concatenated Raw differs from the file", filepath.Base(f))
+		}
+		if len(evs) == 0 {
+			t.Errorf("%s: no events", filepath.Base(f))
+		}
+	}
+}
+
+func TestReaderLimit(t *testing.T) {
+	rd := NewReaderSize(strings.NewReader("data: "+strings.Repeat("x", 100)+"\n\n"), 50)
+	if _, err := rd.Next(); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("Next() error = %v, want ErrEventTooLarge", err)
+	}
+}
+
+func TestWriter(t *testing.T) {
+	rec := httptest.NewRecorder()
+	w := NewWriter(rec)
+	if err := w.Event("ping", []byte("a\nb")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.Body.String(), "event: ping\ndata: a\ndata: b\n\n"; got != want {
+		t.Errorf("body = %q, want %q", got, want)
+	}
+	if !rec.Flushed {
+		t.Error("Flush did not flush the response")
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("data: a\r\n\r\nevent: x\rdata: y\r\r: c\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rd := NewReaderSize(bytes.NewReader(in), 1<<16)
+		var raw []byte
+		for range len(in) + 2 {
+			e, err := rd.Next()
+			if err != nil {
+				if errors.Is(err, io.EOF) && !bytes.Equal(raw, in) {
+					t.Fatalf("concatenated Raw %q != input %q", raw, in)
+				}
+				return
+			}
+			raw = append(raw, e.Raw...)
+		}
+		t.Fatal("Next did not reach EOF")
+	})
+}
