@@ -69,14 +69,20 @@ func envBuiltin(getenv func(string) string) *starlark.Builtin {
 	})
 }
 
-// noteSinkKey is the thread-local key under which SetNoteSink stores the
-// note() callback.
-const noteSinkKey = "llmgw.note_sink"
+// Limits on note(): the notes of one decision go to the request log, so a
+// policy that notes in a loop must not flood it.
+const (
+	MaxNotes   = 32   // notes kept per thread; later ones are dropped
+	MaxNoteLen = 1024 // bytes kept of one note
+)
 
-// SetNoteSink directs note() calls on thread to sink. Without a sink (for
-// example while a policy loads without one), note() does nothing.
-func SetNoteSink(thread *starlark.Thread, sink func(msg string)) {
-	thread.SetLocal(noteSinkKey, sink)
+// notesKey is the thread-local key of the *[]string note() appends to.
+const notesKey = "llmgw.notes"
+
+// SetNotes makes note() calls on thread append to *notes (at most
+// MaxNotes, each cut to MaxNoteLen bytes). Without it note() does nothing. It must be called before the thread runs.
+func SetNotes(thread *starlark.Thread, notes *[]string) {
+	thread.SetLocal(notesKey, notes)
 }
 
 func note(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -88,8 +94,11 @@ func note(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if !ok {
 		s = msg.String()
 	}
-	if sink, ok := thread.Local(noteSinkKey).(func(string)); ok && sink != nil {
-		sink(s)
+	if notes, ok := thread.Local(notesKey).(*[]string); ok && notes != nil && len(*notes) < MaxNotes {
+		if len(s) > MaxNoteLen {
+			s = s[:MaxNoteLen] + "…"
+		}
+		*notes = append(*notes, s)
 	}
 	return starlark.None, nil
 }

@@ -46,52 +46,66 @@ var ErrStepLimit = errors.New("too many steps (an endless loop?)")
 // ErrTimeout is the cause of a hook stopped by Config.HookTimeout.
 var ErrTimeout = errors.New("hook took too long")
 
-// call runs one hook on a fresh thread with the step limit, the hook
-// timeout and ctx's cancellation.
-func (p *Policy) call(ctx context.Context, hook string, fn *starlark.Function, now time.Time, notes *[]string, args ...starlark.Value) (starlark.Value, error) {
-	thread := &starlark.Thread{Name: hook}
-	p.prepare(thread, now, notes)
-	thread.SetMaxExecutionSteps(p.limits.maxSteps)
-	stop := watchdog(ctx, thread, p.limits.hookTimeout)
+// newThread returns a thread for the hooks of one request: its clock is
+// now and note() appends to *notes (when notes is not nil).
+func newThread(now time.Time, notes *[]string) *starlark.Thread {
+	thread := &starlark.Thread{Name: "policy"}
+	builtins.SetNow(thread, func() time.Time { return now })
+	if notes != nil {
+		builtins.SetNotes(thread, notes)
+	}
+	return thread
+}
+
+// call runs one hook on thread, with a fresh step budget, the hook
+// timeout and ctx's cancellation. The hooks of one request share a
+// thread, one after the other.
+func (p *Policy) call(ctx context.Context, thread *starlark.Thread, hook string, fn *starlark.Function, args ...starlark.Value) (starlark.Value, error) {
+	thread.Steps = 0
+	limit(ctx, thread, p.limits.maxSteps, p.limits.hookTimeout)
 	v, err := starlark.Call(thread, fn, args, nil)
-	stop()
 	if err != nil {
 		return nil, hookError(hook, err, ctx)
 	}
 	return v, nil
 }
 
-// prepare sets the thread-locals every policy thread carries.
-func (p *Policy) prepare(thread *starlark.Thread, now time.Time, notes *[]string) {
-	builtins.SetNow(thread, func() time.Time { return now })
-	if notes != nil {
-		builtins.SetNoteSink(thread, func(s string) { *notes = append(*notes, s) })
-	}
-}
-
 // cancelReasons tell hookError why a thread was cancelled.
 const (
+	reasonSteps    = "too many steps"
 	reasonTimeout  = "llmgw: hook timeout"
 	reasonCanceled = "llmgw: request canceled"
 )
 
-// watchdog cancels thread when ctx is done or after timeout (if > 0). The
-// returned func releases the timers.
-func watchdog(ctx context.Context, thread *starlark.Thread, timeout time.Duration) (stop func()) {
-	var t *time.Timer
+// checkEvery is how many steps a thread runs between checks of its
+// deadline and context: about 0.1-1 ms of Starlark.
+const checkEvery = 10_000
+
+// limit bounds a thread: at most maxSteps steps, at most timeout of wall
+// time (if > 0), and no longer than ctx. Rather than arm a timer per call,
+// the interpreter's step hook checks the clock and ctx every checkEvery
+// steps, which costs nothing for the short hooks that are the norm. (The
+// engine's builtins never block, so a thread is always between steps
+// soon.)
+func limit(ctx context.Context, thread *starlark.Thread, maxSteps uint64, timeout time.Duration) {
+	var deadline time.Time
 	if timeout > 0 {
-		t = time.AfterFunc(timeout, func() { thread.Cancel(reasonTimeout) })
+		deadline = time.Now().Add(timeout)
 	}
-	stopCtx := func() bool { return false }
-	if ctx.Done() != nil {
-		stopCtx = context.AfterFunc(ctx, func() { thread.Cancel(reasonCanceled) })
-	}
-	return func() {
-		if t != nil {
-			t.Stop()
+	thread.OnMaxSteps = func(thread *starlark.Thread) {
+		steps := thread.ExecutionSteps()
+		switch {
+		case steps >= maxSteps:
+			thread.Cancel(reasonSteps)
+		case ctx.Err() != nil:
+			thread.Cancel(reasonCanceled)
+		case !deadline.IsZero() && time.Now().After(deadline):
+			thread.Cancel(reasonTimeout)
+		default:
+			thread.SetMaxExecutionSteps(min(steps+checkEvery, maxSteps))
 		}
-		stopCtx()
 	}
+	thread.SetMaxExecutionSteps(min(checkEvery, maxSteps))
 }
 
 // hookError wraps a Starlark failure with the position of the fault.
@@ -99,7 +113,7 @@ func hookError(hook string, err error, ctx context.Context) error {
 	pos, msg := fault(err)
 	cause := errors.New(msg)
 	switch {
-	case strings.Contains(msg, "too many steps"):
+	case strings.Contains(msg, reasonSteps):
 		cause = ErrStepLimit
 	case strings.Contains(msg, reasonTimeout):
 		cause = ErrTimeout

@@ -232,19 +232,23 @@ func (s *Server) apiEval(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid request body: "+err.Error())
 		return
 	}
-	opts := engine.EvalOptions{Protocol: proto, Now: s.now(), Health: map[string]string{}}
+	opts := engine.EvalOptions{Protocol: proto, Now: s.now(), Health: map[string]engine.Health{}}
 	for _, p := range s.cfg.Policies.Policy().Providers {
-		if !s.health.Available(p.Name) {
-			opts.Health[p.Name] = "cooldown"
+		st := s.health.Snapshot(p.Name)
+		if st.State != "" && st.State != "healthy" {
+			opts.Health[p.Name] = engine.Health{State: string(st.State), CooldownLeft: st.CooldownLeft, ErrorRate: st.ErrorRate, LatencyMS: st.LatencyMS, InFlight: st.InFlight}
 		}
 	}
 	if v := q.Get("simulate_errors"); v != "" {
-		m, err := engine.ParseSimulatedErrors(v)
-		if err != nil {
-			apiError(w, http.StatusBadRequest, err.Error())
-			return
+		opts.SimulateErrors = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok || name == "" || val == "" {
+				apiError(w, http.StatusBadRequest, "simulate_errors: want provider=CODE|timeout, got "+strconv.Quote(pair))
+				return
+			}
+			opts.SimulateErrors[name] = val
 		}
-		opts.SimulateErrors = m
 	}
 	res, err := s.cfg.Policies.Policy().Eval(r.Context(), req, opts)
 	if err != nil {

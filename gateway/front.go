@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -210,7 +210,7 @@ func (x *exchange) run() error {
 		return &HTTPError{Status: http.StatusServiceUnavailable, Type: llm.ErrOverloaded, Message: "routing policy failed: " + err.Error(), Err: err}
 	}
 	x.dec = dec
-	order, _ := route.Order(dec.Candidates, route.Options{Sticky: dec.Sticky, Available: x.s.health.Available, Intn: rand.IntN})
+	order, _ := route.Order(dec.Candidates, route.Options{Sticky: dec.Sticky, Available: x.s.health.Available, Intn: mrand.IntN})
 	if len(order) == 0 {
 		x.errClass = "policy"
 		return errorf(http.StatusServiceUnavailable, "the routing policy returned no provider for model %q", feat.Model)

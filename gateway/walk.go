@@ -32,6 +32,10 @@ type failure struct {
 	// final is a gateway-side refusal for this candidate (a request the
 	// provider's protocol cannot express): not the provider's fault.
 	final *HTTPError
+	// done reports the attempt's outcome to the health tracker, once the
+	// failure has been classified.
+	done func(health.Outcome)
+	lat  time.Duration
 }
 
 // walk tries the candidates in order until one answers, following the
@@ -66,6 +70,14 @@ func (x *exchange) walk(order []route.Candidate) error {
 			class := x.classify(ctx, f, try)
 			a := &x.attempts[len(x.attempts)-1]
 			a.Class = class.Action
+			out := health.Outcome{Err: true, Latency: f.lat, Reason: f.err.Error(), MarkFailed: class.MarkFailed}
+			if class.Action == "cooldown" {
+				out.Cooldown = class.Cooldown
+				if out.Cooldown <= 0 {
+					out.Cooldown = engine.DefaultCooldown
+				}
+			}
+			f.done(out)
 			switch class.Action {
 			case "retry":
 				if try == 0 && sleepCtx(ctx, 100*time.Millisecond) {
@@ -75,11 +87,6 @@ func (x *exchange) walk(order []route.Candidate) error {
 			case "fail":
 				x.errClass = "fail"
 				return x.passError(f)
-			case "cooldown":
-				x.s.health.Cooldown(prov.Name, class.Cooldown, f.err.Error())
-			}
-			if class.MarkFailed {
-				x.s.health.MarkFailed(prov.Name, f.err.Error())
 			}
 			if x.s.cfg.Metrics != nil {
 				x.s.cfg.Metrics.Failover(prov.Name, "")
@@ -143,7 +150,14 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 	if f == nil {
 		a.Status = x.status
 		a.FirstByte = true
-		done(health.Outcome{Latency: lat})
+		if x.errClass == "stream" {
+			// The stream broke after it started: no failover, but the
+			// provider's health learns of it.
+			a.Error = x.errMsg
+			done(health.Outcome{Err: true, Latency: lat, Reason: x.errMsg, MarkFailed: true})
+		} else {
+			done(health.Outcome{Latency: lat})
+		}
 		if x.dec.StickyKey != "" {
 			if x.dec.Sticky == prov.Name {
 				x.stickyHit = true
@@ -161,7 +175,7 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 	}
 	a.Status, a.Error = f.err.Status, f.err.Error()
 	a.FirstByte = x.committed
-	done(health.Outcome{Err: true, Latency: lat, Reason: f.err.Error()})
+	f.done, f.lat = done, lat
 	if x.s.cfg.Metrics != nil {
 		x.s.cfg.Metrics.Attempt(prov.Name, "error")
 	}

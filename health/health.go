@@ -63,14 +63,15 @@ type Config struct {
 	// ±20 %. Zero means DefaultJitter (0.2); negative means no jitter.
 	// Values above 1 are treated as 1.
 	Jitter float64
-	// DefaultRetryAfter is the cooldown Cooldown applies when given a
+	// RetryAfter is the cooldown Cooldown applies when given a
 	// non-positive duration (a 429 without Retry-After). Zero or negative
 	// means DefaultRetryAfter (60 s).
-	DefaultRetryAfter time.Duration
-	// Now is the clock. Nil means time.Now.
+	RetryAfter time.Duration
+	// Now is the clock; it must be safe for concurrent use. Nil means
+	// time.Now.
 	Now func() time.Time
-	// Rand returns a uniform float64 in [0, 1) for the jitter. Nil means
-	// math/rand/v2's Float64.
+	// Rand returns a uniform float64 in [0, 1) for the jitter; it must be
+	// safe for concurrent use. Nil means math/rand/v2's Float64.
 	Rand func() float64
 	// Window is the number of recent attempts the error rate and latency
 	// averages mostly reflect: they are exponentially weighted moving
@@ -82,8 +83,9 @@ type Config struct {
 // Outcome is the result of one attempt on a provider, reported through the
 // function Begin returns.
 type Outcome struct {
-	// Err reports that the attempt failed. It counts toward the error rate
-	// whatever the failure; what else happens depends on the fields below.
+	// Err reports that the attempt failed (implied by MarkFailed or a
+	// positive Cooldown). It counts toward the error rate whatever the
+	// failure; what else happens depends on the fields below.
 	// A failure that neither marks the provider failed nor cools it down
 	// (a 503 to retry, say) leaves its state alone.
 	Err bool
@@ -123,7 +125,7 @@ func New(cfg Config) *Tracker {
 	t := &Tracker{
 		base:       orDefault(cfg.BaseCooldown, DefaultBaseCooldown),
 		max:        orDefault(cfg.MaxCooldown, DefaultMaxCooldown),
-		retryAfter: orDefault(cfg.DefaultRetryAfter, DefaultRetryAfter),
+		retryAfter: orDefault(cfg.RetryAfter, DefaultRetryAfter),
 		jitter:     cfg.Jitter,
 		now:        cfg.Now,
 		rand:       cfg.Rand,
@@ -180,7 +182,8 @@ func (t *Tracker) Available(provider string) bool {
 }
 
 // Begin records the start of an attempt on provider and returns the
-// function that records its end; call it exactly once, with the outcome.
+// function that records its end; call it once, with the outcome (later
+// calls do nothing).
 // When provider is half-open and no trial is in flight, this attempt
 // becomes the trial, and Available reports false to others until it ends.
 // An attempt begun on a provider in cooldown (the gateway's last resort) is
@@ -212,9 +215,10 @@ func (t *Tracker) end(p *provider, trial bool, o Outcome) {
 	if trial {
 		p.trial = false
 	}
+	failed := o.Err || o.MarkFailed || o.Cooldown > 0
 	p.requests++
-	p.errorRate += t.alpha * (b2f(o.Err) - p.errorRate)
-	if !o.Err {
+	p.errorRate += t.alpha * (b2f(failed) - p.errorRate)
+	if !failed {
 		p.consecutive = 0
 		ms := float64(o.Latency) / float64(time.Millisecond)
 		if p.latencyMS == 0 {
@@ -275,6 +279,14 @@ func (t *Tracker) Succeed(provider string) {
 	defer p.mu.Unlock()
 	p.heal()
 	p.consecutive = 0
+}
+
+// Forget drops everything known about provider, for a provider the policy
+// no longer declares. Attempts still in flight on it end harmlessly.
+func (t *Tracker) Forget(provider string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.providers, provider)
 }
 
 // Snapshot returns provider's current status. A provider the Tracker has

@@ -56,6 +56,19 @@ func TestUnknownProviderIsHealthy(t *testing.T) {
 	}
 }
 
+func TestForget(t *testing.T) {
+	tr := New(Config{})
+	done := tr.Begin("old")
+	tr.MarkFailed("old", "500")
+	tr.Begin("kept")(Outcome{})
+	tr.Forget("old")
+	done(Outcome{Err: true, MarkFailed: true})
+	wantState(t, tr, "old", Healthy, true)
+	if got := tr.All(); len(got) != 1 || got[0].Name != "kept" {
+		t.Errorf("All() after Forget(old) = %v, want only kept", got)
+	}
+}
+
 func TestBackoffGrowsAndCaps(t *testing.T) {
 	clk := newClock()
 	tr := newTracker(clk)
@@ -382,6 +395,62 @@ func BenchmarkTrackerBeginEnd(b *testing.B) {
 				tr.Begin(p)(Outcome{Latency: 300 * time.Millisecond})
 			}
 			i++
+		}
+	})
+}
+
+// FuzzTracker runs arbitrary sequences of operations on one provider and
+// checks the invariants that hold after each.
+func FuzzTracker(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 2, 6, 6, 1})
+	f.Add([]byte{3, 6, 0, 1, 6, 6, 6, 0, 2})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		clk := newClock()
+		const maxCooldown = 8 * time.Second
+		tr := New(Config{Now: clk.Now, BaseCooldown: time.Second, MaxCooldown: maxCooldown, Jitter: 0.5, Rand: func() float64 { return 0.999 }})
+		var open []func(Outcome)
+		longest := time.Duration(0) // longest explicit cooldown
+		for i, op := range ops {
+			switch op % 8 {
+			case 0:
+				open = append(open, tr.Begin("p"))
+			case 1, 2, 3:
+				if len(open) == 0 {
+					continue
+				}
+				done := open[0]
+				open = open[1:]
+				switch op % 8 {
+				case 1:
+					done(Outcome{Latency: time.Duration(op) * time.Millisecond})
+				case 2:
+					done(Outcome{Err: true, MarkFailed: true})
+				case 3:
+					d := time.Duration(op) * 100 * time.Millisecond
+					longest = max(longest, d)
+					done(Outcome{Err: true, Cooldown: d})
+				}
+			case 4:
+				tr.MarkFailed("p", "x")
+			case 5:
+				tr.Succeed("p")
+			case 6:
+				clk.Advance(time.Duration(op) * 50 * time.Millisecond)
+			case 7:
+				tr.Available("p")
+			}
+			st := tr.Snapshot("p")
+			avail := tr.Available("p")
+			switch {
+			case st.InFlight != len(open):
+				t.Fatalf("op %d: InFlight = %d, want %d", i, st.InFlight, len(open))
+			case (st.State == Cooling) != (st.CooldownLeft > 0):
+				t.Fatalf("op %d: state %s with %v cooldown left", i, st.State, st.CooldownLeft)
+			case st.State == Cooling && avail, st.State == Healthy && !avail:
+				t.Fatalf("op %d: state %s but Available = %v", i, st.State, avail)
+			case st.CooldownLeft > max(maxCooldown*3/2, longest):
+				t.Fatalf("op %d: cooldown left %v, want at most max(%v, %v)", i, st.CooldownLeft, maxCooldown*3/2, longest)
+			}
 		}
 	})
 }

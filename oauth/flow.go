@@ -255,6 +255,9 @@ func ParseCallback(input string) (code, state string, err error) {
 	}
 	// Anthropic's hosted page puts "code#state" in the code parameter.
 	code, state, _ = strings.Cut(q.Get("code"), "#")
+	if code == "" {
+		return "", "", errors.New("oauth: the pasted URL has no code")
+	}
 	if s := q.Get("state"); s != "" {
 		state = s
 	}

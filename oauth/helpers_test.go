@@ -28,6 +28,17 @@ func openDB(t *testing.T, path string) *sql.DB {
 	return db
 }
 
+// openDBB is openDB for benchmarks.
+func openDBB(b *testing.B) *sql.DB {
+	b.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "llmgw.db")+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
 func newStore(t *testing.T) (*oauth.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "llmgw.db")

@@ -256,7 +256,11 @@ func FromUSD(f float64) (Micros, error) {
 
 // parseScaled returns s × scale rounded to the nearest integer.
 func parseScaled(s string, scale int64) (Micros, error) {
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if len(s) > 40 { // a price is never this long; bounds big.Rat's work ("1e99999999")
+		return 0, fmt.Errorf("pricing: bad amount %q", s)
+	}
+	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return 0, fmt.Errorf("pricing: bad amount %q", s)
 	}

@@ -1,6 +1,7 @@
 package pricing
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -259,4 +260,40 @@ func BenchmarkCost(b *testing.B) {
 	for b.Loop() {
 		tab.Cost("claude-sonnet-4-5-20250929", u)
 	}
+}
+
+func FuzzParseUSD(f *testing.F) {
+	for _, s := range []string{"2.5", "1e-7", "-0.0000005", "3/4", "1e19", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseUSD(s)
+		if err != nil {
+			return
+		}
+		// Round trip: the micros printed back parse to the same value.
+		back, err := ParseUSD(fmt.Sprintf("%d.%06d", int64(m)/1e6, abs(int64(m)%1e6)))
+		if m >= 0 && (err != nil || back != m) {
+			t.Fatalf("ParseUSD(%q) = %d, reparsed as %d, %v", s, m, back, err)
+		}
+	})
+}
+
+func abs(n int64) int64 { return max(n, -n) }
+
+func FuzzLoadLiteLLM(f *testing.F) {
+	f.Add(`{"m": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}`)
+	f.Add(`{"gemini/x": {"input_cost_per_token": "1"}, "y": 3}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		prices, err := LoadLiteLLM(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		tab := Default().With(FileOverrides(prices)...)
+		for name := range prices {
+			if _, src, ok := tab.Cost(name, llm.Usage{InputTokens: 1}); !ok || src != SourceFile {
+				t.Fatalf("Cost(%q) after loading = %q, %v, want file, true", name, src, ok)
+			}
+		}
+	})
 }

@@ -27,13 +27,14 @@ var migrations = [...]string{schemaV1}
 const busyTimeout = 5 * time.Second
 
 // DB is the request log file: one SQLite database in WAL mode. It holds a
-// single write connection (used by the Writer, Prune and SQL) and a
-// separate pool of read-only connections for queries, so that dashboard
-// reads never wait for a batch commit and never block it. A DB is safe for
-// concurrent use.
+// single write connection (the Writer's batches and Prune), a separate
+// pool of read-only connections for queries, so that dashboard reads never
+// wait for a batch commit and never block it, and a small general pool for
+// other packages (SQL). A DB is safe for concurrent use.
 type DB struct {
-	write *sql.DB // one connection: SQLite has one writer at a time
-	read  *sql.DB // query_only pool
+	write  *sql.DB // one connection: SQLite has one writer at a time
+	read   *sql.DB // query_only pool
+	shared *sql.DB // SQL(): other packages' tables
 }
 
 // Open opens (creating if needed) the request log at path, switches it to
@@ -65,18 +66,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
 	db.read = read
+	shared, err := sql.Open("sqlite", path+params+"&_synchronous=NORMAL&_txlock=immediate")
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
+	}
+	shared.SetMaxOpenConns(2)
+	db.shared = shared
 	return db, nil
 }
 
-// Close closes both connection pools. The Writer must have stopped first.
+// Close closes the connection pools. The Writer must have stopped first.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.shared.Close(), db.read.Close(), db.write.Close())
 }
 
-// SQL returns the write handle (a single connection) for packages that
-// keep their own tables in the same file, such as oauth. Statements on it
-// are serialised with the log writer's batches; keep them short.
-func (db *DB) SQL() *sql.DB { return db.write }
+// SQL returns a handle on the same file for packages that keep their own
+// tables in it, such as oauth (they create and migrate their tables
+// themselves; names must not clash with requests and attempts). It is a
+// pool of two connections separate from the log writer's: a write
+// through it waits at most the busy timeout (5 s) for a batch commit.
+func (db *DB) SQL() *sql.DB { return db.shared }
 
 func (db *DB) migrate(ctx context.Context) error {
 	var version int

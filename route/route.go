@@ -55,24 +55,9 @@ type Options struct {
 // without replacement; then the unavailable ones, tier by tier in policy
 // order. A provider listed twice keeps its first occurrence only.
 func Order(cands []Candidate, opt Options) ([]Candidate, []string) {
-	var explain []string
-	out := make([]Candidate, 0, len(cands))
-	var seen map[string]bool // used only for long lists
-	if len(cands) > 16 {
-		seen = make(map[string]bool, len(cands))
-	}
-	for _, c := range cands {
-		if (seen != nil && seen[c.Provider]) || (seen == nil && contains(out, c.Provider)) {
-			explain = append(explain, c.Provider+": removed, already a candidate (one provider is tried once per request)")
-			continue
-		}
-		if seen != nil {
-			seen[c.Provider] = true
-		}
-		out = append(out, c)
-	}
+	out, explain := unique(cands)
 
-	var buf [16]bool
+	var buf [16]bool // no allocation for the usual short lists
 	avail := buf[:0]
 	if len(out) > len(buf) {
 		avail = make([]bool, 0, len(out))
@@ -99,6 +84,32 @@ func Order(cands []Candidate, opt Options) ([]Candidate, []string) {
 
 	if opt.Sticky != "" {
 		explain = stickyFirst(out, avail, opt.Sticky, explain)
+	}
+	return out, explain
+}
+
+// unique returns a copy of cands without repeated providers, keeping each
+// provider's first occurrence, and explains each removal.
+func unique(cands []Candidate) ([]Candidate, []string) {
+	var explain []string
+	out := make([]Candidate, 0, len(cands))
+	var seen map[string]bool // long lists only; short ones are scanned
+	if len(cands) > 16 {
+		seen = make(map[string]bool, len(cands))
+	}
+	for _, c := range cands {
+		dup := seen[c.Provider]
+		if seen == nil {
+			dup = contains(out, c.Provider)
+		}
+		if dup {
+			explain = append(explain, c.Provider+": removed, already a candidate (one provider is tried once per request)")
+			continue
+		}
+		if seen != nil {
+			seen[c.Provider] = true
+		}
+		out = append(out, c)
 	}
 	return out, explain
 }

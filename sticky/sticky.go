@@ -45,7 +45,8 @@ type Config struct {
 	// TTL is how long a binding lives after its last use (Bind or Touch).
 	// Zero or negative means DefaultTTL (1 hour).
 	TTL time.Duration
-	// Now is the clock. Nil means time.Now.
+	// Now is the clock; it must be safe for concurrent use. Nil means
+	// time.Now.
 	Now func() time.Time
 	// MaxEntries bounds the number of bindings held, expired or not. When a
 	// shard is full, binding a new key evicts that shard's least recently

@@ -78,7 +78,10 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer db.Close()
-	writer := requestlog.NewWriter(db, requestlog.WriterConfig{})
+	writer := requestlog.NewWriter(db, requestlog.WriterConfig{
+		Retention: keep,
+		OnError:   func(err error) { logger.Error().Err(err).Msg("request log write failed") },
+	})
 	m.RegisterLogQueue(func() (int64, int64, int64) {
 		st := writer.Stats()
 		return st.Queued, st.Written, st.Shed
@@ -95,7 +98,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return fmt.Errorf("start: --prices %s: %w", *pricesFile, err)
 		}
-		prices = prices.WithFile(extra)
+		prices = prices.With(pricing.FileOverrides(extra)...)
 	}
 
 	secret, err := oauth.LoadKey(e.getenv, *dbPath)
@@ -141,7 +144,6 @@ func runStart(ctx context.Context, args []string, e env) error {
 	g.Go(func() error { return writer.Run(wctx) })
 	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
 	g.Go(func() error { return reloadOnHUP(gctx, eng, logger) })
-	g.Go(func() error { return ignoreCanceled(db.RunRetention(gctx, time.Hour, keep)) })
 	err = g.Wait()
 	logger.Info().Msg("llmgw stopped")
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {

@@ -2,10 +2,109 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/llmgw/llmgw/builtins"
+	"github.com/llmgw/llmgw/engine"
 )
 
-// runTest implements 'llmgw test'. TODO: being built.
+// policyFlag adds --policy, defaulting to $LLMGW_POLICY or policies.star.
+func policyFlag(fs *flag.FlagSet, e env) *string {
+	return fs.String("policy", envDefault(e, "LLMGW_POLICY", "policies.star"), "policy file or directory (env LLMGW_POLICY)")
+}
+
+// parseFlags parses args; -h is not an error, a bad flag exits 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitError{code: 0}
+		}
+		return exitError{code: 2}
+	}
+	return nil
+}
+
+// runTest implements 'llmgw test': load the policy, run its *_test.star
+// tests, print a report, exit 1 on any failure.
 func runTest(ctx context.Context, args []string, e env) error {
-	return errors.New("test: not implemented yet")
+	fs := flagSet("test", e)
+	policy := policyFlag(fs, e)
+	run := fs.String("run", "", "run only tests whose name matches this regular expression")
+	verbose := fs.Bool("v", false, "print every test, not only failures")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	failOnEmpty := fs.Bool("fail-on-empty", false, "fail when no test ran")
+	caps := fs.Bool("capabilities", false, "list every builtin and every field of req, ctx and err, then exit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *caps {
+		return printCapabilities(e.stdout, *asJSON)
+	}
+	rep, err := engine.RunTests(ctx, engine.Config{Path: *policy, Getenv: e.getenv},
+		engine.TestOptions{Run: *run, FailOnEmpty: *failOnEmpty})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(e.stdout, rep, *verbose)
+	}
+	if !rep.OK() {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+func printReport(w io.Writer, rep *engine.TestReport, verbose bool) {
+	for _, t := range rep.Tests {
+		switch {
+		case t.Failed:
+			where := t.Pos
+			if where == "" {
+				where = t.File
+			}
+			fmt.Fprintf(w, "FAIL %s  %s: %s\n", t.Name, where, t.Error)
+		case t.Skipped && verbose:
+			fmt.Fprintf(w, "SKIP %s\n", t.Name)
+		case verbose:
+			fmt.Fprintf(w, "ok   %s (%s)\n", t.Name, t.Duration.Round(time.Microsecond))
+		}
+	}
+	verdict := "PASS"
+	if !rep.OK() {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "%s: %d passed, %d failed, %d skipped (policy %s)\n", verdict, rep.Passed, rep.Failed, rep.Skipped, rep.Policy)
+	if rep.Empty {
+		fmt.Fprintln(w, "no tests ran (--fail-on-empty)")
+	}
+}
+
+func printCapabilities(w io.Writer, asJSON bool) error {
+	caps := builtins.Capabilities()
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(caps)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	group := ""
+	for _, c := range caps {
+		if c.Group != group {
+			group = c.Group
+			fmt.Fprintf(tw, "\n[%s]\n", group)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Doc)
+	}
+	return tw.Flush()
 }

@@ -121,6 +121,28 @@ func (s *Server) Authorize(ctx context.Context, authURL string) (string, error) 
 	return resp.Header.Get("Location"), nil
 }
 
+// Login runs a whole login against the server (authorization with PKCE,
+// pasted redirect, code exchange) and stores the account as name of kind.
+// It is the shortest way for a gateway test to get an OAuth provider.
+func (s *Server) Login(ctx context.Context, st *oauth.Store, name, kind string) (oauth.Account, error) {
+	ep := s.Endpoints()
+	ep.TokenJSON = kind == oauth.KindAnthropic
+	f, err := oauth.NewFlow(ep)
+	if err != nil {
+		return oauth.Account{}, err
+	}
+	redirect, err := s.Authorize(ctx, f.AuthURL())
+	if err != nil {
+		return oauth.Account{}, err
+	}
+	a, err := f.Exchange(ctx, nil, redirect)
+	if err != nil {
+		return oauth.Account{}, err
+	}
+	a.Name, a.Kind = name, kind
+	return a, st.Put(ctx, a)
+}
+
 // SetExpiresIn sets the lifetime of the access tokens issued next
 // (expires_in); zero or less omits expires_in.
 func (s *Server) SetExpiresIn(d time.Duration) {

@@ -23,6 +23,15 @@
 // client replays the block DecodeRequest restores its origin and the
 // request encoders can drop or keep it correctly.
 //
+// Requests for Anthropic upstreams are made acceptable to the API: a
+// max_tokens is always set (per model family when the client gave none,
+// above the thinking budget), consecutive same-role turns are merged,
+// every tool_use is answered by a tool_result at the start of the next
+// user turn, ids are sanitised to ^[a-zA-Z0-9_-]+$ (the same mapping for
+// calls and results), empty text blocks are dropped, thinking is turned
+// off with a warning when the history cannot replay Anthropic's own
+// thinking, and cache_control is kept wherever it was.
+//
 // Decoders never panic on any input and report malformed client JSON as an
 // *llm.Error with status 400.
 //

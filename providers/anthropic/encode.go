@@ -9,9 +9,26 @@ import (
 	"github.com/llmgw/llmgw/llm"
 )
 
-// defaultMaxTokens is the max_tokens sent when the client gave none: the
-// Messages API requires one, and every Claude model accepts this much.
+// defaultMaxTokens is the max_tokens sent when the client gave none and
+// the model family is unknown: the Messages API requires one, and every
+// Claude model accepts this much.
 const defaultMaxTokens = 4096
+
+// maxTokensFor is the max_tokens sent when the client gave none: a cap
+// every model of the family accepts (protocols.md §5.7).
+func maxTokensFor(model string) int {
+	switch {
+	case strings.Contains(model, "claude-3-5"):
+		return 8192
+	case strings.Contains(model, "claude-3-7"), strings.Contains(model, "-4"):
+		// Claude 3.7 and the 4.x families (sonnet-4, opus-4-1,
+		// haiku-4-5, claude-sonnet-4-5…) accept at least 32000.
+		if strings.Contains(model, "claude") {
+			return 16384
+		}
+	}
+	return defaultMaxTokens
+}
 
 // minBudget is the smallest thinking budget the API accepts.
 const minBudget = 1024
@@ -40,6 +57,12 @@ func budgetForEffort(effort string) int {
 // type Claude does not read) is an *llm.Error (400).
 func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	e := &requestEncoder{req: req}
+	if raw, ok := req.Extra["n"]; ok && req.ExtraProtocol == llm.ProtocolOpenAI {
+		var n int
+		if json.Unmarshal(raw, &n) == nil && n > 1 {
+			return nil, nil, unsupported("n=%d: Claude returns one completion per request", n)
+		}
+	}
 	out := make(map[string]any, 16)
 	for k, v := range req.Extra {
 		if req.ExtraProtocol == llm.ProtocolAnthropic {
@@ -79,7 +102,7 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if req.User != "" {
 		out["metadata"] = map[string]string{"user_id": req.User}
 	}
-	body, err := json.Marshal(out)
+	body, err := marshal(out)
 	if err != nil {
 		return nil, e.warnings, fmt.Errorf("anthropic: encode request: %w", err)
 	}
@@ -152,7 +175,7 @@ func (e *requestEncoder) tools() []any {
 			if t.RawProtocol == llm.ProtocolAnthropic {
 				out = append(out, t.Raw)
 			} else {
-				e.warnf("dropped tool %q: a %s built-in tool has no Messages API equivalent", t.Name, t.RawProtocol)
+				e.warnf("dropped tool %q: %s built-in tools have no Messages API equivalent", t.Name, t.RawProtocol)
 			}
 			continue
 		}
@@ -204,7 +227,7 @@ func (e *requestEncoder) sampling(out map[string]any) {
 	budget, adaptive := e.budget()
 	switch {
 	case budget > 0 && maxTokens == 0:
-		maxTokens = budget + defaultMaxTokens
+		maxTokens = max(budget+defaultMaxTokens, maxTokensFor(req.Model))
 	case budget > 0 && budget >= maxTokens:
 		// The client's cap includes thinking: shrink the budget to fit.
 		budget = maxTokens - 1
@@ -213,7 +236,7 @@ func (e *requestEncoder) sampling(out map[string]any) {
 			budget = 0
 		}
 	case maxTokens == 0:
-		maxTokens = defaultMaxTokens
+		maxTokens = maxTokensFor(req.Model)
 	}
 	out["max_tokens"] = maxTokens
 	switch {

@@ -1,7 +1,7 @@
 package anthropic
 
 import (
-	"encoding/base64"
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -103,30 +103,6 @@ func isNull(raw json.RawMessage) bool {
 	return s == "" || s == "null"
 }
 
-// parseDataURL splits "data:<mime>;base64,<data>".
-func parseDataURL(u string) (mediaType, data string, ok bool) {
-	rest, found := strings.CutPrefix(u, "data:")
-	if !found {
-		return "", "", false
-	}
-	meta, data, found := strings.Cut(rest, ",")
-	if !found {
-		return "", "", false
-	}
-	mediaType, isBase64 := strings.CutSuffix(meta, ";base64")
-	if !isBase64 {
-		// A URL-encoded payload: re-encode it so that Data is always
-		// base64.
-		return mediaType, base64.StdEncoding.EncodeToString([]byte(data)), true
-	}
-	return mediaType, data, true
-}
-
-// dataURL builds a base64 data URL.
-func dataURL(mediaType, data string) string {
-	return "data:" + mediaType + ";base64," + data
-}
-
 // objectArguments returns tool call arguments as a JSON object text:
 // arguments that are not a JSON object (truncated by a length stop, or an
 // empty string) are wrapped so that the target still receives an object.
@@ -143,3 +119,15 @@ func objectArguments(args json.RawMessage) json.RawMessage {
 }
 
 func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
+
+// marshal is json.Marshal without HTML escaping: bodies go to APIs, not
+// browsers, and "<" should stay one byte.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}

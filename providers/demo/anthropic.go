@@ -108,6 +108,11 @@ type messagesRequest struct {
 	} `json:"messages"`
 	MaxTokens int  `json:"max_tokens"`
 	Stream    bool `json:"stream"`
+	Tools     []struct {
+		Name        string          `json:"name"`
+		InputSchema json.RawMessage `json:"input_schema"`
+	} `json:"tools"`
+	ToolChoice *choiceName `json:"tool_choice"`
 }
 
 func (m *messagesRequest) prompt() *prompt {
@@ -117,6 +122,20 @@ func (m *messagesRequest) prompt() *prompt {
 		p.texts = append(p.texts, t...)
 		if msg.Role == "user" {
 			p.last = join(t)
+		}
+		p.lastIsUser = msg.Role == "user" && !strings.Contains(string(msg.Content), `"tool_result"`)
+	}
+	for _, t := range m.Tools {
+		p.tools = append(p.tools, tool{name: t.Name, schema: t.InputSchema})
+	}
+	if c := m.ToolChoice; c != nil {
+		switch c.Type {
+		case "none":
+			p.force = forceNone
+		case "any":
+			p.force = forceAny
+		case "tool":
+			p.force = c.Name
 		}
 	}
 	return p
@@ -133,9 +152,13 @@ type message struct {
 	Usage        anthropicUsage     `json:"usage"`
 }
 
+// anthropicContent is a text or tool_use content block.
 type anthropicContent struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type  string          `json:"type"`
+	Text  *string         `json:"text,omitempty"`
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
 }
 
 type anthropicUsage struct {
@@ -162,6 +185,11 @@ type textDelta struct {
 	Text string `json:"text"`
 }
 
+type inputJSONDelta struct {
+	Type        string `json:"type"`
+	PartialJSON string `json:"partial_json"`
+}
+
 type messageDelta struct {
 	StopReason   string  `json:"stop_reason"`
 	StopSequence *string `json:"stop_sequence"`
@@ -175,15 +203,21 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	p := req.prompt()
 	rep, f := s.answer("anthropic", p)
-	stop := "end_turn"
-	if rep.truncated {
+	call := p.toolCall()
+	stop, out := "end_turn", rep.tokens
+	block := anthropicContent{Type: "text", Text: &rep.text}
+	switch {
+	case call != nil:
+		stop, out = "tool_use", call.tokens()
+		block = anthropicContent{Type: "tool_use", ID: f.id("toolu_", 24), Name: call.name, Input: json.RawMessage(call.args)}
+	case rep.truncated:
 		stop = "max_tokens"
 	}
 	in := p.inputTokens()
 	msg := message{
 		ID: f.id("msg_", 24), Type: "message", Role: "assistant", Model: p.model,
-		Content: []anthropicContent{{Type: "text", Text: rep.text}}, StopReason: &stop,
-		Usage: anthropicUsage{InputTokens: in, OutputTokens: rep.tokens, ServiceTier: "standard"},
+		Content: []anthropicContent{block}, StopReason: &stop,
+		Usage: anthropicUsage{InputTokens: in, OutputTokens: out, ServiceTier: "standard"},
 	}
 	w.Header().Set("Request-Id", f.id("req_", 24))
 	if !req.Stream {
@@ -194,14 +228,23 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	start := msg
 	start.Content, start.StopReason = []anthropicContent{}, nil
 	start.Usage.OutputTokens = 1 // as the API does: a preliminary count
-	zero := 0
+	zero, empty := 0, ""
 	st.event("message_start", anthropicEvent{Type: "message_start", Message: &start})
-	st.event("content_block_start", anthropicEvent{Type: "content_block_start", Index: &zero,
-		ContentBlock: &anthropicContent{Type: "text"}})
-	st.event("ping", anthropicEvent{Type: "ping"})
-	for _, c := range rep.chunks {
+	if call != nil {
+		head := block
+		head.Input = json.RawMessage("{}")
+		st.event("content_block_start", anthropicEvent{Type: "content_block_start", Index: &zero, ContentBlock: &head})
+		st.event("ping", anthropicEvent{Type: "ping"})
 		st.content("content_block_delta", anthropicEvent{Type: "content_block_delta", Index: &zero,
-			Delta: textDelta{Type: "text_delta", Text: c}})
+			Delta: inputJSONDelta{Type: "input_json_delta", PartialJSON: call.args}})
+	} else {
+		st.event("content_block_start", anthropicEvent{Type: "content_block_start", Index: &zero,
+			ContentBlock: &anthropicContent{Type: "text", Text: &empty}})
+		st.event("ping", anthropicEvent{Type: "ping"})
+		for _, c := range rep.chunks {
+			st.content("content_block_delta", anthropicEvent{Type: "content_block_delta", Index: &zero,
+				Delta: textDelta{Type: "text_delta", Text: c}})
+		}
 	}
 	st.event("content_block_stop", anthropicEvent{Type: "content_block_stop", Index: &zero})
 	usage := msg.Usage

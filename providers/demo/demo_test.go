@@ -561,6 +561,8 @@ func TestErrors(t *testing.T) {
 		{"openai bad json", "POST", "/v1/chat/completions", "{", 400, []any{"error", "type"}, "invalid_request_error"},
 		{"responses bad json", "POST", "/v1/responses", "[1,", 400, []any{"error", "type"}, "invalid_request_error"},
 		{"embeddings bad input", "POST", "/v1/embeddings", `{"input":{}}`, 400, []any{"error", "param"}, "input"},
+		{"embeddings too long", "POST", "/v1/embeddings", `{"input":"x","dimensions":1000000000}`, 400, []any{"error", "param"}, "dimensions"},
+		{"gemini embedding too long", "POST", "/v1beta/models/e:embedContent", `{"outputDimensionality":-1}`, 400, []any{"error", "status"}, "INVALID_ARGUMENT"},
 		{"openai unknown path", "POST", "/v1/nope", "{}", 404, []any{"error", "type"}, "invalid_request_error"},
 		{"openai wrong method", "GET", "/v1/chat/completions", "", 405, []any{"error", "type"}, "invalid_request_error"},
 		{"anthropic bad json", "POST", "/v1/messages", "nope", 400, []any{"error", "type"}, "invalid_request_error"},
@@ -593,4 +595,29 @@ func TestLatencyHonoursCancel(t *testing.T) {
 	if w.Body.Len() != 0 {
 		t.Errorf("a cancelled request got a body: %s", w.Body)
 	}
+}
+
+// FuzzServeHTTP sends arbitrary bodies to every endpoint: the handler must
+// answer with a JSON (or SSE) body and a sensible status, never panic.
+func FuzzServeHTTP(f *testing.F) {
+	paths := []string{"/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/messages",
+		"/v1/messages/count_tokens", "/v1beta/models/m:generateContent",
+		"/v1beta/models/m:streamGenerateContent?alt=sse", "/v1beta/models/m:countTokens",
+		"/v1beta/models/m:embedContent", "/v1beta/models/m:batchEmbedContents"}
+	for _, b := range []string{chatBody, respBody, msgBody, gemBody, `{"tool_choice":"required","tools":[{"name":"t","function":{"name":"t"}}],"toolConfig":{"functionCallingConfig":{"mode":"ANY"}}}`, `{"input":[[1],[2]]}`, `{"stream":true}`, "null", "[]"} {
+		f.Add(uint8(0), b)
+	}
+	s := New(Config{Chunks: 2})
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		p := paths[int(which)%len(paths)]
+		w := call(t, s, http.MethodPost, p, body)
+		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
+			t.Fatalf("POST %s %q = %d, want 200 or 400", p, body, w.Code)
+		}
+		if w.Code == http.StatusBadRequest || w.Header().Get("Content-Type") == "application/json" {
+			if !json.Valid(w.Body.Bytes()) {
+				t.Fatalf("POST %s %q: invalid JSON body %s", p, body, w.Body)
+			}
+		}
+	})
 }

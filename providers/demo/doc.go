@@ -19,6 +19,13 @@
 // request, output tokens the text of the reply, and streamed usage adds up
 // to the non-streamed one.
 //
+// When the request offers tools and either forces a call (tool_choice
+// required, any or a named tool) or its last user message names a tool as a
+// word, the reply is a single call of that tool instead of text, with
+// arguments filling the schema's required properties (strings quote the
+// user). After a tool result the reply is text again, so agents end their
+// loop.
+//
 // Wire shapes follow the recorded provider transcripts in the shared
 // fixtures (ids such as chatcmpl-…, msg_…, resp_…; object fields; no
 // top-level "error" key on normal OpenAI chunks) and parse with the official

@@ -157,6 +157,19 @@ type geminiRequest struct {
 	} `json:"generationConfig"`
 	// GenerateContentRequest is countTokens' alternative to Contents.
 	GenerateContentRequest *geminiRequest `json:"generateContentRequest"`
+	Tools                  []struct {
+		FunctionDeclarations []struct {
+			Name                 string          `json:"name"`
+			Parameters           json.RawMessage `json:"parameters"`
+			ParametersJSONSchema json.RawMessage `json:"parametersJsonSchema"`
+		} `json:"functionDeclarations"`
+	} `json:"tools"`
+	ToolConfig struct {
+		FunctionCallingConfig struct {
+			Mode                 string   `json:"mode"`
+			AllowedFunctionNames []string `json:"allowedFunctionNames"`
+		} `json:"functionCallingConfig"`
+	} `json:"toolConfig"`
 }
 
 func (g *geminiRequest) prompt(model string) *prompt {
@@ -168,8 +181,28 @@ func (g *geminiRequest) prompt(model string) *prompt {
 	for i := range g.Contents {
 		all, text := g.Contents[i].texts()
 		p.texts = append(p.texts, all...)
-		if role := g.Contents[i].Role; (role == "user" || role == "") && len(text) > 0 {
+		role := g.Contents[i].Role
+		if (role == "user" || role == "") && len(text) > 0 {
 			p.last = join(text)
+		}
+		p.lastIsUser = (role == "user" || role == "") && len(text) > 0
+	}
+	for _, t := range g.Tools {
+		for _, d := range t.FunctionDeclarations {
+			schema := d.Parameters
+			if len(schema) == 0 {
+				schema = d.ParametersJSONSchema
+			}
+			p.tools = append(p.tools, tool{name: d.Name, schema: schema})
+		}
+	}
+	switch fc := g.ToolConfig.FunctionCallingConfig; fc.Mode {
+	case "NONE":
+		p.force = forceNone
+	case "ANY":
+		p.force = forceAny
+		if len(fc.AllowedFunctionNames) == 1 {
+			p.force = fc.AllowedFunctionNames[0]
 		}
 	}
 	return p
@@ -191,8 +224,15 @@ type geminiCandidate struct {
 	Index        int    `json:"index"`
 }
 
+// geminiText is a text or functionCall part.
 type geminiText struct {
-	Text string `json:"text"`
+	Text         *string         `json:"text,omitempty"`
+	FunctionCall *geminiFuncCall `json:"functionCall,omitempty"`
+}
+
+type geminiFuncCall struct {
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args"`
 }
 
 type geminiUsage struct {
@@ -212,10 +252,10 @@ func newGeminiUsage(in, out int) geminiUsage {
 		PromptTokensDetails: []modalityCount{{Modality: "TEXT", TokenCount: in}}}
 }
 
-// geminiChunk returns a response carrying text.
-func geminiChunk(text, finish, model, id string, usage geminiUsage) geminiResponse {
+// geminiChunk returns a response carrying part.
+func geminiChunk(part geminiText, finish, model, id string, usage geminiUsage) geminiResponse {
 	c := geminiCandidate{FinishReason: finish}
-	c.Content.Parts, c.Content.Role = []geminiText{{Text: text}}, "model"
+	c.Content.Parts, c.Content.Role = []geminiText{part}, "model"
 	return geminiResponse{Candidates: []geminiCandidate{c}, UsageMetadata: usage, ModelVersion: model, ResponseID: id}
 }
 
@@ -235,8 +275,19 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		finish = "MAX_TOKENS"
 	}
 	in, id := p.inputTokens(), f.id("", 24)
+	parts := make([]geminiText, len(rep.chunks))
+	whole := geminiText{Text: &rep.text}
+	for i := range rep.chunks {
+		parts[i].Text = &rep.chunks[i]
+	}
+	out := rep.tokens
+	if call := p.toolCall(); call != nil {
+		// Gemini sends a call whole, in one chunk, and finishes with STOP.
+		whole = geminiText{FunctionCall: &geminiFuncCall{Name: call.name, Args: json.RawMessage(call.args)}}
+		parts, finish, out = []geminiText{whole}, "STOP", call.tokens()
+	}
 	if !streaming {
-		s.writeJSON(w, r, len(rep.chunks), geminiChunk(rep.text, finish, model, id, newGeminiUsage(in, rep.tokens)))
+		s.writeJSON(w, r, len(rep.chunks), geminiChunk(whole, finish, model, id, newGeminiUsage(in, out)))
 		return
 	}
 	sseMode := r.URL.Query().Get("alt") == "sse"
@@ -245,14 +296,16 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		contentType = "text/event-stream"
 	}
 	st := s.startStream(w, r, contentType)
-	out := 0
-	for i, c := range rep.chunks {
-		out += CountTokens(c)
-		fr := ""
-		if i == len(rep.chunks)-1 {
-			fr = finish
+	sofar := 0
+	for i, part := range parts {
+		if part.Text != nil {
+			sofar += CountTokens(*part.Text)
 		}
-		chunk := geminiChunk(c, fr, model, id, newGeminiUsage(in, out))
+		fr := ""
+		if i == len(parts)-1 {
+			fr, sofar = finish, out
+		}
+		chunk := geminiChunk(part, fr, model, id, newGeminiUsage(in, sofar))
 		if sseMode {
 			st.content("", chunk)
 			continue
@@ -298,13 +351,13 @@ type geminiEmbedding struct {
 	Values []float32 `json:"values"`
 }
 
-func (s *Server) geminiVector(e *embedRequest) geminiEmbedding {
+func (s *Server) geminiVector(e *embedRequest) (geminiEmbedding, *llm.Error) {
 	all, _ := e.Content.texts()
-	dims := e.OutputDimensionality
-	if dims <= 0 {
-		dims = defaultDims
+	dims, err := dimensions(e.OutputDimensionality)
+	if err != nil {
+		return geminiEmbedding{}, err
 	}
-	return geminiEmbedding{Values: vector(s.cfg.Seed, join(all), dims)}
+	return geminiEmbedding{Values: vector(s.cfg.Seed, join(all), dims)}, nil
 }
 
 func (s *Server) embedContent(w http.ResponseWriter, r *http.Request) {
@@ -313,9 +366,14 @@ func (s *Server) embedContent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, llm.ProtocolGemini, err)
 		return
 	}
+	v, verr := s.geminiVector(&req)
+	if verr != nil {
+		writeError(w, llm.ProtocolGemini, verr)
+		return
+	}
 	s.writeJSON(w, r, 0, struct {
 		Embedding geminiEmbedding `json:"embedding"`
-	}{s.geminiVector(&req)})
+	}{v})
 }
 
 func (s *Server) batchEmbedContents(w http.ResponseWriter, r *http.Request) {
@@ -330,7 +388,12 @@ func (s *Server) batchEmbedContents(w http.ResponseWriter, r *http.Request) {
 		Embeddings []geminiEmbedding `json:"embeddings"`
 	}{make([]geminiEmbedding, len(req.Requests))}
 	for i := range req.Requests {
-		out.Embeddings[i] = s.geminiVector(&req.Requests[i])
+		v, verr := s.geminiVector(&req.Requests[i])
+		if verr != nil {
+			writeError(w, llm.ProtocolGemini, verr)
+			return
+		}
+		out.Embeddings[i] = v
 	}
 	s.writeJSON(w, r, 0, out)
 }

@@ -109,6 +109,13 @@ type chatRequest struct {
 	} `json:"stream_options"`
 	MaxTokens           int `json:"max_tokens"`
 	MaxCompletionTokens int `json:"max_completion_tokens"`
+	Tools               []struct {
+		Function struct {
+			Name       string          `json:"name"`
+			Parameters json.RawMessage `json:"parameters"`
+		} `json:"function"`
+	} `json:"tools"`
+	ToolChoice json.RawMessage `json:"tool_choice"`
 }
 
 func (c *chatRequest) prompt() *prompt {
@@ -125,7 +132,12 @@ func (c *chatRequest) prompt() *prompt {
 		if m.Role == "user" {
 			p.last = join(t)
 		}
+		p.lastIsUser = m.Role == "user"
 	}
+	for _, t := range c.Tools {
+		p.tools = append(p.tools, tool{name: t.Function.Name, schema: t.Function.Parameters})
+	}
+	p.force = openAIForce(c.ToolChoice)
 	return p
 }
 
@@ -149,17 +161,28 @@ type chatChoice struct {
 }
 
 type chatMessage struct {
-	Role        string    `json:"role,omitempty"`
-	Content     *string   `json:"content,omitempty"`
-	Refusal     *string   `json:"refusal,omitempty"`
-	Annotations *[]string `json:"annotations,omitempty"`
+	Role        string         `json:"role,omitempty"`
+	Content     *string        `json:"content,omitempty"`
+	Refusal     *string        `json:"refusal,omitempty"`
+	Annotations *[]string      `json:"annotations,omitempty"`
+	ToolCalls   []chatToolCall `json:"tool_calls,omitempty"`
+}
+
+type chatToolCall struct {
+	Index    *int   `json:"index,omitempty"` // stream deltas only
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
 }
 
 type chatUsage struct {
-	PromptTokens            int `json:"prompt_tokens"`
-	CompletionTokens        int `json:"completion_tokens"`
-	TotalTokens             int `json:"total_tokens"`
-	PromptTokensDetails     struct {
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	TotalTokens         int `json:"total_tokens"`
+	PromptTokensDetails struct {
 		CachedTokens int `json:"cached_tokens"`
 		AudioTokens  int `json:"audio_tokens"`
 	} `json:"prompt_tokens_details"`
@@ -183,8 +206,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	p := req.prompt()
 	rep, f := s.answer("openai", p)
-	finish := "stop"
-	if rep.truncated {
+	call := p.toolCall()
+	finish, out := "stop", rep.tokens
+	switch {
+	case call != nil:
+		finish, out = "tool_calls", call.tokens()
+	case rep.truncated:
 		finish = "length"
 	}
 	base := chatCompletion{
@@ -192,13 +219,18 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		ServiceTier: "default",
 	}
 	w.Header().Set("X-Request-Id", f.id("req_", 32))
+	var tc chatToolCall
+	if call != nil {
+		tc.ID, tc.Type, tc.Function.Name, tc.Function.Arguments = f.id("call_", 24), "function", call.name, call.args
+	}
 	if !req.Stream {
 		base.Object = "chat.completion"
-		base.Choices = []chatChoice{{
-			Message:      &chatMessage{Role: "assistant", Content: &rep.text, Annotations: &[]string{}},
-			FinishReason: &finish,
-		}}
-		base.Usage = newChatUsage(p.inputTokens(), rep.tokens)
+		msg := &chatMessage{Role: "assistant", Content: &rep.text, Annotations: &[]string{}}
+		if call != nil {
+			msg.Content, msg.ToolCalls = nil, []chatToolCall{tc}
+		}
+		base.Choices = []chatChoice{{Message: msg, FinishReason: &finish}}
+		base.Usage = newChatUsage(p.inputTokens(), out)
 		s.writeJSON(w, r, len(rep.chunks), base)
 		return
 	}
@@ -211,14 +243,23 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	empty := ""
 	st.event("", chunk(&chatMessage{Role: "assistant", Content: &empty}, nil))
-	for i := range rep.chunks {
-		st.content("", chunk(&chatMessage{Content: &rep.chunks[i]}, nil))
+	if call != nil {
+		// As OpenAI streams a call: id, type and name once, then arguments.
+		zero, head, args := 0, tc, chatToolCall{}
+		head.Index, head.Function.Arguments = &zero, ""
+		args.Index, args.Function.Arguments = &zero, tc.Function.Arguments
+		st.content("", chunk(&chatMessage{ToolCalls: []chatToolCall{head}}, nil))
+		st.content("", chunk(&chatMessage{ToolCalls: []chatToolCall{args}}, nil))
+	} else {
+		for i := range rep.chunks {
+			st.content("", chunk(&chatMessage{Content: &rep.chunks[i]}, nil))
+		}
 	}
 	st.event("", chunk(&chatMessage{}, &finish))
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		c := base
 		c.Choices = []chatChoice{}
-		c.Usage = newChatUsage(p.inputTokens(), rep.tokens)
+		c.Usage = newChatUsage(p.inputTokens(), out)
 		st.event("", c)
 	}
 	st.raw([]byte("data: [DONE]\n\n"))
@@ -232,8 +273,24 @@ type embeddingsRequest struct {
 	EncodingFormat string          `json:"encoding_format"`
 }
 
-// defaultDims is the length of embeddings when the request does not say.
-const defaultDims = 256
+// Embedding lengths: the default when the request does not say, and the
+// most a request may ask for (OpenAI's largest model has 3072).
+const (
+	defaultDims = 256
+	maxDims     = 4096
+)
+
+// dimensions resolves a requested embedding length (0: the default).
+func dimensions(n int) (int, *llm.Error) {
+	switch {
+	case n == 0:
+		return defaultDims, nil
+	case n < 0 || n > maxDims:
+		return 0, llm.Errorf(http.StatusBadRequest, llm.ErrInvalidRequest,
+			"embedding dimensions must be between 1 and %d, not %d", maxDims, n)
+	}
+	return n, nil
+}
 
 // inputs returns the texts to embed: input is a string, an array of
 // strings, an array of token ids or an array of such arrays (token ids are
@@ -290,9 +347,11 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 			Message: "'$.input' is invalid: it must be a string, an array of strings or of token ids", Param: "input"})
 		return
 	}
-	dims := req.Dimensions
-	if dims <= 0 {
-		dims = defaultDims
+	dims, errDims := dimensions(req.Dimensions)
+	if errDims != nil {
+		errDims.Param = "dimensions"
+		writeError(w, llm.ProtocolOpenAI, errDims)
+		return
 	}
 	list := embeddingList{Object: "list", Model: req.Model, Data: make([]embedding, len(in))}
 	for i, text := range in {

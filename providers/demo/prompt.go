@@ -17,6 +17,12 @@ type prompt struct {
 	last string
 	// maxTokens caps the output; 0 means no cap.
 	maxTokens int
+	// tools are the functions offered, force the tool choice (see
+	// toolCall), and lastIsUser reports that the conversation ends with the
+	// user's words rather than a tool result.
+	tools      []tool
+	force      string
+	lastIsUser bool
 }
 
 // inputTokens counts the prompt's tokens.
@@ -31,6 +37,9 @@ func (p *prompt) inputTokens() int {
 // answer composes the reply to p for a protocol and returns it with the
 // request's fingerprint, from which ids derive.
 func (s *Server) answer(protocol string, p *prompt) (reply, fingerprint) {
+	if p.model == "" {
+		p.model = models[0]
+	}
 	f := newFingerprint(s.cfg.Seed, protocol, p.model, p.texts)
 	return compose(p.last, f.uint64(), s.cfg.Chunks, p.maxTokens), f
 }

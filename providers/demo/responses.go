@@ -14,6 +14,12 @@ type responsesRequest struct {
 	Instructions    string          `json:"instructions"`
 	Stream          bool            `json:"stream"`
 	MaxOutputTokens int             `json:"max_output_tokens"`
+	Tools           []struct {
+		Type       string          `json:"type"`
+		Name       string          `json:"name"`
+		Parameters json.RawMessage `json:"parameters"`
+	} `json:"tools"`
+	ToolChoice json.RawMessage `json:"tool_choice"`
 }
 
 // responsesItem is an input item: a message, a function call or a function
@@ -32,10 +38,16 @@ func (q *responsesRequest) prompt() *prompt {
 	if q.Instructions != "" {
 		p.texts = append(p.texts, q.Instructions)
 	}
+	for _, t := range q.Tools {
+		if t.Type == "function" {
+			p.tools = append(p.tools, tool{name: t.Name, schema: t.Parameters})
+		}
+	}
+	p.force = openAIForce(q.ToolChoice)
 	var one string
 	if json.Unmarshal(q.Input, &one) == nil {
 		p.texts = append(p.texts, one)
-		p.last = one
+		p.last, p.lastIsUser = one, true
 		return p
 	}
 	var items []responsesItem
@@ -48,11 +60,14 @@ func (q *responsesRequest) prompt() *prompt {
 			if it.Role == "user" {
 				p.last = join(t)
 			}
+			p.lastIsUser = it.Role == "user"
+			continue
 		case "function_call":
 			p.texts = append(p.texts, it.Name, it.Arguments)
 		case "function_call_output":
 			p.texts = append(p.texts, texts(it.Output)...)
 		}
+		p.lastIsUser = false
 	}
 	return p
 }
@@ -93,12 +108,16 @@ type incompleteDetails struct {
 	Reason string `json:"reason"`
 }
 
+// responseItem is a message or function_call output item.
 type responseItem struct {
-	ID      string       `json:"id"`
-	Type    string       `json:"type"`
-	Status  string       `json:"status"`
-	Content []outputText `json:"content"`
-	Role    string       `json:"role"`
+	ID        string       `json:"id"`
+	Type      string       `json:"type"`
+	Status    string       `json:"status"`
+	Content   []outputText `json:"content,omitzero"` // [] is kept, nil omitted
+	Role      string       `json:"role,omitempty"`
+	CallID    string       `json:"call_id,omitempty"`
+	Name      string       `json:"name,omitempty"`
+	Arguments *string      `json:"arguments,omitempty"`
 }
 
 type outputText struct {
@@ -133,6 +152,7 @@ type responseEvent struct {
 	Part           *outputText   `json:"part,omitempty"`
 	Delta          *string       `json:"delta,omitempty"`
 	Text           *string       `json:"text,omitempty"`
+	Arguments      *string       `json:"arguments,omitempty"`
 	Logprobs       *[]struct{}   `json:"logprobs,omitempty"`
 }
 
@@ -154,14 +174,14 @@ func newResponse(q *responsesRequest, id string) *response {
 }
 
 // complete fills in the output and usage of a finished response.
-func (resp *response) complete(item responseItem, in int, rep *reply) {
+func (resp *response) complete(item responseItem, in, out int, truncated bool) {
 	resp.Status = "completed"
-	if rep.truncated {
+	if truncated {
 		resp.Status = "incomplete"
 		resp.IncompleteDetails = &incompleteDetails{Reason: "max_output_tokens"}
 	}
 	resp.Output = []responseItem{item}
-	u := &responsesUsage{InputTokens: in, OutputTokens: rep.tokens, TotalTokens: in + rep.tokens}
+	u := &responsesUsage{InputTokens: in, OutputTokens: out, TotalTokens: in + out}
 	resp.Usage = u
 }
 
@@ -174,12 +194,19 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request) {
 	p := q.prompt()
 	rep, f := s.answer("responses", p)
 	resp := newResponse(&q, f.id("resp_", 48))
+	w.Header().Set("X-Request-Id", f.id("req_", 32))
+	call := p.toolCall()
 	msgID := f.id("msg_", 48)
 	text := outputText{Type: "output_text", Annotations: []struct{}{}, Logprobs: []struct{}{}, Text: rep.text}
 	done := responseItem{ID: msgID, Type: "message", Status: "completed", Content: []outputText{text}, Role: "assistant"}
-	w.Header().Set("X-Request-Id", f.id("req_", 32))
+	out, truncated := rep.tokens, rep.truncated
+	if call != nil {
+		done = responseItem{ID: f.id("fc_", 48), Type: "function_call", Status: "completed",
+			CallID: f.id("call_", 24), Name: call.name, Arguments: &call.args}
+		out, truncated = call.tokens(), false
+	}
 	if !q.Stream {
-		resp.complete(done, p.inputTokens(), &rep)
+		resp.complete(done, p.inputTokens(), out, truncated)
 		s.writeJSON(w, r, len(rep.chunks), resp)
 		return
 	}
@@ -198,23 +225,31 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request) {
 	inProgress := *resp
 	emit(false, responseEvent{Type: "response.created", Response: &inProgress})
 	emit(false, responseEvent{Type: "response.in_progress", Response: &inProgress})
-	added := responseItem{ID: msgID, Type: "message", Status: "in_progress", Content: []outputText{}, Role: "assistant"}
-	emit(false, responseEvent{Type: "response.output_item.added", OutputIndex: &zero, Item: &added})
-	empty := text
-	empty.Text = ""
-	emit(false, responseEvent{Type: "response.content_part.added", ItemID: msgID, OutputIndex: &zero, ContentIndex: &zero, Part: &empty})
-	noLogprobs := []struct{}{}
-	for i := range rep.chunks {
-		emit(true, responseEvent{Type: "response.output_text.delta", ItemID: msgID, OutputIndex: &zero,
-			ContentIndex: &zero, Delta: &rep.chunks[i], Logprobs: &noLogprobs})
+	if call != nil {
+		added, empty := done, ""
+		added.Status, added.Arguments = "in_progress", &empty
+		emit(false, responseEvent{Type: "response.output_item.added", OutputIndex: &zero, Item: &added})
+		emit(true, responseEvent{Type: "response.function_call_arguments.delta", ItemID: done.ID, OutputIndex: &zero, Delta: &call.args})
+		emit(false, responseEvent{Type: "response.function_call_arguments.done", ItemID: done.ID, OutputIndex: &zero, Arguments: &call.args})
+	} else {
+		added := responseItem{ID: msgID, Type: "message", Status: "in_progress", Content: []outputText{}, Role: "assistant"}
+		emit(false, responseEvent{Type: "response.output_item.added", OutputIndex: &zero, Item: &added})
+		empty := text
+		empty.Text = ""
+		emit(false, responseEvent{Type: "response.content_part.added", ItemID: msgID, OutputIndex: &zero, ContentIndex: &zero, Part: &empty})
+		noLogprobs := []struct{}{}
+		for i := range rep.chunks {
+			emit(true, responseEvent{Type: "response.output_text.delta", ItemID: msgID, OutputIndex: &zero,
+				ContentIndex: &zero, Delta: &rep.chunks[i], Logprobs: &noLogprobs})
+		}
+		emit(false, responseEvent{Type: "response.output_text.done", ItemID: msgID, OutputIndex: &zero,
+			ContentIndex: &zero, Text: &rep.text, Logprobs: &noLogprobs})
+		emit(false, responseEvent{Type: "response.content_part.done", ItemID: msgID, OutputIndex: &zero, ContentIndex: &zero, Part: &text})
 	}
-	emit(false, responseEvent{Type: "response.output_text.done", ItemID: msgID, OutputIndex: &zero,
-		ContentIndex: &zero, Text: &rep.text, Logprobs: &noLogprobs})
-	emit(false, responseEvent{Type: "response.content_part.done", ItemID: msgID, OutputIndex: &zero, ContentIndex: &zero, Part: &text})
 	emit(false, responseEvent{Type: "response.output_item.done", OutputIndex: &zero, Item: &done})
-	resp.complete(done, p.inputTokens(), &rep)
+	resp.complete(done, p.inputTokens(), out, truncated)
 	final := "response.completed"
-	if rep.truncated {
+	if truncated {
 		final = "response.incomplete"
 	}
 	emit(false, responseEvent{Type: final, Response: resp})

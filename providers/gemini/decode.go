@@ -76,6 +76,20 @@ func DecodeRequestModel(model string, body []byte) (*llm.Request, error) {
 	return req, nil
 }
 
+// Convertible reports whether a request decoded by DecodeRequest can be
+// served by an upstream of another protocol: candidateCount > 1 (several
+// answers) has no equivalent elsewhere, so the gateway should answer the
+// returned *llm.Error (400) instead of converting.
+func Convertible(req *llm.Request) error {
+	if req.ExtraProtocol != llm.ProtocolGemini {
+		return nil
+	}
+	if v, ok := req.Extra["candidateCount"]; ok {
+		return badRequest("generationConfig.candidateCount", "candidateCount=%s (several candidates) is only supported by Gemini models; this model is served by another provider", v)
+	}
+	return nil
+}
+
 // knownGeneration lists the generationConfig fields decodeGeneration maps;
 // the others travel in Request.Extra["generationConfig"].
 var knownGeneration = []string{

@@ -11,6 +11,11 @@
 //     splits the path; DecodeRequestModel sets Request.Model from it; the
 //     gateway sets Request.Stream for :streamGenerateContent. EncodeRequest
 //     returns only the body: the caller builds the URL from Request.Model.
+//   - generationConfig.candidateCount > 1 has no equivalent elsewhere:
+//     Convertible reports it before the gateway converts. Unmapped fields
+//     (safetySettings, cachedContent, other generationConfig members)
+//     travel in Request.Extra, generationConfig ones under the
+//     "generationConfig" key.
 //   - Request bodies are proto-JSON: snake_case field names
 //     (system_instruction, function_call) are accepted like camelCase.
 //   - Gemini 2.x function calls have no ids. Decoders synthesize stable
@@ -18,9 +23,11 @@
 //     encoders send ids back only when Gemini issued them, and always name
 //     a functionResponse after its call, found in the history.
 //   - thoughtSignature is provider-bound: Gemini signatures are kept,
-//     foreign ones are never forwarded; the first functionCall part of a
-//     step without a Gemini signature carries the documented sentinel
-//     skip_thought_signature_validator.
+//     foreign ones are never forwarded. In requests to Gemini, the first
+//     functionCall part of a step without a Gemini signature carries the
+//     documented sentinel skip_thought_signature_validator; responses to
+//     clients never carry it (go-genai decodes signatures as base64 and
+//     rejects the sentinel).
 //   - Streams are data:-only SSE (go-genai rejects anything else) with
 //     cumulative usageMetadata, complete functionCall parts and a final
 //     chunk that carries finishReason. NewArrayStreamEncoder writes the JSON

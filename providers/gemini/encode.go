@@ -113,8 +113,13 @@ func (e *requestEncoder) contents() []content {
 			orderResponses(out[i].Parts, out[i-1].Parts)
 		}
 	}
-	for what, n := range e.dropped {
-		e.warn("dropped %d %s", n, what)
+	kinds := make([]string, 0, len(e.dropped))
+	for what := range e.dropped {
+		kinds = append(kinds, what)
+	}
+	sort.Strings(kinds)
+	for _, what := range kinds {
+		e.warn("dropped %d %s", e.dropped[what], what)
 	}
 	return out
 }
@@ -381,9 +386,9 @@ func (e *requestEncoder) thinking() *thinkingConfig {
 	}
 	switch {
 	case f == family3 && effort != "":
-		tc.ThinkingLevel = levelForEffort(effort, e.req.Model)
+		tc.ThinkingLevel = strings.ToUpper(levelForEffort(effort, e.req.Model))
 	case f == family3 && rs.BudgetTokens > 0:
-		tc.ThinkingLevel = levelForEffort(EffortForBudget(rs.BudgetTokens), e.req.Model)
+		tc.ThinkingLevel = strings.ToUpper(levelForEffort(EffortForBudget(rs.BudgetTokens), e.req.Model))
 	case rs.BudgetTokens != 0 && !rs.Disabled:
 		b := rs.BudgetTokens
 		if b > 0 {

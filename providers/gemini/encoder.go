@@ -51,6 +51,10 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 	switch ev.Kind {
 	case llm.EventStart:
 		e.id, e.model = ev.ID, ev.Model
+		if ev.Usage != nil {
+			u := *ev.Usage
+			e.usage = &u
+		}
 	case llm.EventBlockStart:
 		e.block = ev.Block
 		if ev.Block == llm.PartToolCall {
@@ -63,13 +67,11 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 			e.args = append(e.args, ev.Text...)
 		case llm.PartText, llm.PartRefusal:
 			if ev.Text != "" {
-				dst = e.chunk(dst, textPart(ev.Text))
+				dst = e.appendTextChunk(dst, ev.Text, false)
 			}
 		case llm.PartThinking:
 			if e.thoughts && ev.Text != "" {
-				p := textPart(ev.Text)
-				p.Thought = true
-				dst = e.chunk(dst, p)
+				dst = e.appendTextChunk(dst, ev.Text, true)
 			}
 		}
 	case llm.EventSignature:
@@ -102,14 +104,13 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 	return dst
 }
 
-// flushCall writes the buffered function call as one part. The first call
-// of the answer carries a signature: Gemini's own or the sentinel.
+// flushCall writes the buffered function call as one part, with its
+// Gemini signature if it has one. Foreign calls get no sentinel: go-genai
+// decodes thoughtSignature as base64 and rejects it (EncodeRequest adds
+// the sentinel when such a history goes to Gemini).
 func (e *StreamEncoder) flushCall(dst []byte) []byte {
 	e.call.Args = argsObject(e.args)
 	p := part{FunctionCall: e.call, ThoughtSignature: e.sig}
-	if p.ThoughtSignature == "" && e.calls == 0 {
-		p.ThoughtSignature = SkipSignatureSentinel
-	}
 	e.calls++
 	e.call = nil
 	return e.chunk(dst, p)

@@ -60,8 +60,11 @@ func wireErrorToLLM(w *wireError) *llm.Error {
 
 func wireErrorFrom(e *llm.Error) wireError {
 	status := e.Status
-	if status == 0 {
+	switch status {
+	case 0:
 		status = 500
+	case 529: // Anthropic's overloaded; Gemini says 503
+		status = 503
 	}
 	return wireError{Code: status, Message: e.Message, Status: grpcStatus(e.Type)}
 }

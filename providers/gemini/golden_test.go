@@ -147,3 +147,12 @@ func goldenName(fixture, suffix string) string {
 	base := strings.TrimSuffix(strings.TrimSuffix(fixture, filepath.Ext(fixture)), ".request")
 	return base + suffix
 }
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

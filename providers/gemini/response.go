@@ -180,7 +180,6 @@ func usageFromLLM(u llm.Usage) *usageMetadata {
 func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	thoughts := req != nil && req.Reasoning != nil && req.Reasoning.IncludeThoughts
 	var parts []part
-	signedCall := false
 	for _, p := range resp.Parts {
 		switch p.Kind {
 		case llm.PartText, llm.PartRefusal:
@@ -203,11 +202,10 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 			parts = append(parts, tp)
 		case llm.PartToolCall:
 			fc := part{FunctionCall: &functionCall{ID: geminiID(p.ToolCallID), Name: p.ToolName, Args: argsObject(p.Arguments)}}
+			// No sentinel for foreign calls here: go-genai decodes
+			// thoughtSignature as base64 bytes and fails on it. The
+			// request encoder adds it when the history goes to Gemini.
 			fc.ThoughtSignature = clientSignature(p)
-			if !signedCall && fc.ThoughtSignature == "" {
-				fc.ThoughtSignature = SkipSignatureSentinel
-			}
-			signedCall = true
 			parts = append(parts, fc)
 		}
 	}

@@ -176,24 +176,66 @@ func (d *StreamDecoder) Close() []llm.Event {
 }
 
 // UsageScanner reads usage from a same-protocol Gemini stream forwarded
-// as is. Only chunks that mention usageMetadata are decoded; the last one
-// wins.
+// as is. usageMetadata is cumulative and on every chunk, so Observe only
+// keeps the bytes of the latest usageMetadata object (no JSON decoding on
+// the hot path); Usage decodes it once.
 type UsageScanner struct {
-	usage llm.Usage
-	ok    bool
+	raw []byte // the last usageMetadata object seen
 }
 
 var usageKey = []byte(`"usageMetadata"`)
 
 // Observe looks at one forwarded event.
 func (s *UsageScanner) Observe(ev sse.Event) {
-	if !bytes.Contains(ev.Data, usageKey) {
+	i := bytes.Index(ev.Data, usageKey)
+	if i < 0 {
 		return
 	}
-	if u, ok := ResponseUsage(ev.Data); ok {
-		s.usage, s.ok = u, true
+	if obj := jsonObjectAt(ev.Data[i+len(usageKey):]); obj != nil {
+		s.raw = append(s.raw[:0], obj...)
 	}
 }
 
+// jsonObjectAt returns the JSON object that follows a key's colon in b,
+// or nil when b does not start (after ':' and blanks) with a complete
+// object.
+func jsonObjectAt(b []byte) []byte {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == ':' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	if i >= len(b) || b[i] != '{' {
+		return nil
+	}
+	depth, inString := 0, false
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case inString:
+			if c == '\\' {
+				j++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+			if depth == 0 {
+				return b[i : j+1]
+			}
+		}
+	}
+	return nil
+}
+
 // Usage returns the last usage seen; ok is false when none was.
-func (s *UsageScanner) Usage() (llm.Usage, bool) { return s.usage, s.ok }
+func (s *UsageScanner) Usage() (llm.Usage, bool) {
+	var u usageMetadata
+	if len(s.raw) == 0 || json.Unmarshal(s.raw, &u) != nil {
+		return llm.Usage{}, false
+	}
+	return u.toLLM(), true
+}

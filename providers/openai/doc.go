@@ -14,6 +14,10 @@
 // has an index; the usage chunk (choices: []) is sent only when the client
 // asked for stream_options.include_usage.
 //
+// Tool names longer than chat completions' 64 characters (Anthropic and
+// MCP allow 128) are shortened deterministically in EncodeRequest; the
+// anthropic encoders map them back using the client's tool list.
+//
 // Decoders never panic on any input and report malformed client JSON as an
 // *llm.Error with status 400.
 //

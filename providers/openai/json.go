@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -127,19 +128,16 @@ func dataURL(mediaType, data string) string {
 	return "data:" + mediaType + ";base64," + data
 }
 
-// objectArguments returns tool call arguments as a JSON object text:
-// arguments that are not a JSON object (truncated by a length stop, or an
-// empty string) are wrapped so that the target still receives an object.
-func objectArguments(args json.RawMessage) json.RawMessage {
-	s := strings.TrimSpace(string(args))
-	if s == "" {
-		return json.RawMessage("{}")
-	}
-	if s[0] == '{' && json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	b, _ := json.Marshal(map[string]string{"raw_input": string(args)})
-	return b
-}
-
 func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
+
+// marshal is json.Marshal without HTML escaping: bodies go to APIs, not
+// browsers, and "<" should stay one byte.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}

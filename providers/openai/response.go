@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/llmgw/llmgw/llm"
 )
@@ -29,8 +30,11 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 	}
 	resp.Parts = msg.Parts
 	resp.StopReason = stopReason(c.FinishReason)
-	if resp.HasToolCalls() {
+	switch {
+	case resp.HasToolCalls():
 		resp.StopReason = llm.StopToolUse
+	case c.Message.Refusal != nil && *c.Message.Refusal != "" && resp.StopReason == llm.StopEnd:
+		resp.StopReason = llm.StopRefusal // a refusal ends with finish_reason "stop"
 	}
 	return resp, nil
 }
@@ -82,10 +86,15 @@ func stopReason(finish string) llm.StopReason {
 	return llm.StopEnd
 }
 
-// finishReason maps a neutral stop reason onto the finish_reason enum.
-func finishReason(r llm.StopReason, toolCalls bool) string {
-	if toolCalls {
+// finishReason maps a neutral stop reason onto the finish_reason enum. A
+// refusal the client sees as message.refusal ends with "stop", as OpenAI's
+// own refusals do; one without refusal text is a content filter.
+func finishReason(r llm.StopReason, toolCalls, refusalText bool) string {
+	switch {
+	case toolCalls:
 		return "tool_calls"
+	case r == llm.StopRefusal && refusalText:
+		return "stop"
 	}
 	switch r {
 	case llm.StopLength, llm.StopContextWindow:
@@ -130,20 +139,24 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	if len(calls) > 0 {
 		msg["tool_calls"] = calls
 	}
+	created := resp.Created
+	if created == 0 {
+		created = time.Now().Unix()
+	}
 	out := map[string]any{
 		"id":      completionID(resp.ID),
 		"object":  "chat.completion",
-		"created": resp.Created,
+		"created": created,
 		"model":   modelName(resp.Model, req),
 		"choices": []any{map[string]any{
 			"index":         0,
 			"message":       msg,
-			"finish_reason": finishReason(resp.StopReason, len(calls) > 0),
+			"finish_reason": finishReason(resp.StopReason, len(calls) > 0, refusal.Len() > 0),
 			"logprobs":      nil,
 		}},
 		"usage": json.RawMessage(appendUsage(nil, resp.Usage)),
 	}
-	body, err := json.Marshal(out)
+	body, err := marshal(out)
 	if err != nil {
 		return nil, fmt.Errorf("openai: encode response: %w", err)
 	}

@@ -30,9 +30,10 @@ type StreamDecoder struct {
 	open     *openBlock        // the block being streamed, nil between blocks
 	calls    map[int]*toolCall // by upstream index
 	last     *toolCall         // the call that started last
-	nCalls   int
-	pending  []*toolCall // buffered tool calls, in start order
-	toolUse  bool        // a tool call was seen
+	nCalls   int               // calls started, for synthesized ids
+	pending  []*toolCall       // buffered tool calls, in start order
+	toolUse  bool              // a tool call was seen
+	refused  bool              // a refusal was seen
 	out      []llm.Event
 }
 
@@ -59,7 +60,7 @@ func NewStreamDecoder() *StreamDecoder {
 // error.
 func (d *StreamDecoder) Decode(ev sse.Event) ([]llm.Event, error) {
 	data := bytes.TrimSpace(ev.Data)
-	if len(data) == 0 || bytes.Equal(data, doneData) {
+	if d.failed || len(data) == 0 || bytes.Equal(data, doneData) {
 		return nil, nil
 	}
 	var c wireChunk
@@ -67,20 +68,24 @@ func (d *StreamDecoder) Decode(ev sse.Event) ([]llm.Event, error) {
 		return nil, fmt.Errorf("openai: decode stream chunk: %w", err)
 	}
 	d.out = nil
-	if c.Error != nil {
+	if !isNull(c.Error) {
+		var we wireError
+		if json.Unmarshal(c.Error, &we) != nil {
+			_ = json.Unmarshal(c.Error, &we.Message) // a bare string
+		}
 		d.failed = true
-		return []llm.Event{{Kind: llm.EventError, Err: wireErrorToLLM(c.Error)}}, nil
+		return []llm.Event{{Kind: llm.EventError, Err: wireErrorToLLM(&we)}}, nil
 	}
 	if !d.started {
 		d.started = true
 		d.emit(llm.Event{Kind: llm.EventStart, ID: c.ID, Model: c.Model})
 	}
 	for _, ch := range c.Choices {
-		if ch.Index != 0 {
-			continue // n > 1 is not converted; only the first choice is
+		if ch.Index != 0 || d.finished {
+			continue // n > 1 is not converted; nothing follows the finish
 		}
 		d.delta(&ch.Delta)
-		if ch.FinishReason != "" && !d.finished {
+		if ch.FinishReason != "" {
 			d.finish(ch.FinishReason)
 		}
 	}
@@ -112,13 +117,20 @@ func (d *StreamDecoder) Close() []llm.Event {
 func (d *StreamDecoder) emit(ev llm.Event) { d.out = append(d.out, ev) }
 
 func (d *StreamDecoder) delta(w *wireDelta) {
-	if r := w.ReasoningContent + w.Reasoning; r != "" {
+	r := w.ReasoningContent
+	if len(w.Reasoning) > 0 && w.Reasoning[0] == '"' {
+		var s string
+		_ = json.Unmarshal(w.Reasoning, &s)
+		r += s
+	}
+	if r != "" {
 		d.text(llm.PartThinking, r)
 	}
 	if w.Content != "" {
 		d.text(llm.PartText, w.Content)
 	}
 	if w.Refusal != "" {
+		d.refused = true
 		d.text(llm.PartRefusal, w.Refusal)
 	}
 	for i := range w.ToolCalls {
@@ -230,8 +242,11 @@ func (d *StreamDecoder) finish(reason string) {
 	d.flushPending()
 	d.finished = true
 	stop := stopReason(reason)
-	if d.toolUse {
+	switch {
+	case d.toolUse:
 		stop = llm.StopToolUse
+	case d.refused && stop == llm.StopEnd:
+		stop = llm.StopRefusal // a refusal ends with finish_reason "stop"
 	}
 	d.emit(llm.Event{Kind: llm.EventFinish, StopReason: stop})
 }
@@ -243,9 +258,10 @@ func wireErrorToLLM(w *wireError) *llm.Error {
 	_ = json.Unmarshal(w.Code, &code)
 	e.Code = code
 	switch {
-	case w.Type == "rate_limit_error" || code == "rate_limit_exceeded" || w.Type == "tokens" || w.Type == "requests":
+	case w.Type == "rate_limit_error" || code == "rate_limit_exceeded" || w.Type == "tokens" || w.Type == "requests",
+		w.Type == "insufficient_quota" || code == "insufficient_quota":
 		e.Status, e.Type = 429, llm.ErrRateLimit
-	case w.Type == "invalid_request_error":
+	case w.Type == "invalid_request_error" || code == "context_length_exceeded":
 		e.Status, e.Type = 400, llm.ErrInvalidRequest
 	case w.Type == "service_unavailable_error" || code == "server_is_overloaded" || code == "slow_down":
 		e.Status, e.Type = 503, llm.ErrOverloaded
@@ -259,9 +275,12 @@ func wireErrorToLLM(w *wireError) *llm.Error {
 // StreamEncoder writes neutral events as chat.completion.chunk SSE events
 // for an OpenAI client.
 type StreamEncoder struct {
+	// Now returns the time stamped in each chunk's created field; nil
+	// means time.Now.
+	Now func() time.Time
+
 	includeUsage bool
 	model        string
-	now          func() time.Time
 
 	head     []byte // {"id":…,"object":…,"created":…,"model":…
 	started  bool
@@ -269,19 +288,22 @@ type StreamEncoder struct {
 	failed   bool
 	blocks   map[int]encBlock // by neutral block index
 	tools    int              // tool calls so far: the next tool_calls index
+	refused  bool             // refusal text was sent
+	scratch  []byte           // reused delta buffer
 	usage    *llm.Usage
 }
 
 type encBlock struct {
 	kind llm.PartKind
-	tool int // tool_calls index
+	tool int  // tool_calls index
+	args bool // arguments were sent
 }
 
 // NewStreamEncoder returns an encoder for the client whose decoded request
 // is req: its model names the stream when the upstream does not, and its
 // IncludeUsage decides whether the usage chunk is sent.
 func NewStreamEncoder(req *llm.Request) *StreamEncoder {
-	e := &StreamEncoder{now: time.Now, blocks: make(map[int]encBlock)}
+	e := &StreamEncoder{blocks: make(map[int]encBlock)}
 	if req != nil {
 		e.includeUsage, e.model = req.IncludeUsage, req.Model
 	}
@@ -305,7 +327,7 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 		if ev.Block == llm.PartToolCall {
 			b.tool = e.tools
 			e.tools++
-			d := append(e.deltaStart(nil), `{"tool_calls":[{"index":`...)
+			d := append([]byte(nil), `{"tool_calls":[{"index":`...)
 			d = strconv.AppendInt(d, int64(b.tool), 10)
 			d = append(d, `,"id":`...)
 			d = appendString(d, ev.ToolCallID)
@@ -317,6 +339,11 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 		e.blocks[ev.Index] = b
 	case llm.EventDelta:
 		dst = e.delta(dst, ev)
+	case llm.EventBlockStop:
+		if b, ok := e.blocks[ev.Index]; ok && b.kind == llm.PartToolCall && !b.args {
+			// A call without arguments: clients parse "" as JSON.
+			dst = e.delta(dst, llm.Event{Kind: llm.EventDelta, Index: ev.Index, Text: "{}"})
+		}
 	case llm.EventUsage:
 		if ev.Usage != nil {
 			u := *ev.Usage
@@ -325,7 +352,7 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 	case llm.EventFinish:
 		if !e.finished {
 			e.finished = true
-			dst = e.chunk(dst, append(e.deltaStart(nil), "{}"...), finishReason(ev.StopReason, e.tools > 0))
+			dst = e.chunk(dst, []byte("{}"), finishReason(ev.StopReason, e.tools > 0, e.refused))
 		}
 	case llm.EventError:
 		e.failed = true
@@ -340,6 +367,10 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 
 func (e *StreamEncoder) start(dst []byte, ev llm.Event) []byte {
 	e.started = true
+	if ev.Usage != nil {
+		u := *ev.Usage
+		e.usage = &u
+	}
 	model := e.model
 	if ev.Model != "" {
 		model = ev.Model
@@ -347,14 +378,15 @@ func (e *StreamEncoder) start(dst []byte, ev llm.Event) []byte {
 	e.head = append(e.head[:0], `{"id":`...)
 	e.head = appendString(e.head, completionID(ev.ID))
 	e.head = append(e.head, `,"object":"chat.completion.chunk","created":`...)
-	e.head = strconv.AppendInt(e.head, e.now().Unix(), 10)
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	e.head = strconv.AppendInt(e.head, now().Unix(), 10)
 	e.head = append(e.head, `,"model":`...)
 	e.head = appendString(e.head, model)
-	return e.chunk(dst, append(e.deltaStart(nil), `{"role":"assistant","content":""}`...), "")
+	return e.chunk(dst, []byte(`{"role":"assistant","content":""}`), "")
 }
-
-// deltaStart is a scratch buffer for a delta object.
-func (e *StreamEncoder) deltaStart(b []byte) []byte { return b[:0] }
 
 func (e *StreamEncoder) delta(dst []byte, ev llm.Event) []byte {
 	if ev.Text == "" {
@@ -364,15 +396,19 @@ func (e *StreamEncoder) delta(dst []byte, ev llm.Event) []byte {
 	if !ok {
 		b = encBlock{kind: llm.PartText}
 	}
-	var d []byte
+	d := e.scratch[:0]
+	defer func() { e.scratch = d[:0] }()
 	switch b.kind {
 	case llm.PartText:
 		d = append(d, `{"content":`...)
 	case llm.PartThinking:
 		d = append(d, `{"reasoning_content":`...)
 	case llm.PartRefusal:
+		e.refused = true
 		d = append(d, `{"refusal":`...)
 	case llm.PartToolCall:
+		b.args = true
+		e.blocks[ev.Index] = b
 		d = append(d, `{"tool_calls":[{"index":`...)
 		d = strconv.AppendInt(d, int64(b.tool), 10)
 		d = append(d, `,"function":{"arguments":`...)

@@ -31,6 +31,15 @@ type wireImageURL struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// UnmarshalJSON also accepts the legacy bare-string form of image_url.
+func (u *wireImageURL) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &u.URL)
+	}
+	type plain wireImageURL
+	return json.Unmarshal(b, (*plain)(u))
+}
+
 type wireInputAudio struct {
 	Data   string `json:"data"`
 	Format string `json:"format"`
@@ -123,7 +132,8 @@ type wireChunk struct {
 	Model   string            `json:"model"`
 	Choices []wireChunkChoice `json:"choices"`
 	Usage   *wireUsage        `json:"usage"`
-	Error   *wireError        `json:"error"`
+	// Error is an error object, or on some servers a bare string.
+	Error json.RawMessage `json:"error"`
 }
 
 type wireChunkChoice struct {
@@ -137,9 +147,10 @@ type wireDelta struct {
 	Content          string `json:"content"`
 	Refusal          string `json:"refusal"`
 	ReasoningContent string `json:"reasoning_content"`
-	// Reasoning is OpenRouter's spelling of reasoning_content.
-	Reasoning string         `json:"reasoning"`
-	ToolCalls []wireToolCall `json:"tool_calls"`
+	// Reasoning is OpenRouter's spelling of reasoning_content; other
+	// servers put an object there, which is ignored.
+	Reasoning json.RawMessage `json:"reasoning"`
+	ToolCalls []wireToolCall  `json:"tool_calls"`
 }
 
 type wireError struct {

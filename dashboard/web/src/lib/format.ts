@@ -47,8 +47,8 @@ export function formatCompact(n: number | null | undefined): string {
 }
 
 /**
- * Formats US dollars with precision that suits LLM prices: cents above $1,
- * four significant digits below. null (unpriced) is shown as "–".
+ * Formats US dollars with precision that suits LLM prices: cents from $1 up,
+ * four significant digits (at least cents) below. null (unpriced) is "–".
  */
 export function formatUSD(n: number | null | undefined): string {
   if (n == null || !Number.isFinite(n)) return '–'
@@ -57,7 +57,10 @@ export function formatUSD(n: number | null | undefined): string {
   const sign = n < 0 ? '-' : ''
   if (a >= 1) return `${sign}$${a.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
   if (a < 0.000001) return `${sign}<$0.000001`
-  return `${sign}$${Number(a.toPrecision(4)).toString()}`
+  // Four significant digits, trailing zeros trimmed, but never fewer than cents.
+  const digits = a.toPrecision(4).replace(/0+$/, '').replace(/\.$/, '')
+  const [, frac = ''] = digits.split('.')
+  return `${sign}$${frac.length < 2 ? a.toFixed(2) : digits}`
 }
 
 /** Formats milliseconds: 850 → "850 ms", 1234 → "1.23 s", 0 or absent → "–". */
@@ -164,10 +167,17 @@ export function unixSeconds(iso: string): number {
   return Math.floor(new Date(iso).getTime() / 1000)
 }
 
-/** Returns "ok" for 2xx statuses and "error" otherwise. */
+/**
+ * Returns "ok" for 2xx statuses (and the words "ok"/"success", which the
+ * eval simulator may report) and "error" otherwise.
+ */
 export function statusKind(status: number | string): 'ok' | 'error' {
-  const n = typeof status === 'string' ? Number(status) : status
-  return n >= 200 && n < 300 ? 'ok' : 'error'
+  if (typeof status === 'string') {
+    const s = status.trim().toLowerCase()
+    if (s === 'ok' || s === 'success') return 'ok'
+    status = s === '' ? NaN : Number(s)
+  }
+  return status >= 200 && status < 300 ? 'ok' : 'error'
 }
 
 /** Error ratio of a counters value; 0 when there are no requests. */

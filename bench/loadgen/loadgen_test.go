@@ -1,0 +1,110 @@
+package loadgen
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/llmgw/llmgw/bench/mockupstream"
+	"github.com/llmgw/llmgw/providers/demo"
+)
+
+func TestSummarize(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	want := Dist{N: 100, P50: 50, P90: 90, P99: 99, Max: 100}
+	if diff := cmp.Diff(want, Summarize(d)); diff != "" {
+		t.Errorf("Summarize(1..100 ms) mismatch (-want +got):\n%s", diff)
+	}
+	if got := Summarize(nil); got != (Dist{}) {
+		t.Errorf("Summarize(nil) = %+v, want zero", got)
+	}
+}
+
+func mock(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(mockupstream.New(mockupstream.Config{
+		Paced: demo.Config{Chunks: 5, Interval: 2 * time.Millisecond},
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+const chat = `{"model":"mock","messages":[{"role":"user","content":"hi"}]}`
+
+func TestOpenAndClosed(t *testing.T) {
+	srv := mock(t)
+	for _, cfg := range []Config{
+		{Mode: Open, Rate: 200, Duration: 250 * time.Millisecond},
+		{Mode: Closed, Concurrency: 4, Duration: 250 * time.Millisecond, MaxRequests: 40, PID: os.Getpid()},
+	} {
+		cfg.URL, cfg.Body = srv.URL+"/v1/chat/completions", []byte(chat)
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("Run(%s): %v", cfg.Mode, err)
+		}
+		if res.Errors != 0 || res.OK == 0 || res.OK != res.Requests || res.Latency.N != int(res.OK) {
+			t.Errorf("Run(%s) = %+v, want only successes", cfg.Mode, res)
+		}
+		if cfg.Mode == Open && res.Requests != 50 {
+			t.Errorf("open loop at 200/s for 250ms started %d requests, want 50", res.Requests)
+		}
+		if cfg.Mode == Closed && (res.Requests > 40 || res.Proc == nil || res.Proc.Samples < 1) {
+			t.Errorf("closed loop: %d requests (cap 40), proc %+v", res.Requests, res.Proc)
+		}
+	}
+}
+
+func TestSSEFidelity(t *testing.T) {
+	srv := mock(t)
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/chat/completions", `{"model":"mock-paced","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/messages", `{"model":"mock-paced","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/responses", `{"model":"mock-paced","stream":true,"input":"hi"}`},
+		{"/v1beta/models/mock-paced:streamGenerateContent?alt=sse", `{"contents":[{"parts":[{"text":"hi"}]}]}`},
+	} {
+		res, err := Run(context.Background(), Config{Mode: SSE, URL: srv.URL + tc.path, Body: []byte(tc.body),
+			Concurrency: 2, Duration: 100 * time.Millisecond, MaxRequests: 6, ExpectEvents: 5})
+		if err != nil {
+			t.Fatalf("Run(sse %s): %v", tc.path, err)
+		}
+		if res.Errors != 0 || res.StreamsFaithful != 1 || res.Events != 5*res.OK {
+			t.Errorf("sse %s: %+v (first error %q), want every stream with 5 content events", tc.path, res, res.FirstError)
+		}
+		if res.TTFC == nil || res.TTFC.N != int(res.OK) || res.Gaps.N != 4*int(res.OK) {
+			t.Errorf("sse %s: ttfc %+v gaps %+v, want one TTFC and 4 gaps per stream", tc.path, res.TTFC, res.Gaps)
+		}
+	}
+}
+
+func TestSSEDetectsTruncation(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write([]byte("event: content_block_delta\ndata: {}\n\n")) // no message_stop
+	}))
+	defer srv.Close()
+	res, _ := Run(context.Background(), Config{Mode: SSE, URL: srv.URL, Concurrency: 1, MaxRequests: 1, Duration: time.Second})
+	if res.Errors != 1 || res.OK != 0 {
+		t.Errorf("a stream without its final event: %+v, want 1 error", res)
+	}
+}
+
+func TestReadProc(t *testing.T) {
+	s, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatalf("ReadProc(self): %v", err)
+	}
+	if s.RSS <= 0 || s.Threads < 1 || s.FDs < 3 || s.HWM < s.RSS {
+		t.Errorf("ReadProc(self) = %+v, want positive RSS, threads, fds", s)
+	}
+	if _, err := ReadProc(-1); err == nil {
+		t.Error("ReadProc(-1) succeeded, want an error")
+	}
+}

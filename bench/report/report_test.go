@@ -1,0 +1,62 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/llmgw/llmgw/bench/loadgen"
+)
+
+func TestEvaluate(t *testing.T) {
+	d := func(p50, p99 float64) loadgen.Dist { return loadgen.Dist{N: 10, P50: p50, P99: p99} }
+	dp := func(p50, p99 float64) *loadgen.Dist { x := d(p50, p99); return &x }
+	steps := map[string]loadgen.Result{
+		"open1k_direct":   {OK: 10, Requests: 10, Latency: d(0.2, 0.5)},
+		"open1k_gw":       {OK: 10, Requests: 10, Latency: d(0.5, 2.0)},
+		"closed32_bare":   {OK: 10, RPS: 1000, Concurrency: 32},
+		"closed32_gw":     {OK: 10, RPS: 700, Concurrency: 32},
+		"closed64_direct": {OK: 10, RPS: 1000},
+		"closed64_gw":     {OK: 10, RPS: 600, Concurrency: 64, CPUPerRequestUS: 50},
+		"sse_direct":      {OK: 10, Requests: 10, TTFC: dp(1, 2), Gaps: dp(20, 20.1), StreamsFaithful: 1},
+		"sse_gw":          {OK: 10, Requests: 10, TTFC: dp(1.3, 2.5), Gaps: dp(20, 20.2), StreamsFaithful: 1},
+		"sseconv_gw":      {OK: 9, Requests: 10, Errors: 1, StreamsFaithful: 1},
+		"idle_gw":         {Proc: &loadgen.ProcReport{RSSEndMB: 12}},
+	}
+	r := Evaluate(map[string]string{"timestamp": "t"}, steps, &Rows{Before: 5, After: 105, Requests: 100})
+	want := map[string]Status{
+		"capacity at 32-64 in flight vs bare proxy":    MinimumMet,
+		"added latency p50 at 1k RPS":                  Met,
+		"added latency p99 at 1k RPS":                  NotMet,
+		"CPU per request (c=64)":                       Met,
+		"streaming: added time to first content p50":   Met,
+		"streaming: added inter-event delay (gap p99)": Met,
+		"events delivered, same protocol":              Met,
+		"events delivered, with conversion":            NotMet,
+		"idle RSS":                                     Met,
+		"peak RSS at 5k RPS":                           NotMeasured,
+		"slow streams (1 s upstream) held":             NotMeasured,
+		"log completeness after saturation":            Met,
+	}
+	if len(r.Goals) != len(want) {
+		t.Fatalf("Evaluate gave %d goals, want %d", len(r.Goals), len(want))
+	}
+	for _, g := range r.Goals {
+		if g.Status != want[g.Name] {
+			t.Errorf("goal %q = %s (%s), want %s", g.Name, g.Status, g.Measured, want[g.Name])
+		}
+	}
+	if r.Noisy {
+		t.Error("direct p99 0.5 ms: Noisy = true, want false")
+	}
+	steps["open1k_direct"] = loadgen.Result{OK: 10, Latency: d(0.2, 50)}
+	if !Evaluate(nil, steps, nil).Noisy {
+		t.Error("direct p99 50 ms: Noisy = false, want true")
+	}
+	if !r.HarnessBound {
+		t.Error("direct 1000 RPS vs gateway 600: HarnessBound = false, want true")
+	}
+	md := Markdown(r)
+	if !strings.Contains(md, "| idle RSS | ≤ 30 MB | 12.0 MB | met |") || !strings.Contains(md, "harness-bound") {
+		t.Errorf("Markdown missing rows:\n%s", md)
+	}
+}

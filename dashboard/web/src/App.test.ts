@@ -1,0 +1,183 @@
+import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import App from './App.vue'
+import { KEY_STORAGE, apiKey, createApi } from './lib/api'
+import { createRouter, routerKey } from './lib/router'
+import * as fx from './test/fixtures'
+
+// routes maps an API path (without query) to its JSON answer; a number
+// answers with that status instead, and a function decides per call.
+type Routes = Record<string, unknown>
+
+function mountAt(hash: string, routes: Routes) {
+  window.location.hash = hash
+  const calls: { url: string; init?: RequestInit }[] = []
+  const fetch = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
+    const url = String(input)
+    calls.push({ url, init })
+    const route = routes[url.split('?')[0]]
+    const body = typeof route === 'function' ? route(init) : route
+    if (body === undefined) return new Response('{"error":{"message":"not found"}}', { status: 404 })
+    if (typeof body === 'number') return new Response('', { status: body })
+    return new Response(JSON.stringify(body), { status: 200 })
+  })
+  const api = createApi({ fetch: fetch as unknown as typeof globalThis.fetch, storage: window.localStorage })
+  const router = createRouter(window)
+  stops.push(router.stop)
+  const wrapper = mount(App, { global: { provide: { [apiKey as symbol]: api, [routerKey as symbol]: router } } })
+  return { wrapper, calls, api, router }
+}
+
+const stops: (() => void)[] = []
+enableAutoUnmount(afterEach)
+beforeEach(() => window.localStorage.clear())
+afterEach(() => {
+  vi.useRealTimers()
+  stops.splice(0).forEach((stop) => stop())
+})
+
+describe('Overview', () => {
+  it('shows exact totals, charts and top tables', async () => {
+    const { wrapper, calls } = mountAt('#/', { '/api/summary': fx.summary })
+    await flushPromises()
+
+    expect(calls[0].url).toBe('/api/summary?since=24h&bucket=1h')
+    const card = (k: string) => wrapper.get(`[data-test="total-${k}"]`)
+    expect(card('requests').attributes('data-value')).toBe('1234567')
+    expect(card('requests').text()).toContain('1,234,567')
+    expect(card('input_tokens').attributes('data-value')).toBe('987654321')
+    expect(card('reasoning_tokens').attributes('data-value')).toBe('50')
+    expect(card('cost').attributes('data-value')).toBe('42.5')
+    expect(card('cost').text()).toContain('3 unpriced')
+    for (const c of ['requests', 'tokens', 'cost']) {
+      expect(wrapper.find(`[data-test="chart-${c}"] canvas`).exists(), `chart-${c} canvas`).toBe(true)
+    }
+    expect(wrapper.findAll('[data-test="top-providers"] [data-test="top-row"]')).toHaveLength(2)
+    expect(wrapper.get('[data-test="top-keys"]').text()).toContain('team-a')
+  })
+
+  it('reloads with the picked range', async () => {
+    const { wrapper, calls } = mountAt('#/', { '/api/summary': fx.summary })
+    await flushPromises()
+    await wrapper.get('[data-test="range-7d"]').trigger('click')
+    await flushPromises()
+    expect(calls.at(-1)?.url).toBe('/api/summary?since=168h&bucket=6h')
+    expect(window.location.hash).toBe('#/?range=7d')
+  })
+})
+
+describe('null lists', () => {
+  // Go encodes nil slices as null; every page must cope.
+  it.each([
+    ['#/', '/api/summary', { ...fx.summary, series: null, by_model: null, by_provider: null, by_key: null }, 'No traffic in this range.'],
+    ['#/requests', '/api/requests', { total: 0, items: null }, 'No requests match these filters.'],
+    ['#/requests/x', '/api/requests/x', { ...fx.detail, attempts: null, notes: null, features: null }, 'No upstream attempt'],
+    ['#/providers', '/api/providers', { providers: null, sticky_bindings: 0 }, 'No providers configured.'],
+  ])('%s renders with null lists', async (hash, path, body, text) => {
+    const { wrapper } = mountAt(hash, { [path]: body })
+    await flushPromises()
+    expect(wrapper.find('[data-test="error"]').exists()).toBe(false)
+    expect(wrapper.text()).toContain(text)
+  })
+})
+
+describe('Requests', () => {
+  it('lists rows, pages and opens the detail view', async () => {
+    const { wrapper, calls } = mountAt('#/requests?status=error', {
+      '/api/requests': fx.page,
+      '/api/requests/req-1': fx.detail,
+    })
+    await flushPromises()
+
+    expect(calls[0].url).toContain('status=error')
+    const rows = wrapper.findAll('[data-test="request-row"]')
+    expect(rows).toHaveLength(2)
+    expect(rows[1].text()).toContain('429 · rate_limit')
+    expect(wrapper.get('[data-test="pager"]').text()).toContain('1–2 of 120')
+
+    await wrapper.get('[data-test="next"]').trigger('click')
+    await flushPromises()
+    expect(calls.at(-1)?.url).toContain('offset=50')
+    expect(calls.at(-1)?.url).toContain('status=error')
+
+    await rows[0].trigger('click')
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+    await flushPromises()
+    expect(calls.at(-1)?.url).toBe('/api/requests/req-1')
+    const d = wrapper.get('[data-test="request-detail"]')
+    expect(d.findAll('[data-test="attempt-row"]')).toHaveLength(2)
+    expect(d.get('[data-test="notes"]').text()).toContain('fallback: anthropic overloaded')
+    expect(d.get('[data-test="features"]').text()).toContain('has_tools')
+  })
+})
+
+describe('Providers', () => {
+  it('shows health and refreshes every interval', async () => {
+    vi.useFakeTimers()
+    const { wrapper, calls } = mountAt('#/providers', { '/api/providers': fx.providers })
+    await flushPromises()
+
+    const rows = wrapper.findAll('[data-test="provider-row"]')
+    expect(rows.map((r) => r.attributes('data-state'))).toEqual(['healthy', 'cooldown'])
+    expect(rows[1].text()).toContain('42s')
+    expect(wrapper.get('[data-test="sticky-bindings"]').attributes('data-value')).toBe('7')
+
+    const before = calls.length
+    await vi.advanceTimersByTimeAsync(5000)
+    await flushPromises()
+    expect(calls.length).toBe(before + 1)
+
+    wrapper.unmount() // stops the refresh timer
+    await vi.advanceTimersByTimeAsync(15000)
+    expect(calls.length).toBe(before + 1)
+  })
+})
+
+describe('Policy', () => {
+  it('shows status and runs an eval', async () => {
+    const { wrapper, calls } = mountAt('#/policy', {
+      '/api/policy': { hash: 'h-42', loaded_at: '2026-11-25T20:00:00Z', files: ['policies.star'], last_error: '', last_error_at: '', failed_tests: [], reloads: 3, reload_failures: 0 },
+      '/api/eval': {
+        policy: 'h-42',
+        candidates: [{ provider: 'demo', model: 'demo-1', priority: 0, weight: 1 }],
+        sticky_key: null,
+        notes: ['matched default'],
+        explain: ['route() -> demo'],
+        attempts: [{ provider: 'demo', model: 'demo-1', status: 200, class: '' }],
+      },
+    })
+    await flushPromises()
+    expect(wrapper.get('[data-test="policy-hash"]').text()).toBe('h-42')
+
+    await wrapper.get('select[name="protocol"]').setValue('openai')
+    await wrapper.get('input[name="simulate_errors"]').setValue('openai')
+    await wrapper.get('[data-test="eval-form"]').trigger('submit')
+    await flushPromises()
+
+    expect(calls.at(-1)?.url).toBe('/api/eval?protocol=openai&explain=1&simulate_errors=openai')
+    const res = wrapper.get('[data-test="eval-result"]')
+    expect(res.get('[data-test="eval-candidates"]').text()).toContain('demo-1')
+    expect(res.get('[data-test="eval-explain"]').text()).toContain('route() -> demo')
+  })
+})
+
+describe('admin key', () => {
+  it('asks for a key on 401 and retries with it', async () => {
+    const { wrapper, calls } = mountAt('#/providers', {
+      '/api/providers': (init?: RequestInit) =>
+        new Headers(init?.headers).get('Authorization') === 'Bearer adm1n' ? fx.providers : 401,
+    })
+    await flushPromises()
+    expect(wrapper.find('[data-test="key-prompt"]').exists()).toBe(true)
+    expect(wrapper.find('[data-test="provider-row"]').exists()).toBe(false)
+
+    await wrapper.get('[data-test="key-input"]').setValue('adm1n')
+    await wrapper.get('[data-test="key-prompt"]').trigger('submit')
+    await flushPromises()
+
+    expect(window.localStorage.getItem(KEY_STORAGE)).toBe('adm1n')
+    expect(new Headers(calls.at(-1)?.init?.headers).get('Authorization')).toBe('Bearer adm1n')
+    expect(wrapper.find('[data-test="key-prompt"]').exists()).toBe(false)
+    expect(wrapper.findAll('[data-test="provider-row"]')).toHaveLength(2)
+  })
+})

@@ -1,0 +1,82 @@
+// Canned admin API answers for component tests, shaped like the gateway's.
+import type { Providers, RequestDetail, RequestPage, Summary } from '../lib/types'
+
+const c = (requests: number, errors: number, input: number, output: number, cost: number) => ({
+  requests,
+  errors,
+  input_tokens: input,
+  output_tokens: output,
+  cache_read_tokens: 1000,
+  cache_write_tokens: 200,
+  reasoning_tokens: 50,
+  cost_usd: cost,
+  unpriced: 0,
+})
+
+export const summary: Summary = {
+  since: '2026-11-24T22:00:00Z',
+  until: '2026-11-25T22:00:00Z',
+  bucket_seconds: 3600,
+  totals: { ...c(1234567, 89, 987654321, 12345678, 42.5), unpriced: 3 },
+  series: [
+    { t: Date.parse('2026-11-25T10:00:00Z') / 1000, ...c(100, 2, 5000, 900, 0.5) },
+    { t: Date.parse('2026-11-25T12:00:00Z') / 1000, ...c(300, 0, 15000, 2700, 1.5) },
+  ],
+  by_model: [{ model: 'gpt-4o-mini', ...c(1000000, 80, 900000000, 10000000, 40) }],
+  by_provider: [
+    { provider: 'openai', ...c(1000000, 80, 900000000, 10000000, 40) },
+    { provider: 'demo', ...c(234567, 9, 87654321, 2345678, 2.5) },
+  ],
+  by_key: [{ key: 'team-a', ...c(1234567, 89, 987654321, 12345678, 42.5) }],
+}
+
+export const item = {
+  request_id: 'req-1',
+  time: '2026-11-25T21:59:00Z',
+  key: 'team-a',
+  model: 'gpt-4o-mini',
+  upstream_model: 'gpt-4o-mini-2024-07-18',
+  provider: 'openai',
+  protocol_in: 'openai',
+  protocol_out: 'openai',
+  stream: true,
+  status: 200,
+  error_class: '',
+  error: '',
+  latency_ms: 812,
+  ttft_ms: 240,
+  input_tokens: 1200,
+  output_tokens: 85,
+  cache_read_tokens: 1024,
+  cache_write_tokens: 0,
+  reasoning_tokens: 0,
+  cost_usd: 0.000231,
+  usage_estimated: false,
+}
+
+export const page: RequestPage = {
+  total: 120,
+  items: [item, { ...item, request_id: 'req-2', status: 429, error_class: 'rate_limit', cost_usd: null }],
+}
+
+export const detail: RequestDetail = {
+  ...item,
+  attempts: [
+    { n: 1, provider: 'anthropic', model: 'claude', status: 529, class: 'overloaded', error: 'overloaded', latency_ms: 120, first_byte: false },
+    { n: 2, provider: 'openai', model: 'gpt-4o-mini', status: 200, class: '', error: '', latency_ms: 690, first_byte: true },
+  ],
+  notes: ['fallback: anthropic overloaded', 'picked openai'],
+  policy_hash: 'abc123',
+  sticky_key: 'conv-9',
+  sticky: 'hit',
+  price_source: 'builtin',
+  features: { has_tools: false },
+}
+
+export const providers: Providers = {
+  providers: [
+    { name: 'openai', kind: 'openai', state: 'healthy', cooldown_left_s: 0, error_rate: 0.01, latency_ms: 420, in_flight: 2, requests: 1000, failures: 10, last_error: '' },
+    { name: 'anthropic', kind: 'anthropic', state: 'cooldown', cooldown_left_s: 42, error_rate: 0.5, latency_ms: 0, in_flight: 0, requests: 10, failures: 5, last_error: '529 overloaded' },
+  ],
+  sticky_bindings: 7,
+}

@@ -1,0 +1,54 @@
+// Package engine runs llmgw's routing policy: a Starlark program that
+// declares providers, client keys and prices, and defines the hooks
+// route(req, ctx) (required), classify(err, ctx) and sticky_key(req, ctx).
+//
+// # Lifecycle
+//
+// New loads the policy (a file, or a directory with main.star or
+// policies.star): it reads the files, compiles them with an explicit
+// syntax.FileOptions (no while, no recursion, no top-level control flow,
+// no global reassignment), executes them, freezes the globals, checks the
+// hooks, and runs the policy's *_test.star tests. The result is a Policy:
+// an immutable snapshot, safe for concurrent use without locks.
+//
+// Reload (called on SIGHUP) and Watch (fsnotify on the policy's directory,
+// debounced, content-hashed) build a new version off to the side and swap
+// it in atomically only if it loads and its tests pass; otherwise the live
+// version keeps serving and Status reports the error with file:line.
+//
+// # Per request
+//
+// The gateway takes e.Policy() once per request and keeps that snapshot
+// for the whole retry chain:
+//
+//	pol := e.Policy()
+//	req, _ := engine.RequestFromBody(protocol, body, headers)
+//	dec, err := pol.Decide(ctx, req, env)         // candidates in policy order
+//	order, _ := route.Order(dec.Candidates, ...)   // failover order
+//	class, err := pol.Classify(ctx, errInfo, env)  // after each failed attempt
+//
+// Every hook call runs on a fresh starlark.Thread bounded by
+// Config.MaxSteps, Config.HookTimeout and ctx. A hook that fails, overruns
+// or returns the wrong shape yields a *HookError with the file:line of the
+// fault; the gateway answers that request with an error and keeps serving.
+//
+// # Stock modules and load()
+//
+// load("lib/x.star", ...) resolves inside the policy directory only;
+// load("@stock/NAME.star", ...) loads a module embedded from the policies
+// package (StockPrefix).
+//
+// # Tests and dry runs
+//
+// RunTests runs a policy's tests (`llmgw test`); Policy.Eval dry-runs one
+// request with simulated health, sticky binding, clock and upstream
+// errors (`llmgw eval`, POST /api/eval). Both are deterministic and never
+// touch the network.
+//
+// Trust model: policies are operator configuration. The step limit and
+// timeouts stop accidents (an endless loop), not a hostile author; memory
+// is not bounded.
+//
+// engine imports builtins, policies, route and fsnotify; the gateway and
+// cmd/llmgw import engine.
+package engine

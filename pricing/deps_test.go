@@ -1,0 +1,20 @@
+package pricing
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDeps keeps pricing a leaf: llm and the standard library only.
+func TestDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, ".") && dep != "github.com/llmgw/llmgw/llm" && dep != "github.com/llmgw/llmgw/pricing" {
+			t.Errorf("pricing imports %s; want only llm and the standard library", dep)
+		}
+	}
+}

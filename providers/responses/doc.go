@@ -1,0 +1,28 @@
+// Package responses converts the OpenAI Responses API wire format
+// (POST /v1/responses, the only protocol Codex CLI speaks) to and from the
+// neutral llm types: as the protocol a client speaks (DecodeRequest,
+// EncodeResponse, StreamEncoder) and as the protocol of an upstream
+// (EncodeRequest, DecodeResponse, StreamDecoder). It also reads usage from
+// same-protocol (pass-through) bodies and streams, cheaply.
+//
+// Mapping notes (protocols.md §2.2, §5.12):
+//   - input items become messages: function_call items join the
+//     assistant turn, function_call_output items become RoleTool
+//     messages, reasoning items become thinking parts whose signature is
+//     the encrypted_content (SignatureProtocol responses), which other
+//     protocols' encoders drop.
+//   - Codex custom tools (apply_patch) become llm.Tool{FreeForm: true}
+//     with the parameters {"input": string}; the encoders turn calls of
+//     those tools back into custom_tool_call items.
+//   - Fields without a neutral form travel in Request.Extra
+//     (previous_response_id, prompt_cache_key, store, include…). A stored
+//     conversation cannot be served by another vendor: Convertible reports
+//     it before the gateway converts.
+//   - The stream encoder emits the full typed event sequence with
+//     sequence_number from 0, consistent item ids (fc_… distinct from
+//     call_id) and a final response.completed carrying the response id
+//     and integer usage; errors become response.failed.
+//
+// The package imports only llm, sse and the standard library; it does no
+// I/O and does not log.
+package responses
