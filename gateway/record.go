@@ -46,9 +46,6 @@ func (x *exchange) finish() {
 		UsageEstimated: estimated,
 		Attempts:       x.attempts,
 	}
-	if x.status < 400 {
-		rec.ErrorClass = ""
-	}
 	if x.feat != nil {
 		rec.Model, rec.Stream = x.feat.Model, x.feat.Stream
 		f := *x.feat

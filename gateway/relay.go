@@ -192,7 +192,9 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Err: err, Message: "stream ended before its first event"}}
 	}
 	if st, typ, msg, ok := streamError(up, first); ok {
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Status: st, Type: typ, Message: msg, Body: append([]byte(nil), first.Data...)}}
+		// An error event in place of the first event is the provider's
+		// answer with that status (overloaded = 529), classified as such.
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: st, Type: typ, Message: msg, Body: append([]byte(nil), first.Data...)}}
 	}
 
 	// Commit: from here on there is no failover.

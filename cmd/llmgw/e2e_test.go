@@ -23,23 +23,6 @@ type gatewayProc struct {
 	logs *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startGateway runs `llmgw start` with args on a free port and returns once
 // it listens. env is the whole environment the command sees.
 func startGateway(t *testing.T, env map[string]string, args ...string) *gatewayProc {

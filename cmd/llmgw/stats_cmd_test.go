@@ -52,7 +52,7 @@ func seedStatsDB(t *testing.T) string {
 	return path
 }
 
-func runCmd(t *testing.T, getenv func(string) string, args ...string) (stdout, stderr string, err error) {
+func runStatsCmd(t *testing.T, getenv func(string) string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -79,7 +79,7 @@ func TestStatsJSON(t *testing.T) {
 		{"1m", 0, 0, 0, 0, ""},
 	}
 	for _, tt := range tests {
-		out, _, err := runCmd(t, nil, "stats", "--db", path, "--since", tt.since, "--json")
+		out, _, err := runStatsCmd(t, nil, "stats", "--db", path, "--since", tt.since, "--json")
 		if err != nil {
 			t.Fatalf("stats --since %s --json: %v", tt.since, err)
 		}
@@ -123,7 +123,7 @@ func TestStatsJSON(t *testing.T) {
 
 func TestStatsTables(t *testing.T) {
 	path := seedStatsDB(t)
-	out, _, err := runCmd(t, func(k string) string {
+	out, _, err := runStatsCmd(t, func(k string) string {
 		if k == "LLMGW_DB" {
 			return path
 		}
@@ -165,19 +165,19 @@ func TestStatsErrors(t *testing.T) {
 		{[]string{"stats", "--db", path, "extra"}, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
-		_, _, err := runCmd(t, nil, tt.args...)
+		_, _, err := runStatsCmd(t, nil, tt.args...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("run(%q) error = %v, want containing %q", tt.args, err, tt.want)
 		}
 	}
-	if _, _, err := runCmd(t, nil, "stats", "--bogus"); fmt.Sprint(err) != fmt.Sprint(exitError{code: 2}) {
+	if _, _, err := runStatsCmd(t, nil, "stats", "--bogus"); fmt.Sprint(err) != fmt.Sprint(exitError{code: 2}) {
 		t.Errorf("run(stats --bogus) = %v, want exit 2", err)
 	}
 }
 
 func TestStatsEmptyWindow(t *testing.T) {
 	path := seedStatsDB(t)
-	out, _, err := runCmd(t, nil, "stats", "--db", path, "--since", "1m")
+	out, _, err := runStatsCmd(t, nil, "stats", "--db", path, "--since", "1m")
 	if err != nil || !strings.Contains(out, "no requests logged") {
 		t.Errorf("stats --since 1m = %q, %v, want a no-requests line", out, err)
 	}
