@@ -123,6 +123,15 @@ func TestREADMEQuickStart(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"type":"message"`) {
 		t.Fatalf("anthropic: %d %s", resp.StatusCode, b)
 	}
+	mresp, err := http.Get(g.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if mresp.StatusCode != 200 || !strings.Contains(string(mb), "llmgw_requests_total") {
+		t.Errorf("/metrics = %d, lacks llmgw_requests_total:\n%.500s", mresp.StatusCode, mb)
+	}
 	if err := g.stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
