@@ -110,29 +110,10 @@ func (s *Server) priceTable(pol *engine.Policy) *pricing.Table {
 	}
 	ov := make([]pricing.Override, 0, len(pol.Prices))
 	for _, p := range pol.Prices {
-		ov = append(ov, policyOverride(s.prices, p))
+		ov = append(ov, s.prices.Partial(p.Model, p.Input, p.Output, p.CacheRead, p.CacheWrite))
 	}
 	s.policyTable, s.priceHash = s.prices.With(ov...), pol.Hash
 	return s.policyTable
-}
-
-// policyOverride turns a price() declaration into an override: the rates
-// it gives replace the table's, the ones it leaves out keep the table's.
-func policyOverride(t *pricing.Table, p engine.Price) pricing.Override {
-	base, _, _, _ := t.Lookup(p.Model)
-	set := func(dst *pricing.Micros, usd *float64) {
-		if usd == nil {
-			return
-		}
-		if m, err := pricing.FromUSD(*usd); err == nil {
-			*dst = m
-		}
-	}
-	set(&base.Input, p.Input)
-	set(&base.Output, p.Output)
-	set(&base.CacheRead, p.CacheRead)
-	set(&base.CacheWrite, p.CacheWrite)
-	return pricing.Override{Model: p.Model, Price: base, Source: pricing.SourcePolicy}
 }
 
 // countLocally answers a token-counting request for a provider that has no

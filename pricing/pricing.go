@@ -361,3 +361,24 @@ func (t *Table) Models() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Partial returns an override for model that replaces only the rates
+// given (USD per million tokens, as the policy's price() takes them) and
+// keeps the table's rates for the others. A nil rate is "not given"; an
+// unparseable one is ignored.
+func (t *Table) Partial(model string, input, output, cacheRead, cacheWrite *float64) Override {
+	base, _, _, _ := t.Lookup(model)
+	set := func(dst *Micros, usd *float64) {
+		if usd == nil {
+			return
+		}
+		if m, err := FromUSD(*usd); err == nil {
+			*dst = m
+		}
+	}
+	set(&base.Input, input)
+	set(&base.Output, output)
+	set(&base.CacheRead, cacheRead)
+	set(&base.CacheWrite, cacheWrite)
+	return Override{Model: model, Price: base, Source: SourcePolicy}
+}

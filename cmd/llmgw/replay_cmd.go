@@ -89,7 +89,7 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 	if len(pol.Prices) > 0 {
 		ov := make([]pricing.Override, 0, len(pol.Prices))
 		for _, p := range pol.Prices {
-			ov = append(ov, priceOverride(prices, p))
+			ov = append(ov, prices.Partial(p.Model, p.Input, p.Output, p.CacheRead, p.CacheWrite))
 		}
 		prices = prices.With(ov...)
 	}
@@ -149,23 +149,6 @@ func addExample(rep *replayReport, ex replayExample) {
 	if len(rep.Examples) < 20 {
 		rep.Examples = append(rep.Examples, ex)
 	}
-}
-
-// priceOverride applies a policy price() on top of the table's price.
-func priceOverride(t *pricing.Table, p engine.Price) pricing.Override {
-	base, _, _, _ := t.Lookup(p.Model)
-	set := func(dst *pricing.Micros, usd *float64) {
-		if usd != nil {
-			if m, err := pricing.FromUSD(*usd); err == nil {
-				*dst = m
-			}
-		}
-	}
-	set(&base.Input, p.Input)
-	set(&base.Output, p.Output)
-	set(&base.CacheRead, p.CacheRead)
-	set(&base.CacheWrite, p.CacheWrite)
-	return pricing.Override{Model: p.Model, Price: base, Source: pricing.SourcePolicy}
 }
 
 func printReplay(e env, rep *replayReport) {
