@@ -69,6 +69,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	pol := eng.Policy()
+	for _, n := range pol.Notes {
+		logger.Info().Str("note", n).Msg("policy note")
+	}
 	if len(pol.Keys) == 0 {
 		logger.Warn().Msg("the policy declares no client key(): the gateway is OPEN to anyone who can reach it")
 	}
