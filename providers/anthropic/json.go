@@ -3,15 +3,18 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/llmgw/llmgw/providers/wirejson"
 	"strconv"
 	"strings"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
-// appendString appends s as a JSON string (see package wirejson).
+// appendString, jsonKind and isNull are package wirejson's, under the
+// names this package's code uses.
 func appendString(dst []byte, s string) []byte { return wirejson.AppendString(dst, s) }
+func jsonKind(raw json.RawMessage) string      { return wirejson.Kind(raw) }
+func isNull(raw json.RawMessage) bool          { return wirejson.IsNull(raw) }
 
 // badRequest returns the *llm.Error a decoder reports for malformed input.
 func badRequest(param, format string, args ...any) error {
@@ -25,33 +28,6 @@ func badRequest(param, format string, args ...any) error {
 func unsupported(format string, args ...any) error {
 	e := llm.Errorf(400, llm.ErrInvalidRequest, "anthropic: "+format, args...)
 	return e
-}
-
-// jsonKind names the JSON type of raw for error messages.
-func jsonKind(raw json.RawMessage) string {
-	s := strings.TrimLeft(string(raw), " \t\r\n")
-	if s == "" {
-		return "nothing"
-	}
-	switch s[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
-
-// isNull reports whether raw is absent or the JSON null.
-func isNull(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
 }
 
 // objectArguments returns tool call arguments as a JSON object text:

@@ -1,8 +1,9 @@
 package responses
 
 import (
-	"github.com/llmgw/llmgw/providers/wirejson"
 	"strconv"
+
+	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // appendJSONString appends s as a JSON string (see package wirejson).

@@ -5,7 +5,10 @@
 // It imports only the standard library.
 package wirejson
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -60,3 +63,34 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 // badRequest returns the *llm.Error a decoder reports for malformed input.
+
+// Kind names the JSON type of raw for error messages ("an object", "a
+// string", ...; "nothing" when raw is empty).
+func Kind(raw []byte) string {
+	i := 0
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == '\n') {
+		i++
+	}
+	if i == len(raw) {
+		return "nothing"
+	}
+	switch raw[i] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// IsNull reports whether raw is absent or the JSON null.
+func IsNull(raw []byte) bool {
+	s := strings.TrimSpace(string(raw))
+	return s == "" || s == "null"
+}

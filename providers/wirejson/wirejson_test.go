@@ -30,3 +30,21 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+func TestKindAndIsNull(t *testing.T) {
+	tests := []struct {
+		in, kind string
+		null     bool
+	}{
+		{"", "nothing", true}, {" null", "null", true}, {`{"a":1}`, "an object", false}, {"[1]", "an array", false},
+		{`"s"`, "a string", false}, {"true", "a boolean", false}, {"-1.5", "a number", false},
+	}
+	for _, tt := range tests {
+		if got := Kind([]byte(tt.in)); got != tt.kind {
+			t.Errorf("Kind(%q) = %q, want %q", tt.in, got, tt.kind)
+		}
+		if got := IsNull([]byte(tt.in)); got != tt.null {
+			t.Errorf("IsNull(%q) = %v, want %v", tt.in, got, tt.null)
+		}
+	}
+}
