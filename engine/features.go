@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // sessionHeaders are the headers clients carry a session id in, in order
@@ -20,68 +23,143 @@ var sessionHeaders = []string{"x-claude-code-session-id", "session-id", "thread-
 // Key is left empty: the gateway sets it after authentication. For Gemini
 // the model is in the URL, so Model stays empty unless the body names one.
 func RequestFromBody(protocol string, body []byte, headers map[string]string) (*Request, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
+	var f topFields
+	if err := wirejson.Fields(body, f.take); err != nil {
 		return nil, fmt.Errorf("engine: request body: %w", err)
 	}
-	if m == nil {
-		return nil, errors.New("engine: request body: not a JSON object")
-	}
 	if protocol == "" {
-		protocol = guess(m)
+		protocol = f.guess()
 	}
 	r := &Request{Protocol: protocol, Headers: headers, InputTokensEstimate: len(body) / 4}
-	r.Model = jsonString(m["model"])
-	r.Stream = jsonBool(m["stream"])
-	var meta map[string]any
-	_ = json.Unmarshal(m["metadata"], &meta)
-	if len(meta) > 0 {
-		r.Metadata = make(map[string]string, len(meta))
-		for k, v := range meta {
-			if s, ok := v.(string); ok {
-				r.Metadata[k] = s
-			} else if b, err := json.Marshal(v); err == nil {
-				r.Metadata[k] = string(b)
-			}
-		}
+	r.Model = jsonString(f.model)
+	r.Stream = jsonBool(f.stream)
+	if len(f.metadata) > 2 && f.metadata[0] == '{' {
+		r.Metadata = metadata(f.metadata)
 	}
 	switch protocol {
 	case "anthropic":
 		r.User = r.Metadata["user_id"]
-		r.MaxOutputTokens = jsonInt(m["max_tokens"])
-		r.HasTools = nonEmpty(m["tools"])
-		r.HasThinking = thinkingOn(m["thinking"])
-		r.HasImages = hasAny(m["messages"], `"type":"image"`, `"type": "image"`, `"type":"document"`)
+		r.MaxOutputTokens = jsonInt(f.maxTokens)
+		r.HasTools = nonEmpty(f.tools)
+		r.HasThinking = thinkingOn(f.thinking)
+		r.HasImages = hasAny(f.messages, `"type":"image"`, `"type": "image"`, `"type":"document"`)
 	case "responses":
-		r.User = jsonString(m["user"])
-		r.MaxOutputTokens = jsonInt(m["max_output_tokens"])
-		r.HasTools = nonEmpty(m["tools"])
-		r.HasThinking = nonEmpty(m["reasoning"])
-		r.HasImages = hasAny(m["input"], `"input_image"`, `"input_file"`)
+		r.User = jsonString(f.user)
+		r.MaxOutputTokens = jsonInt(f.maxOutputTokens)
+		r.HasTools = nonEmpty(f.tools)
+		r.HasThinking = nonEmpty(f.reasoning)
+		r.HasImages = hasAny(f.input, `"input_image"`, `"input_file"`)
 	case "gemini":
-		var gc struct {
-			MaxOutputTokens int `json:"maxOutputTokens"`
-			ThinkingConfig  *struct {
-				ThinkingBudget *int `json:"thinkingBudget"`
-			} `json:"thinkingConfig"`
+		if len(f.generationConfig) > 0 {
+			var gc struct {
+				MaxOutputTokens int `json:"maxOutputTokens"`
+				ThinkingConfig  *struct {
+					ThinkingBudget *int `json:"thinkingBudget"`
+				} `json:"thinkingConfig"`
+			}
+			_ = json.Unmarshal(f.generationConfig, &gc)
+			r.MaxOutputTokens = gc.MaxOutputTokens
+			r.HasThinking = gc.ThinkingConfig != nil && (gc.ThinkingConfig.ThinkingBudget == nil || *gc.ThinkingConfig.ThinkingBudget != 0)
 		}
-		_ = json.Unmarshal(firstOf(m, "generationConfig", "generation_config"), &gc)
-		r.MaxOutputTokens = gc.MaxOutputTokens
-		r.HasThinking = gc.ThinkingConfig != nil && (gc.ThinkingConfig.ThinkingBudget == nil || *gc.ThinkingConfig.ThinkingBudget != 0)
-		r.HasTools = nonEmpty(m["tools"])
-		r.HasImages = hasAny(m["contents"], `"inlineData"`, `"inline_data"`, `"fileData"`, `"file_data"`)
+		r.HasTools = nonEmpty(f.tools)
+		r.HasImages = hasAny(f.contents, `"inlineData"`, `"inline_data"`, `"fileData"`, `"file_data"`)
 	default: // openai chat completions
-		r.User = jsonString(m["user"])
-		r.MaxOutputTokens = jsonInt(m["max_completion_tokens"])
+		r.User = jsonString(f.user)
+		r.MaxOutputTokens = jsonInt(f.maxCompletionTokens)
 		if r.MaxOutputTokens == 0 {
-			r.MaxOutputTokens = jsonInt(m["max_tokens"])
+			r.MaxOutputTokens = jsonInt(f.maxTokens)
 		}
-		r.HasTools = nonEmpty(m["tools"]) || nonEmpty(m["functions"])
-		r.HasThinking = jsonString(m["reasoning_effort"]) != "" && jsonString(m["reasoning_effort"]) != "none"
-		r.HasImages = hasAny(m["messages"], `"image_url"`, `"input_audio"`, `"type":"file"`)
+		r.HasTools = nonEmpty(f.tools) || nonEmpty(f.functions)
+		effort := jsonString(f.reasoningEffort)
+		r.HasThinking = effort != "" && effort != "none"
+		r.HasImages = hasAny(f.messages, `"image_url"`, `"input_audio"`, `"type":"file"`)
 	}
-	r.Session = session(headers, r, m)
+	r.Session = session(headers, r, f.promptCacheKey)
 	return r, nil
+}
+
+// metadata reads a metadata object: string values as they are, others as
+// compact JSON.
+func metadata(raw []byte) map[string]string {
+	m := map[string]string{}
+	_ = wirejson.Fields(raw, func(k, v []byte) bool {
+		if len(v) > 0 && v[0] == '"' {
+			m[string(k)] = jsonString(v)
+			return true
+		}
+		var buf bytes.Buffer
+		if json.Compact(&buf, v) == nil {
+			m[string(k)] = buf.String()
+		}
+		return true
+	})
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// topFields holds the raw values (sub-slices of the body, not copies) of
+// the top-level members routing reads, from one pass of the scanner.
+type topFields struct {
+	model, stream, metadata, user, promptCacheKey          []byte
+	maxTokens, maxCompletionTokens, maxOutputTokens        []byte
+	tools, functions, thinking, reasoning, reasoningEffort []byte
+	messages, input, contents, generationConfig            []byte
+	system, anthropicVersion, stopSequences, topK          []byte
+}
+
+// take records one member; like encoding/json, a later duplicate wins.
+func (f *topFields) take(key, v []byte) bool {
+	switch string(key) {
+	case "model":
+		f.model = v
+	case "stream":
+		f.stream = v
+	case "metadata":
+		f.metadata = v
+	case "user":
+		f.user = v
+	case "prompt_cache_key":
+		f.promptCacheKey = v
+	case "max_tokens":
+		f.maxTokens = v
+	case "max_completion_tokens":
+		f.maxCompletionTokens = v
+	case "max_output_tokens":
+		f.maxOutputTokens = v
+	case "tools":
+		f.tools = v
+	case "functions":
+		f.functions = v
+	case "thinking":
+		f.thinking = v
+	case "reasoning":
+		f.reasoning = v
+	case "reasoning_effort":
+		f.reasoningEffort = v
+	case "messages":
+		f.messages = v
+	case "input":
+		f.input = v
+	case "contents":
+		f.contents = v
+	case "generationConfig":
+		f.generationConfig = v
+	case "generation_config":
+		if f.generationConfig == nil {
+			f.generationConfig = v
+		}
+	case "system":
+		f.system = v
+	case "anthropic_version":
+		f.anthropicVersion = v
+	case "stop_sequences":
+		f.stopSequences = v
+	case "top_k":
+		f.topK = v
+	}
+	return true
 }
 
 // GuessProtocol guesses a request body's protocol: gemini when it has
@@ -89,27 +167,27 @@ func RequestFromBody(protocol string, body []byte, headers map[string]string) (*
 // string or block list, max_tokens with messages whose content is a list
 // of blocks, or other Anthropic-only fields; else openai.
 func GuessProtocol(body []byte) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
+	var f topFields
+	if wirejson.Fields(body, f.take) != nil {
 		return "openai"
 	}
-	return guess(m)
+	return f.guess()
 }
 
-func guess(m map[string]json.RawMessage) string {
+func (f *topFields) guess() string {
 	switch {
-	case m["contents"] != nil:
+	case f.contents != nil:
 		return "gemini"
-	case m["input"] != nil:
+	case f.input != nil:
 		return "responses"
-	case m["system"] != nil, m["anthropic_version"] != nil, m["thinking"] != nil,
-		m["stop_sequences"] != nil, m["top_k"] != nil:
+	case f.system != nil, f.anthropicVersion != nil, f.thinking != nil,
+		f.stopSequences != nil, f.topK != nil:
 		return "anthropic"
-	case m["max_tokens"] != nil && m["messages"] != nil && hasAny(m["messages"], `"type":"text"`, `"type": "text"`, `"tool_result"`):
+	case f.maxTokens != nil && f.messages != nil && hasAny(f.messages, `"type":"text"`, `"type": "text"`, `"tool_result"`):
 		var msgs []struct {
 			Content json.RawMessage `json:"content"`
 		}
-		if json.Unmarshal(m["messages"], &msgs) == nil {
+		if json.Unmarshal(f.messages, &msgs) == nil {
 			for _, msg := range msgs {
 				if strings.HasPrefix(strings.TrimSpace(string(msg.Content)), "[") && !hasAny(msg.Content, `"image_url"`) {
 					return "anthropic"
@@ -122,7 +200,7 @@ func guess(m map[string]json.RawMessage) string {
 
 // session finds a session id: the session headers, then Anthropic
 // metadata.user_id, OpenAI prompt_cache_key, then user.
-func session(headers map[string]string, r *Request, m map[string]json.RawMessage) string {
+func session(headers map[string]string, r *Request, promptCacheKey []byte) string {
 	for _, h := range sessionHeaders {
 		if v := headers[h]; v != "" {
 			return v
@@ -131,22 +209,21 @@ func session(headers map[string]string, r *Request, m map[string]json.RawMessage
 	if v := r.Metadata["user_id"]; v != "" {
 		return v
 	}
-	if v := jsonString(m["prompt_cache_key"]); v != "" {
+	if v := jsonString(promptCacheKey); v != "" {
 		return v
 	}
 	return r.User
 }
 
-func firstOf(m map[string]json.RawMessage, keys ...string) json.RawMessage {
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			return v
-		}
+// jsonString returns raw as a string, "" when it is not one. Strings
+// without escapes (nearly all model names) are sliced, not decoded.
+func jsonString(raw []byte) string {
+	if len(raw) == 0 || raw[0] != '"' {
+		return ""
 	}
-	return nil
-}
-
-func jsonString(raw json.RawMessage) string {
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		return ""
@@ -154,12 +231,20 @@ func jsonString(raw json.RawMessage) string {
 	return s
 }
 
-func jsonBool(raw json.RawMessage) bool {
-	var b bool
-	return json.Unmarshal(raw, &b) == nil && b
-}
+// jsonBool reports whether raw (checked JSON) is true.
+func jsonBool(raw []byte) bool { return string(raw) == "true" }
 
-func jsonInt(raw json.RawMessage) int {
+// jsonInt returns raw as a non-negative int, 0 when it is not one.
+func jsonInt(raw []byte) int {
+	if len(raw) == 0 || raw[0] == 'n' {
+		return 0
+	}
+	if n, err := strconv.Atoi(string(raw)); err == nil {
+		if n < 0 || n > 1<<31 {
+			return 0
+		}
+		return n
+	}
 	var f float64
 	if json.Unmarshal(raw, &f) != nil || f < 0 || f > 1<<31 {
 		return 0
@@ -168,7 +253,7 @@ func jsonInt(raw json.RawMessage) int {
 }
 
 // nonEmpty reports whether raw is present and not null, [], {} or "".
-func nonEmpty(raw json.RawMessage) bool {
+func nonEmpty(raw []byte) bool {
 	switch strings.TrimSpace(string(raw)) {
 	case "", "null", "[]", "{}", `""`, "false":
 		return false
@@ -177,7 +262,10 @@ func nonEmpty(raw json.RawMessage) bool {
 }
 
 // thinkingOn reports whether an Anthropic thinking object enables it.
-func thinkingOn(raw json.RawMessage) bool {
+func thinkingOn(raw []byte) bool {
+	if len(raw) == 0 {
+		return false
+	}
 	var t struct {
 		Type string `json:"type"`
 	}
@@ -189,10 +277,9 @@ func thinkingOn(raw json.RawMessage) bool {
 
 // hasAny reports whether raw contains any of the markers. It is a cheap
 // scan, not a parse: good enough for routing features.
-func hasAny(raw json.RawMessage, markers ...string) bool {
-	s := string(raw)
+func hasAny(raw []byte, markers ...string) bool {
 	for _, mk := range markers {
-		if strings.Contains(s, mk) {
+		if bytes.Contains(raw, []byte(mk)) {
 			return true
 		}
 	}

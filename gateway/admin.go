@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,17 @@ func (s *Server) adminRoutes(r chi.Router) {
 		if s.cfg.Metrics != nil {
 			r.Handle("/metrics", s.cfg.Metrics.Handler())
 		}
+		// Go's profiler, for profile-guided work on a running gateway
+		// (bench/README.md): the same access rule as the rest of the
+		// admin API.
+		r.HandleFunc("/debug/pprof/", pprof.Index)
+		r.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		r.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		r.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		r.Handle("/debug/pprof/{name}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pprof.Handler(chi.URLParam(r, "name")).ServeHTTP(w, r)
+		}))
 	})
 }
 

@@ -124,7 +124,7 @@ func anthropicType(e *HTTPError) string {
 
 func geminiStatus(status int) string {
 	switch status {
-	case 400, 413:
+	case 400, 413, 415:
 		return "INVALID_ARGUMENT"
 	case 401:
 		return "UNAUTHENTICATED"
@@ -132,14 +132,16 @@ func geminiStatus(status int) string {
 		return "PERMISSION_DENIED"
 	case 404:
 		return "NOT_FOUND"
+	case 408, 504:
+		return "DEADLINE_EXCEEDED"
 	case 405:
 		return "UNIMPLEMENTED"
 	case 429:
 		return "RESOURCE_EXHAUSTED"
+	case 499:
+		return "CANCELLED"
 	case 503:
 		return "UNAVAILABLE"
-	case 504:
-		return "DEADLINE_EXCEEDED"
 	}
 	if status >= 500 {
 		return "INTERNAL"

@@ -1,22 +1,28 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
-	"io"
 	mrand "math/rand/v2"
+	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
 
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/wirejson"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/route"
 )
@@ -53,7 +59,7 @@ type exchange struct {
 	r     *http.Request
 	id    string
 	start time.Time
-	log   zerolog.Logger
+	log   *zerolog.Logger // built on first use: most requests log nothing
 
 	pol       *engine.Policy
 	key       string
@@ -80,9 +86,18 @@ type exchange struct {
 	clientUsage bool
 }
 
+// newRequestID returns a unique request id that sorts by time: 48 bits of
+// Unix milliseconds, then 48 random bits, in hex. Time order keeps the
+// request log's request_id index append-only; a fully random id dirtied a
+// different index page with every row and multiplied the log's writes.
 func newRequestID() string {
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
 	return "req_" + hex.EncodeToString(b[:])
 }
 
@@ -90,12 +105,23 @@ func (s *Server) front(ep endpoint) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { s.serveFront(w, r, ep) }
 }
 
-// geminiFront dispatches /v1beta/models/{model}:{action}.
+// geminiFront dispatches /v1beta/models/{model}:{action}. The model goes
+// into the upstream URL, so it is checked here: a name with path, query or
+// ':' characters is refused before anything else.
 func (s *Server) geminiFront(w http.ResponseWriter, r *http.Request) {
+	unknown := endpoint{proto: llm.ProtocolGemini, name: "gemini"}
 	spec := chi.URLParam(r, "action")
+	if r.URL.RawPath != "" {
+		// chi matched the escaped path: decode once, never twice.
+		var err error
+		if spec, err = url.PathUnescape(spec); err != nil {
+			s.reject(w, r, unknown, errorf(http.StatusBadRequest, "malformed model path: %v", err))
+			return
+		}
+	}
 	i := strings.LastIndexByte(spec, ':')
 	if i <= 0 {
-		writeError(w, llm.ProtocolGemini, errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path))
+		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path))
 		return
 	}
 	ep := endpoint{proto: llm.ProtocolGemini, model: strings.TrimPrefix(spec[:i], "models/")}
@@ -112,29 +138,78 @@ func (s *Server) geminiFront(w http.ResponseWriter, r *http.Request) {
 	case "batchEmbedContents":
 		ep.op, ep.name = opBatchEmbed, "batchEmbedContents"
 	default:
-		writeError(w, llm.ProtocolGemini, errorf(http.StatusNotFound, "unknown method %q", spec[i+1:]))
+		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown method %q", spec[i+1:]))
+		return
+	}
+	if strings.ContainsAny(ep.model, "/:") || !validModel(ep.model) {
+		s.reject(w, r, ep, errorf(http.StatusBadRequest, "invalid model name %q", ep.model))
 		return
 	}
 	s.serveFront(w, r, ep)
 }
 
-func (s *Server) serveFront(w http.ResponseWriter, r *http.Request, ep endpoint) {
+// logger returns the request's logger (request id and endpoint fields),
+// derived from the server's on first use.
+func (x *exchange) logger() *zerolog.Logger {
+	if x.log == nil {
+		l := x.s.cfg.Logger.With().Str("request_id", x.id).Str("endpoint", x.ep.name).Logger()
+		x.log = &l
+	}
+	return x.log
+}
+
+// newExchange starts the state of one request; its finish logs it.
+func (s *Server) newExchange(w http.ResponseWriter, r *http.Request, ep endpoint) *exchange {
 	x := &exchange{s: s, ep: ep, w: w, r: r, id: newRequestID(), start: s.now()}
-	x.log = s.cfg.Logger.With().Str("request_id", x.id).Str("endpoint", ep.name).Logger()
 	w.Header().Set("X-Request-Id", x.id)
+	return x
+}
+
+// reject answers a request refused before it reached a front door's
+// pipeline (an unknown path or method, a bad Gemini model path) with e in
+// the caller's shape, and logs it like any other request.
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, ep endpoint, e *HTTPError) {
+	x := s.newExchange(w, r, ep)
+	defer x.finish()
+	x.errClass = "bad_request"
+	x.fail(e)
+}
+
+func (s *Server) serveFront(w http.ResponseWriter, r *http.Request, ep endpoint) {
+	x := s.newExchange(w, r, ep)
 	defer x.finish()
 
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	default:
+		x.errClass = "capacity"
 		x.fail(errorf(http.StatusServiceUnavailable, "llmgw is at capacity (%d requests in flight); retry shortly", cap(s.slots)))
 		return
 	}
 	if err := x.run(); err != nil {
 		x.fail(asHTTPError(err))
 	}
+	if !x.committed && (x.status == 0 || x.status == statusClientClosed) {
+		// Nothing was written: never let net/http send an empty 200.
+		if r.Context().Err() == nil {
+			x.errClass = "gateway"
+			x.fail(&HTTPError{Status: http.StatusInternalServerError, Type: llm.ErrAPI, Message: "llmgw produced no answer",
+				Err: errors.New("gateway: request pipeline returned without answering")})
+			return
+		}
+		// The client hung up before any answer. One that only half-closed
+		// its side is still reading: tell it so.
+		if x.errClass == "" {
+			x.errClass, x.errMsg = "client_cancelled", "client disconnected"
+		}
+		x.fail(&HTTPError{Status: statusClientClosed, Type: llm.ErrInvalidRequest, Message: "the client closed the request"})
+	}
 }
+
+// statusClientClosed is nginx's 499, which Google APIs also use for a
+// cancelled call.
+const statusClientClosed = 499
 
 // fail answers the client with e unless the response already started.
 func (x *exchange) fail(e *HTTPError) {
@@ -145,7 +220,7 @@ func (x *exchange) fail(e *HTTPError) {
 		x.errClass = "gateway"
 	}
 	if e.Err != nil {
-		x.log.Warn().Err(e.Err).Int("status", e.Status).Msg("request failed")
+		x.logger().Warn().Err(e.Err).Int("status", e.Status).Msg("request failed")
 	}
 	if x.committed {
 		return
@@ -206,7 +281,7 @@ func (x *exchange) run() error {
 	dec, err := x.pol.Decide(ctx, feat, x.s.env(x.pol))
 	if err != nil {
 		x.errClass = "policy"
-		x.log.Error().Err(err).Str("policy", x.pol.Hash).Msg("policy decision failed")
+		x.logger().Error().Err(err).Str("policy", x.pol.Hash).Msg("policy decision failed")
 		return &HTTPError{Status: http.StatusServiceUnavailable, Type: llm.ErrOverloaded, Message: "routing policy failed: " + err.Error(), Err: err}
 	}
 	x.dec = dec
@@ -218,25 +293,151 @@ func (x *exchange) run() error {
 	return x.walk(order)
 }
 
-// readBody reads the request body, at most MaxBodyBytes.
+// readBody reads the request body, at most MaxBodyBytes, and checks what
+// the gateway must understand of it itself (checkEnvelope). Everything
+// else is the upstream's to judge: requests are forwarded, not validated.
 func (x *exchange) readBody() error {
-	if ct := x.r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") && !strings.HasPrefix(ct, "text/plain") {
+	if ct := x.r.Header.Get("Content-Type"); ct != "" && !jsonContentType(ct) {
 		return &HTTPError{Status: http.StatusUnsupportedMediaType, Type: llm.ErrInvalidRequest, Message: "content type must be application/json, not " + ct}
 	}
+	tooLarge := func() error {
+		return &HTTPError{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Message: "request body is larger than " + strconv.FormatInt(x.s.cfg.MaxBodyBytes, 10) + " bytes"}
+	}
+	if x.r.ContentLength > x.s.cfg.MaxBodyBytes {
+		// Refused before reading, so an Expect: 100-continue client never
+		// sends it.
+		return tooLarge()
+	}
+	// A slow body must not hold a concurrency slot for ever. Writers that
+	// cannot set deadlines (tests' recorders) read without one.
+	rc := http.NewResponseController(x.w)
+	if rc.SetReadDeadline(time.Now().Add(x.s.cfg.BodyTimeout)) == nil {
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	}
 	rd := http.MaxBytesReader(x.w, x.r.Body, x.s.cfg.MaxBodyBytes)
-	body, err := io.ReadAll(rd)
+	body, err := readAll(rd, x.r.ContentLength, x.s.cfg.MaxBodyBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &HTTPError{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Message: "request body is larger than " + strconv.FormatInt(x.s.cfg.MaxBodyBytes, 10) + " bytes"}
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
+			return tooLarge()
+		case errors.As(err, &ne) && ne.Timeout():
+			return &HTTPError{Status: http.StatusRequestTimeout, Type: llm.ErrInvalidRequest, Message: "the request body did not arrive within " + x.s.cfg.BodyTimeout.String(), Err: err}
 		}
 		return &HTTPError{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "could not read the request body", Err: err}
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return errorf(http.StatusBadRequest, "request body is empty")
+	}
+	if !utf8.Valid(body) {
+		return errorf(http.StatusBadRequest, "request body is not valid UTF-8")
+	}
+	if err := checkEnvelope(body, x.ep.proto); err != nil {
+		return err
 	}
 	x.body = body
 	return nil
+}
+
+// jsonContentType reports whether a request Content-Type announces JSON:
+// application/json, any +json type, or text/plain (what some scripts and
+// browsers' simple requests send).
+func jsonContentType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/plain"
+}
+
+// checkEnvelope checks the top level of a request body for what the
+// gateway reads itself: the body is a JSON object and, outside Gemini
+// (whose model and stream flag are in the URL), "model" is a string naming
+// a model (validModel) and "stream", when present, is a boolean or null.
+// Neither may appear twice, in any letter case: the policy, the protocol
+// converters (encoding/json matches struct fields case-insensitively) and
+// the upstream could each read a different value. Full JSON syntax is
+// checked when the features are parsed.
+func checkEnvelope(body []byte, p llm.Protocol) *HTTPError {
+	bad := func(format string, args ...any) *HTTPError {
+		return errorf(http.StatusBadRequest, "invalid request body: "+format, args...)
+	}
+	if i := skipSpace(body, 0); i >= len(body) || body[i] != '{' {
+		return bad("the body must be a JSON object")
+	}
+	var model, stream, dup []byte
+	err := wirejson.Fields(body, func(k, v []byte) bool {
+		if p == llm.ProtocolGemini {
+			return false // model and stream are in the URL
+		}
+		var dst *[]byte
+		switch {
+		case strings.EqualFold(string(k), "model"):
+			dst = &model
+		case strings.EqualFold(string(k), "stream"):
+			dst = &stream
+		default:
+			return true
+		}
+		if *dst != nil {
+			dup = k
+			return false
+		}
+		*dst = v
+		return true
+	})
+	if err != nil {
+		return bad("%v", err)
+	}
+	if dup != nil {
+		return bad("duplicate key %q", dup)
+	}
+	switch string(stream) {
+	case "", "true", "false", "null":
+	default:
+		return bad("stream must be a boolean")
+	}
+	if model == nil {
+		return nil // "model is required" comes once the features are parsed
+	}
+	if model[0] != '"' {
+		return bad("model must be a string")
+	}
+	name := string(model[1 : len(model)-1])
+	if bytes.IndexByte(model, '\\') >= 0 && json.Unmarshal(model, &name) != nil {
+		return bad("model must be a string")
+	}
+	if name != "" && !validModel(name) {
+		return errorf(http.StatusBadRequest, "invalid model name %q", name)
+	}
+	return nil
+}
+
+// maxModelName bounds a model name's length.
+const maxModelName = 256
+
+// validModel reports whether name can be a model name: printable ASCII
+// without spaces, quotes, '?', '#', '%', '\', '<' or '>', and no "." or ".."
+// path segment. Slashes are allowed (OpenRouter's "openai/gpt-4o"), as
+// are ':' and '@' (Bedrock and Vertex versions). Model names reach
+// upstream URLs and log rows, so nothing else gets through.
+func validModel(name string) bool {
+	if name == "" || len(name) > maxModelName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"?#%\<>`, c) >= 0 {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(name, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // policyHeaders are the request headers a policy may see: lower-case

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/pricing"
@@ -87,10 +89,18 @@ func (x *exchange) finish() {
 			m.Attempt(x.provider, "ok")
 		}
 	}
-	ev := x.log.Info()
+	// The request log in SQLite is the access log; the structured log gets
+	// a line per request only at debug level (a write per request to
+	// stderr costs more than the rest of the logging), and for server-side
+	// failures, which an operator must see.
+	level := zerolog.DebugLevel
 	if x.status >= 500 {
-		ev = x.log.Warn()
+		level = zerolog.WarnLevel
 	}
+	if x.s.cfg.Logger.GetLevel() > level {
+		return // before the request's logger is built: it costs an allocation
+	}
+	ev := x.logger().WithLevel(level)
 	ev.Str("key", x.key).Str("model", rec.Model).Str("provider", x.provider).Int("status", x.status).
 		Int("attempts", len(x.attempts)).Dur("latency", latency).Dur("ttft", x.ttft).
 		Int64("input_tokens", x.usage.InputTokens).Int64("output_tokens", x.usage.OutputTokens).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -12,14 +13,16 @@ import (
 
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/wirejson"
 	"github.com/llmgw/llmgw/sse"
 )
 
 // upstreamBody returns the body of an attempt to a provider speaking up:
 // the client's bytes as they are when the protocols match (model rewritten
 // only when the candidate says so, OpenAI's include_usage forced so that
-// every stream reports usage), a conversion otherwise.
-func (x *exchange) upstreamBody(up llm.Protocol) ([]byte, error) {
+// every stream reports usage), a conversion otherwise (with remote images
+// fetched and inlined for Gemini).
+func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, error) {
 	if up == x.ep.proto {
 		body := x.body
 		if up != llm.ProtocolGemini && x.upModel != x.feat.Model {
@@ -50,6 +53,11 @@ func (x *exchange) upstreamBody(up llm.Protocol) ([]byte, error) {
 	r2.Model = x.upModel
 	r2.Stream = x.feat.Stream
 	r2.IncludeUsage = r2.Stream && up == llm.ProtocolOpenAI
+	if up == llm.ProtocolGemini {
+		if err := x.inlineImages(ctx, &r2); err != nil {
+			return nil, err
+		}
+	}
 	body, warns, err := codecFor(up).encodeRequest(&r2)
 	if err != nil {
 		return nil, err
@@ -111,11 +119,17 @@ func responseHeaders(dst, src http.Header) {
 // relayBody relays a non-streaming response.
 func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response) *failure {
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	b, err := readAll(io.LimitReader(resp.Body, maxResponseBody), resp.ContentLength, maxResponseBody)
 	if err != nil {
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}
-	if st, msg, ok := errorInBody(up, b); ok {
+	st, msg, isErr, valid := inspectBody(b)
+	if !valid {
+		// An HTML error page from a proxy, a truncated or empty body: the
+		// provider did not answer, whatever its status says.
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not JSON (" + describeBody(resp.Header, b) + ")"}}
+	}
+	if isErr {
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: st, Message: msg, Body: b}}
 	}
 	out := b
@@ -146,29 +160,42 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.R
 	return nil
 }
 
-// errorInBody detects an error delivered with a 2xx status (some
-// OpenAI-compatible servers do this): a top-level "error" object and none
-// of the protocol's success fields.
-func errorInBody(up llm.Protocol, b []byte) (int, string, bool) {
-	s, e, ok, err := topLevel(b, "error")
-	if err != nil || !ok || !bytes.HasPrefix(b[s:e], []byte("{")) {
-		return 0, "", false
-	}
-	for _, k := range []string{"choices", "content", "candidates", "output", "data", "id"} {
-		if _, _, has, _ := topLevel(b, k); has {
-			return 0, "", false
+// inspectBody checks an upstream's non-streaming body in one strict pass
+// of the scanner: valid reports whether it is JSON at all, and isErr an
+// error delivered with a 2xx status (some OpenAI-compatible servers do
+// this): a top-level "error" object and none of the protocols' success
+// fields. st and msg are then the error's status (502 unless the body
+// names one) and message.
+func inspectBody(b []byte) (st int, msg string, isErr, valid bool) {
+	var errObj []byte
+	success := false
+	err := wirejson.Fields(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "error":
+			if len(v) > 0 && v[0] == '{' {
+				errObj = v
+			}
+		case "choices", "content", "candidates", "output", "data", "id":
+			success = true
 		}
+		return true
+	})
+	if err != nil {
+		return 0, "", false, wirejson.Valid(b) // JSON, but not an object
+	}
+	if errObj == nil || success {
+		return 0, "", false, true
 	}
 	var eb struct {
 		Message string `json:"message"`
 		Code    any    `json:"code"`
 	}
-	_ = json.Unmarshal(b[s:e], &eb)
-	st := http.StatusBadGateway
+	_ = json.Unmarshal(errObj, &eb)
+	st = http.StatusBadGateway
 	if c, ok := eb.Code.(float64); ok && c >= 400 && c < 600 {
 		st = int(c)
 	}
-	return st, eb.Message, true
+	return st, eb.Message, true, true
 }
 
 // relayStream relays a streaming response event by event, flushing after
@@ -179,7 +206,13 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	defer resp.Body.Close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	idle := newIdleReader(resp.Body, x.s.cfg.StreamIdleTimeout, func() { cancel(errIdle) })
+	idle := newIdleReader(resp.Body, x.s.cfg.StreamIdleTimeout, func() {
+		// Cancelling ctx alone would not reach the read in progress: the
+		// request was made with the attempt's context. Closing the body
+		// does, and drops the silent connection.
+		cancel(errIdle)
+		resp.Body.Close()
+	})
 	defer idle.stop()
 	rd := sse.NewReader(idle)
 
@@ -190,6 +223,9 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 			kind = "timeout"
 		}
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Err: err, Message: "stream ended before its first event"}}
+	}
+	if !opensStream(first) {
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not an event stream (" + describeBody(resp.Header, first.Raw) + ")"}}
 	}
 	if st, typ, msg, ok := streamError(up, first); ok {
 		// An error event in place of the first event is the provider's
@@ -226,6 +262,25 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	}
 	out.close()
 	return nil
+}
+
+// opensStream reports whether ev can start an LLM stream: every protocol's
+// events carry a JSON object as data. Anything else (an HTML page served
+// as text/event-stream, random bytes) is caught here, before the first
+// byte reaches the client, so that the request can still fail over.
+func opensStream(ev sse.Event) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte("{"))
+}
+
+// describeBody names what an upstream sent instead of the expected body:
+// its content type and size, never its content (which may be anything, and
+// the message can reach the client).
+func describeBody(h http.Header, b []byte) string {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		ct = "no content type"
+	}
+	return fmt.Sprintf("%s, %d bytes", ct, len(b))
 }
 
 // passStream forwards a same-protocol stream byte for byte.
@@ -306,7 +361,9 @@ func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, up llm.Protocol, 
 // event: the client learns the stream broke instead of seeing a silent
 // end.
 func (x *exchange) streamFailed(ctx context.Context, err error, out *sink) {
-	if x.r.Context().Err() != nil {
+	if x.r.Context().Err() != nil || out.err != nil {
+		// The client hung up (net/http may see a failed write before it
+		// cancels the request's context): not the provider's fault.
 		x.errClass, x.errMsg = "client_cancelled", "client disconnected"
 		return
 	}

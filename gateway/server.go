@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/health"
+	"github.com/llmgw/llmgw/imagefetch"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/metrics"
 	"github.com/llmgw/llmgw/pricing"
@@ -70,6 +72,11 @@ type Config struct {
 	Tokens Tokens
 	// Demo serves providers of kind "demo" in-process. Nil makes them fail.
 	Demo http.RoundTripper
+	// Images fetches the remote images of requests converted for a Gemini
+	// upstream, which cannot fetch them itself, refusing private, loopback
+	// and link-local addresses. Nil means one fetcher with imagefetch's
+	// defaults, shared by all requests.
+	Images *imagefetch.Fetcher
 	// Dashboard serves the web UI at /. Nil serves a 404 there.
 	Dashboard http.Handler
 	// Logger is the structured log. The zero value logs nothing.
@@ -89,8 +96,33 @@ type Config struct {
 	// an upstream; 0 means 5 minutes.
 	StreamIdleTimeout time.Duration
 	// MaxConcurrent caps requests in flight on the front doors; past it
-	// clients get 503 in their protocol's shape. 0 means 4096.
+	// clients get 503 in their protocol's shape, with Retry-After: 1. 0
+	// means 4096.
 	MaxConcurrent int
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request line and headers (slowloris defence); the connection is
+	// closed past it. 0 means 10 seconds. Used by HTTPServer.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request before it is closed. 0 means 120 seconds. Used by
+	// HTTPServer.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps the size of a request's header section; larger
+	// requests get 431 from net/http. 0 means 1 MiB. Used by HTTPServer.
+	MaxHeaderBytes int
+	// BodyTimeout bounds reading a request body, counted from when the
+	// front door starts reading it: a client that sends its body slower
+	// than that gets 408 and frees its MaxConcurrent slot. 0 means 2
+	// minutes (10 MiB at under 1 Mbit/s).
+	BodyTimeout time.Duration
+	// ModelsTTL is how long each provider's own model list, shown by GET
+	// /v1/models and /v1beta/models, is cached; 0 means 10 minutes. A
+	// failed fetch is retried after a tenth of it.
+	ModelsTTL time.Duration
+	// ModelsTimeout bounds fetching one provider's model list, all pages;
+	// 0 means 5 seconds. A provider that fails or times out is left out of
+	// the list.
+	ModelsTimeout time.Duration
 }
 
 // Server is the gateway's HTTP handler.
@@ -103,6 +135,7 @@ type Server struct {
 	router  chi.Router
 	slots   chan struct{}
 	clients *clientCache
+	models  *modelCatalog
 
 	// guards the following
 	mu          sync.Mutex
@@ -144,8 +177,24 @@ func New(cfg Config) *Server {
 	if s.cfg.MaxConcurrent <= 0 {
 		s.cfg.MaxConcurrent = 4096
 	}
+	if s.cfg.ReadHeaderTimeout <= 0 {
+		s.cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if s.cfg.IdleTimeout <= 0 {
+		s.cfg.IdleTimeout = 120 * time.Second
+	}
+	if s.cfg.MaxHeaderBytes <= 0 {
+		s.cfg.MaxHeaderBytes = 1 << 20
+	}
+	if s.cfg.BodyTimeout <= 0 {
+		s.cfg.BodyTimeout = 2 * time.Minute
+	}
+	if s.cfg.Images == nil {
+		s.cfg.Images = imagefetch.New(imagefetch.Config{})
+	}
 	s.slots = make(chan struct{}, s.cfg.MaxConcurrent)
 	s.clients = newClientCache(cfg.Demo)
+	s.models = newModelCatalog(s.cfg.ModelsTTL, s.cfg.ModelsTimeout)
 	s.router = s.routes()
 	return s
 }
@@ -167,19 +216,27 @@ func (s *Server) routes() chi.Router {
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	r.Get("/ready", s.ready)
 
-	r.Post("/v1/chat/completions", s.front(endpoint{proto: llm.ProtocolOpenAI, op: opGenerate, name: "chat.completions"}))
-	r.Post("/v1/responses", s.front(endpoint{proto: llm.ProtocolResponses, op: opGenerate, name: "responses"}))
-	r.Post("/v1/embeddings", s.front(endpoint{proto: llm.ProtocolOpenAI, op: opEmbed, name: "embeddings"}))
-	r.Post("/v1/messages", s.front(endpoint{proto: llm.ProtocolAnthropic, op: opGenerate, name: "messages"}))
-	r.Post("/v1/messages/count_tokens", s.front(endpoint{proto: llm.ProtocolAnthropic, op: opCountTokens, name: "count_tokens"}))
+	for path, ep := range frontDoors {
+		r.Post(path, s.front(ep))
+	}
 	r.Get("/v1/models", s.listModels)
-	r.Get("/v1/models/{model}", s.listModels)
+	r.Get("/v1/models/*", s.listModels)
 	r.Post("/v1beta/models/{action}", s.geminiFront)
 	r.Get("/v1beta/models", s.listGeminiModels)
 	r.Get("/v1beta/models/{model}", s.listGeminiModels)
 
 	s.adminRoutes(r)
 	return r
+}
+
+// frontDoors are the front doors with a fixed path, by path. Gemini's
+// carry the model in the path and are dispatched by geminiFront.
+var frontDoors = map[string]endpoint{
+	"/v1/chat/completions":      {proto: llm.ProtocolOpenAI, op: opGenerate, name: "chat.completions"},
+	"/v1/responses":             {proto: llm.ProtocolResponses, op: opGenerate, name: "responses"},
+	"/v1/embeddings":            {proto: llm.ProtocolOpenAI, op: opEmbed, name: "embeddings"},
+	"/v1/messages":              {proto: llm.ProtocolAnthropic, op: opGenerate, name: "messages"},
+	"/v1/messages/count_tokens": {proto: llm.ProtocolAnthropic, op: opCountTokens, name: "count_tokens"},
 }
 
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
@@ -207,11 +264,34 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Dashboard.ServeHTTP(w, r)
 		return
 	}
-	writeError(w, protocolOf(r), errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path))
+	e := errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path)
+	if !isFrontPath(r.URL.Path) {
+		writeError(w, protocolOf(r), e)
+		return
+	}
+	s.reject(w, r, endpoint{proto: protocolOf(r), name: "unknown"}, e)
 }
 
+// methodNotAllowed answers a known path asked with the wrong method. On a
+// front door the refusal is logged like any rejected request.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	writeError(w, protocolOf(r), errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
+	e := errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path)
+	if ep, ok := frontDoors[r.URL.Path]; ok {
+		w.Header().Set("Allow", http.MethodPost)
+		s.reject(w, r, ep, e)
+		return
+	}
+	if isFrontPath(r.URL.Path) {
+		s.reject(w, r, endpoint{proto: protocolOf(r), name: "unknown"}, e)
+		return
+	}
+	writeError(w, protocolOf(r), e)
+}
+
+// isFrontPath reports whether p is under the LLM API prefixes, where every
+// request, refused or not, gets a log row.
+func isFrontPath(p string) bool {
+	return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/v1beta/")
 }
 
 func isAPIPath(p string) bool {
@@ -231,10 +311,10 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       0, // bodies are bounded by MaxBodyBytes and the client's own pace
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    1 << 20,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 	}
 }
 

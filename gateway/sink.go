@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"io"
 	"net/http"
 	"sync"
@@ -17,6 +18,9 @@ type sink struct {
 	w      *sse.Writer
 	array  bool
 	opened bool
+	// err is the first error writing to the client: once set, the client
+	// is gone (or not reading), whatever the request's context says yet.
+	err error
 }
 
 func newSink(w http.ResponseWriter, array bool) *sink {
@@ -26,10 +30,10 @@ func newSink(w http.ResponseWriter, array bool) *sink {
 // event writes one event given both its raw bytes and its data.
 func (s *sink) event(raw, data []byte) error {
 	if !s.array {
-		if err := s.w.Raw(raw); err != nil {
+		if err := s.raw(raw); err != nil {
 			return err
 		}
-		return s.w.Flush()
+		return s.flush()
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
@@ -38,13 +42,31 @@ func (s *sink) event(raw, data []byte) error {
 	if !s.opened {
 		sep, s.opened = []byte("["), true
 	}
-	if err := s.w.Raw(sep); err != nil {
+	if err := s.raw(sep); err != nil {
 		return err
 	}
-	if err := s.w.Raw(data); err != nil {
+	if err := s.raw(data); err != nil {
 		return err
 	}
-	return s.w.Flush()
+	return s.flush()
+}
+
+// raw writes b, remembering the first failure.
+func (s *sink) raw(b []byte) error {
+	if err := s.w.Raw(b); err != nil {
+		s.err = cmp.Or(s.err, err)
+		return err
+	}
+	return nil
+}
+
+// flush flushes, remembering the first failure.
+func (s *sink) flush() error {
+	if err := s.w.Flush(); err != nil {
+		s.err = cmp.Or(s.err, err)
+		return err
+	}
+	return nil
 }
 
 // write writes encoded SSE bytes (one or more complete events).
@@ -53,10 +75,10 @@ func (s *sink) write(b []byte) error {
 		return nil
 	}
 	if !s.array {
-		if err := s.w.Raw(b); err != nil {
+		if err := s.raw(b); err != nil {
 			return err
 		}
-		return s.w.Flush()
+		return s.flush()
 	}
 	rd := sse.NewReader(bytes.NewReader(b))
 	for {
@@ -76,10 +98,10 @@ func (s *sink) close() {
 		return
 	}
 	if !s.opened {
-		_ = s.w.Raw([]byte("["))
+		_ = s.raw([]byte("["))
 	}
-	_ = s.w.Raw([]byte("]"))
-	_ = s.w.Flush()
+	_ = s.raw([]byte("]"))
+	_ = s.flush()
 }
 
 // idleReader cancels an upstream stream that stays silent longer than

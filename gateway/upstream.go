@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -80,7 +81,9 @@ func upstreamURL(base string, up llm.Protocol, op operation, model string, strea
 		}
 		return base + "/v1/messages"
 	case llm.ProtocolGemini:
-		m := strings.TrimPrefix(model, "models/")
+		// The model is a path segment: a name with a slash (allowed for
+		// OpenRouter-style names in bodies) must not add one.
+		m := url.PathEscape(strings.TrimPrefix(model, "models/"))
 		switch op {
 		case opCountTokens:
 			return base + "/v1beta/models/" + m + ":countTokens"
@@ -159,8 +162,15 @@ type clientCache struct {
 	clients map[string]cachedClient
 }
 
+// clientSpec is what a provider's transport is built from; a change of
+// any of it replaces the client.
+type clientSpec struct {
+	kind, baseURL string
+	timeout       time.Duration
+}
+
 type cachedClient struct {
-	spec   string
+	spec   clientSpec
 	client *http.Client
 }
 
@@ -178,7 +188,7 @@ func (c *clientCache) get(p engine.Provider) (*http.Client, error) {
 		}
 		return &http.Client{Transport: c.demo}, nil
 	}
-	spec := fmt.Sprintf("%s|%s|%s", p.Kind, p.BaseURL, p.Timeout)
+	spec := clientSpec{kind: p.Kind, baseURL: p.BaseURL, timeout: p.Timeout}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cc, ok := c.clients[p.Name]; ok && cc.spec == spec {

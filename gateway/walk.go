@@ -67,6 +67,14 @@ func (x *exchange) walk(order []route.Candidate) error {
 			if x.committed {
 				return nil // the client already has its protocol's error event
 			}
+			if x.r.Context().Err() != nil {
+				// The client hung up: the failure is its own, not the
+				// provider's, and nobody is left to fail over for.
+				f.done(health.Outcome{Err: true, Latency: f.lat, Reason: "cancelled by the client"})
+				x.attempts[len(x.attempts)-1].Class = "cancelled"
+				x.status, x.errClass, x.errMsg = 499, "client_cancelled", "client disconnected"
+				return nil
+			}
 			class := x.classify(ctx, f, try)
 			a := &x.attempts[len(x.attempts)-1]
 			a.Class = class.Action
@@ -119,7 +127,7 @@ func (x *exchange) classify(ctx context.Context, f *failure, try int) engine.Cla
 		x.s.cfg.Metrics.HookLatency("classify", time.Since(start))
 	}
 	if err != nil {
-		x.log.Error().Err(err).Msg("classify hook failed; using the default class")
+		x.logger().Error().Err(err).Msg("classify hook failed; using the default class")
 		if x.s.cfg.Metrics != nil {
 			x.s.cfg.Metrics.HookError("classify")
 		}
@@ -137,6 +145,9 @@ func (x *exchange) classify(ctx context.Context, f *failure, try int) engine.Cla
 func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Candidate, prov engine.Provider) *failure {
 	up := upstreamProtocol(prov.Kind, x.ep.proto)
 	x.provider, x.protoOut = prov.Name, up
+	// What an earlier candidate left (an image it could not fetch) is not
+	// this attempt's outcome.
+	x.errClass, x.errMsg = "", ""
 	x.upModel = upstreamModel(c, prov, x.feat.Model)
 	n := len(x.attempts) + 1
 	x.attempts = append(x.attempts, requestlog.Attempt{N: n, Provider: prov.Name, Model: x.upModel})
@@ -179,7 +190,7 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 	if x.s.cfg.Metrics != nil {
 		x.s.cfg.Metrics.Attempt(prov.Name, "error")
 	}
-	x.log.Info().Str("provider", prov.Name).Int("status", f.err.Status).Str("kind", f.err.Kind).Msg("upstream attempt failed")
+	x.logger().Info().Str("provider", prov.Name).Int("status", f.err.Status).Str("kind", f.err.Kind).Msg("upstream attempt failed")
 	return f
 }
 
@@ -200,7 +211,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	fail := func(kind string, status int, err error) *failure {
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Status: status, Err: err, Message: errString(err)}}
 	}
-	body, err := x.upstreamBody(up)
+	body, err := x.upstreamBody(ctx, up)
 	if err != nil {
 		he := asHTTPError(err)
 		if he.Status >= 500 {
@@ -256,6 +267,11 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	if err != nil {
 		return fail(ctxErrKind(ctx, err), 0, err)
 	}
+	// An upstream may quote the request, credentials included, in an error,
+	// a response header or a stream event: scrub them from all it says.
+	creds := credentials(hreq.Header, resp.Request.Header)
+	scrubHeader(resp.Header, creds)
+	resp.Body = scrubBody(resp.Body, creds)
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
 		eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

@@ -95,7 +95,7 @@ func postToken(ctx context.Context, client *http.Client, tokenURL string, params
 		return tokenSet{}, fmt.Errorf("oauth: token endpoint: read response: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return tokenSet{}, tokenError(resp.StatusCode, raw)
+		return tokenSet{}, tokenError(resp.StatusCode, scrubParams(raw, params))
 	}
 	return parseTokenResponse(raw, now)
 }
@@ -115,6 +115,26 @@ func hostOf(raw string) string {
 		return u.Host
 	}
 	return "token endpoint"
+}
+
+// secretParams are the token request fields that are secrets.
+var secretParams = []string{"refresh_token", "client_secret", "code", "code_verifier"}
+
+// scrubParams removes the secrets of a token request from the token
+// endpoint's answer: an error that quotes the request must not put the
+// refresh token or client secret into the account's last error, which is
+// stored in the clear and shown by status, logs and /api/providers.
+func scrubParams(raw []byte, params map[string]string) []byte {
+	for _, k := range secretParams {
+		v := params[k]
+		if len(v) < 8 {
+			continue
+		}
+		for _, form := range []string{v, url.QueryEscape(v)} {
+			raw = bytes.ReplaceAll(raw, []byte(form), []byte("[REDACTED]"))
+		}
+	}
+	return raw
 }
 
 func tokenError(status int, raw []byte) error {

@@ -18,9 +18,12 @@ var ErrNotFound = errors.New("requestlog: not found")
 //go:embed schema.sql
 var schemaV1 string
 
+//go:embed schema_v2.sql
+var schemaV2 string
+
 // migrations[i] moves the schema from user_version i to i+1. Append only;
 // never edit a released step.
-var migrations = [...]string{schemaV1}
+var migrations = [...]string{schemaV1, schemaV2}
 
 // busyTimeout is how long a connection waits for a lock held by another
 // connection (or another process, such as llmgw stats) before failing.
@@ -45,7 +48,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
 	}
 	params := fmt.Sprintf("?_busy_timeout=%d&_foreign_keys=1", busyTimeout.Milliseconds())
-	write, err := sql.Open("sqlite", path+params+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	write, err := sql.Open("sqlite", path+params+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=temp_store(memory)")
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
 	}

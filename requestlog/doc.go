@@ -10,6 +10,14 @@
 // goroutines, and cancel ctx to stop: Run then commits everything queued
 // before it returns. Close the DB after Run has returned.
 //
+// Durability: a record is committed at most WriterConfig.BatchDelay
+// (100 ms by default) after Record, or sooner when its batch fills. A
+// committed transaction is in the WAL file, and with synchronous=NORMAL
+// that survives a crash of the process (kill -9), though not necessarily
+// a power loss; the next Open recovers the WAL. So a killed gateway loses
+// only the requests recorded in the last BatchDelay plus one commit, and
+// those still in flight.
+//
 // Overflow: Record never drops silently. The queue is bounded
 // (WriterConfig.QueueSize); when it is full, Record waits up to
 // WriterConfig.MaxWait for room (back-pressure on the request that is

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -47,18 +48,18 @@ type inserter struct {
 
 func (w *Writer) prepare(ctx context.Context) (*inserter, error) {
 	ins := &inserter{db: w.db.write, requests: map[int]*sql.Stmt{}, attempts: map[int]*sql.Stmt{}}
-	// The sizes worth preparing: a lone row (light load), a full chunk
-	// (heavy load). Other sizes are executed from text. Statements cannot
-	// be prepared later: inside a transaction the one write connection is
-	// taken.
+	// Every power of two up to a full chunk is prepared, and exec splits a
+	// chunk of any other size into those: compiling a many-row INSERT from
+	// text costs more than executing it. Statements cannot be prepared
+	// later: inside a transaction the one write connection is taken.
 	for _, p := range []struct {
 		cache       map[int]*sql.Stmt
 		table, cols string
 		arity       int
 		sizes       []int
 	}{
-		{ins.requests, "requests", requestCols, requestArity, []int{1, rowsPerInsert}},
-		{ins.attempts, "attempts", attemptCols, attemptArity, []int{1, 2, attemptsPerInsert}},
+		{ins.requests, "requests", requestCols, requestArity, powersOfTwo(rowsPerInsert)},
+		{ins.attempts, "attempts", attemptCols, attemptArity, powersOfTwo(attemptsPerInsert)},
 	} {
 		for _, n := range p.sizes {
 			s, err := ins.db.PrepareContext(ctx, multiInsert(p.table, p.cols, p.arity, n))
@@ -125,16 +126,50 @@ func (ins *inserter) insert(ctx context.Context, batch []*Record, now time.Time)
 	return tx.Commit()
 }
 
-// exec inserts the rows in args with a prepared statement when one of
-// that size exists, else from text.
-func (ins *inserter) exec(ctx context.Context, tx *sql.Tx, cache map[int]*sql.Stmt, table, cols string, arity int, args []any) error {
-	n := len(args) / arity
-	if s, ok := cache[n]; ok {
-		_, err := tx.StmtContext(ctx, s).ExecContext(ctx, args...)
-		return err
+// powersOfTwo returns 1, 2, 4, ... up to limit (a power of two).
+func powersOfTwo(limit int) []int {
+	var out []int
+	for n := 1; n <= limit; n *= 2 {
+		out = append(out, n)
 	}
-	_, err := tx.ExecContext(ctx, multiInsert(table, cols, arity, n), args...)
-	return err
+	return out
+}
+
+// exec inserts the rows in args with the prepared statements, largest
+// first (n rows take at most log2(n)+1 statements), or from text for a
+// size nothing was prepared for. After each statement it yields the
+// processor: with GOMAXPROCS=1 a batch commit would otherwise hold the
+// only P for milliseconds while requests wait (the p99 latency).
+func (ins *inserter) exec(ctx context.Context, tx *sql.Tx, cache map[int]*sql.Stmt, table, cols string, arity int, args []any) error {
+	for len(args) > 0 {
+		n := len(args) / arity
+		var err error
+		if s, ok := cache[n]; ok {
+			_, err = tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		} else if k := largestBelow(cache, n); k > 0 {
+			n = k
+			_, err = tx.StmtContext(ctx, cache[k]).ExecContext(ctx, args[:k*arity]...)
+		} else {
+			_, err = tx.ExecContext(ctx, multiInsert(table, cols, arity, n), args...)
+		}
+		if err != nil {
+			return err
+		}
+		args = args[n*arity:]
+		runtime.Gosched()
+	}
+	return nil
+}
+
+// largestBelow returns the largest prepared size below n, or 0.
+func largestBelow(cache map[int]*sql.Stmt, n int) int {
+	best := 0
+	for k := range cache {
+		if k < n && k > best {
+			best = k
+		}
+	}
+	return best
 }
 
 func appendRequestArgs(args []any, id int64, r *Record, now time.Time) []any {

@@ -17,7 +17,9 @@ type WriterConfig struct {
 	// 256.
 	BatchSize int
 	// BatchDelay is the longest a record waits for its batch to fill
-	// before the batch is committed anyway. Zero means 100 ms.
+	// before the batch is committed anyway. Zero means 100 ms. It bounds
+	// what a crash can lose (see Durability in the package comment): keep
+	// it well under a second.
 	BatchDelay time.Duration
 	// MaxWait is how long Record blocks on a full queue before it sheds
 	// the row (counted in WriterStats.Shed). Zero means 50 ms; negative

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,7 +37,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	dbPath := fs.String("db", envDefault(e, "LLMGW_DB", "./llmgw.db"), "SQLite request log (env LLMGW_DB)")
 	pricesFile := fs.String("prices", envDefault(e, "LLMGW_PRICES", ""), "optional price file in LiteLLM's JSON format (env LLMGW_PRICES)")
 	retention := fs.String("retention", envDefault(e, "LLMGW_RETENTION", "30d"), "how long request log rows are kept (env LLMGW_RETENTION)")
-	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may run after SIGTERM")
+	graceFlag := fs.String("shutdown-grace", envDefault(e, "LLMGW_SHUTDOWN_GRACE", "30s"), "how long in-flight requests may run after SIGTERM; a second signal ends it (env LLMGW_SHUTDOWN_GRACE)")
 	logFormat := fs.String("log-format", envDefault(e, "LLMGW_LOG_FORMAT", "json"), "log format: json or console (env LLMGW_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envDefault(e, "LLMGW_LOG_LEVEL", "info"), "log level (env LLMGW_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +46,10 @@ func runStart(ctx context.Context, args []string, e env) error {
 	keep, err := parseDays(*retention)
 	if err != nil {
 		return fmt.Errorf("start: --retention: %w", err)
+	}
+	grace, err := time.ParseDuration(*graceFlag)
+	if err != nil || grace < 0 {
+		return fmt.Errorf("start: --shutdown-grace: bad duration %q", *graceFlag)
 	}
 	logger, err := newLogger(e, *logFormat, *logLevel)
 	if err != nil {
@@ -142,7 +147,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer stopWriter()
-		return srv.Run(gctx, ln, *grace)
+		return serve(gctx, srv, ln, grace, logger)
 	})
 	g.Go(func() error { return writer.Run(wctx) })
 	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
@@ -153,6 +158,97 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	return err
+}
+
+// cutWait bounds how long shutdown waits, after the grace period has
+// expired and the remaining connections were closed, for their handlers
+// to notice and record their requests.
+const cutWait = 5 * time.Second
+
+// serve serves srv on ln until ctx is done, then shuts down gracefully: it
+// stops accepting at once, lets in-flight requests and streams run for up
+// to grace, then closes the connections still open. It returns only when
+// every handler has returned (or cutWait after the cut), so that each
+// request has been handed to the log writer before the writer stops: a
+// stream cut at the end of the grace period is logged too. Running out of
+// grace is logged, not an error: the shutdown was asked for and done. A
+// second SIGINT or SIGTERM ends the grace period at once.
+func serve(ctx context.Context, srv *gateway.Server, ln net.Listener, grace time.Duration, logger zerolog.Logger) error {
+	hs := srv.HTTPServer(ln.Addr().String())
+	active := &activeHandlers{h: hs.Handler}
+	hs.Handler = active
+	// Requests keep running when ctx ends; Shutdown and Close stop them.
+	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	stopCutOnSignal := cutOnSignal(sctx, cancel)
+	defer stopCutOnSignal()
+	logger.Info().Int64("in_flight", active.n.Load()).Dur("grace", grace).Msg("shutting down; a second SIGINT or SIGTERM cuts in-flight requests at once")
+	err := hs.Shutdown(sctx)
+	if err != nil && sctx.Err() != nil {
+		logger.Warn().Int64("in_flight", active.n.Load()).Dur("grace", grace).Msg("shutdown grace expired or cut short: cutting the requests still in flight")
+		err = hs.Close()
+		if left := active.wait(cutWait); left > 0 {
+			logger.Error().Int64("in_flight", left).Msg("handlers still running after the cut; their requests may be missing from the log")
+		}
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
+// cutOnSignal calls cut when SIGINT or SIGTERM arrives again during the
+// grace period (ctx), so that an operator can stop waiting for long
+// streams. The returned function stops listening.
+func cutOnSignal(ctx context.Context, cut context.CancelFunc) (stop func()) {
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-again:
+			cut()
+		case <-ctx.Done():
+		case <-quit:
+		}
+	}()
+	return func() {
+		signal.Stop(again)
+		close(quit)
+		<-done
+	}
+}
+
+// activeHandlers counts the requests being served, so that shutdown can
+// wait for handlers that net/http's Close no longer waits for.
+type activeHandlers struct {
+	h http.Handler
+	n atomic.Int64
+}
+
+func (a *activeHandlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.n.Add(1)
+	defer a.n.Add(-1)
+	a.h.ServeHTTP(w, r)
+}
+
+// wait polls until no handler runs or timeout has passed, and returns how
+// many still run.
+func (a *activeHandlers) wait(timeout time.Duration) int64 {
+	deadline := time.Now().Add(timeout)
+	for a.n.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return a.n.Load()
 }
 
 // reloadOnHUP reloads the policy on SIGHUP.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // DecodeResponse decodes an upstream Messages response body. Server tool
@@ -200,13 +201,12 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 // ResponseUsage returns the usage of a Messages response body forwarded
 // unchanged; ok is false when the body carries none.
 func ResponseUsage(body []byte) (llm.Usage, bool) {
-	var w struct {
-		Usage *wireUsage `json:"usage"`
-	}
-	if err := json.Unmarshal(body, &w); err != nil || w.Usage == nil {
+	raw := wirejson.Member(body, "usage")
+	var wu wireUsage
+	if raw == nil || json.Unmarshal(raw, &wu) != nil {
 		return llm.Usage{}, false
 	}
 	var u llm.Usage
-	w.Usage.apply(&u)
+	wu.apply(&u)
 	return u, true
 }

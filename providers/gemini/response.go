@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // DecodeResponse converts a Gemini generateContent response body from an
@@ -241,11 +242,10 @@ func ResponseUsage(body []byte) (llm.Usage, bool) {
 	if !bytes.Contains(body, []byte(`"usageMetadata"`)) {
 		return llm.Usage{}, false
 	}
-	var wr struct {
-		UsageMetadata *usageMetadata `json:"usageMetadata"`
-	}
-	if json.Unmarshal(body, &wr) != nil || wr.UsageMetadata == nil {
+	raw := wirejson.Member(body, "usageMetadata")
+	var um usageMetadata
+	if raw == nil || json.Unmarshal(raw, &um) != nil {
 		return llm.Usage{}, false
 	}
-	return wr.UsageMetadata.toLLM(), true
+	return um.toLLM(), true
 }

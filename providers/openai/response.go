@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // DecodeResponse decodes an upstream chat completion body. Only the first
@@ -189,11 +190,52 @@ func modelName(model string, req *llm.Request) string {
 // ResponseUsage returns the usage of a chat completion body forwarded
 // unchanged; ok is false when the body carries none.
 func ResponseUsage(body []byte) (llm.Usage, bool) {
-	var w struct {
-		Usage *wireUsage `json:"usage"`
-	}
-	if err := json.Unmarshal(body, &w); err != nil || w.Usage == nil {
+	raw := wirejson.Member(body, "usage")
+	if raw == nil {
 		return llm.Usage{}, false
 	}
-	return w.Usage.neutral(), true
+	return scanUsage(raw)
+}
+
+// scanUsage reads an OpenAI usage object with the scanner instead of
+// encoding/json: it runs on every non-streaming pass-through response,
+// where reflection cost more than the rest of the usage accounting. It
+// computes what wireUsage.neutral does.
+func scanUsage(raw []byte) (llm.Usage, bool) {
+	var n llm.Usage
+	var prompt, cacheWrite, cacheCreation int64
+	err := wirejson.Fields(raw, func(k, v []byte) bool {
+		switch string(k) {
+		case "prompt_tokens":
+			prompt = wirejson.Int(v)
+		case "completion_tokens":
+			n.OutputTokens = wirejson.Int(v)
+		case "prompt_tokens_details":
+			_ = wirejson.Fields(v, func(k, v []byte) bool {
+				switch string(k) {
+				case "cached_tokens":
+					n.CacheReadTokens = wirejson.Int(v)
+				case "cache_write_tokens":
+					cacheWrite = wirejson.Int(v)
+				case "cache_creation_tokens":
+					cacheCreation = wirejson.Int(v)
+				}
+				return true
+			})
+		case "completion_tokens_details":
+			_ = wirejson.Fields(v, func(k, v []byte) bool {
+				if string(k) == "reasoning_tokens" {
+					n.ReasoningTokens = wirejson.Int(v)
+				}
+				return true
+			})
+		}
+		return true
+	})
+	if err != nil {
+		return llm.Usage{}, false
+	}
+	n.CacheWriteTokens = max(cacheWrite, cacheCreation)
+	n.InputTokens = max(prompt-n.CacheReadTokens-n.CacheWriteTokens, 0)
+	return n, true
 }

@@ -2,7 +2,8 @@
 // servers on 127.0.0.1 that answer with recorded provider transcripts (the
 // files in the shared fixtures directory) or canned replies, with fault
 // injection: any status code, Retry-After headers, delays before headers,
-// stalls between stream events and connections cut mid-stream.
+// stalls between stream events and connections cut mid-stream (with a TCP
+// reset, as a crashed upstream or a middlebox would).
 //
 // It records every request it receives so that tests can assert what the
 // gateway sent upstream (headers, body, path), for example that no client
@@ -13,6 +14,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,9 +44,10 @@ type Reply struct {
 	Delay time.Duration
 	// EventDelay is waited before each stream event after the first.
 	EventDelay time.Duration
-	// CutAfter, when positive, closes the connection abruptly after that
+	// CutAfter, when positive, resets the connection (TCP RST) after that
 	// many stream events (a reset mid-stream). With SSE unset, a positive
-	// value cuts the body after CutAfter bytes.
+	// value announces the whole body's Content-Length and resets after
+	// CutAfter bytes (a reset mid-body).
 	CutAfter int
 }
 
@@ -66,6 +69,7 @@ type Server struct {
 	queue    []Reply
 	def      Reply
 	requests []Request
+	aborted  int
 	handler  http.HandlerFunc
 }
 
@@ -116,6 +120,16 @@ func (s *Server) Count() int {
 	return len(s.requests)
 }
 
+// Aborted returns how many canned replies were abandoned unfinished because
+// the request's context ended (the caller hung up or cancelled) during a
+// Delay or an EventDelay: what a test checks to see that a cancellation
+// reached the upstream.
+func (s *Server) Aborted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.aborted
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
@@ -134,14 +148,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		h(w, r)
 		return
 	}
-	Write(w, r, reply)
+	if !write(w, r, reply) {
+		s.mu.Lock()
+		s.aborted++
+		s.mu.Unlock()
+	}
 }
 
 // Write answers r with reply. It is exported for tests that build their own
 // handlers around canned replies.
-func Write(w http.ResponseWriter, r *http.Request, reply Reply) {
+func Write(w http.ResponseWriter, r *http.Request, reply Reply) { write(w, r, reply) }
+
+// write answers r with reply and reports false if it gave up because the
+// request's context ended.
+func write(w http.ResponseWriter, r *http.Request, reply Reply) bool {
 	if !sleep(r, reply.Delay) {
-		return
+		return false
 	}
 	for k, vs := range reply.Header {
 		for _, v := range vs {
@@ -165,11 +187,11 @@ func Write(w http.ResponseWriter, r *http.Request, reply Reply) {
 			w.WriteHeader(status)
 			_, _ = w.Write(reply.Body[:reply.CutAfter])
 			cut(w)
-			return
+			return true
 		}
 		w.WriteHeader(status)
 		_, _ = w.Write(reply.Body)
-		return
+		return true
 	}
 	w.WriteHeader(status)
 	rc := http.NewResponseController(w)
@@ -178,29 +200,34 @@ func Write(w http.ResponseWriter, r *http.Request, reply Reply) {
 	for n := 0; ; n++ {
 		ev, err := rd.Next()
 		if err != nil {
-			return
+			return true
 		}
 		if reply.CutAfter > 0 && n == reply.CutAfter {
 			cut(w)
-			return
+			return true
 		}
 		if n > 0 && !sleep(r, reply.EventDelay) {
-			return
+			return false
 		}
 		if _, err := w.Write(ev.Raw); err != nil {
-			return
+			return r.Context().Err() == nil
 		}
 		_ = rc.Flush()
 	}
 }
 
-// cut closes the connection without finishing the response, as a crashed
-// or reset upstream would.
+// cut resets the connection without finishing the response, as a crashed
+// upstream or a middlebox would: what was written is flushed, then the
+// socket is closed with SO_LINGER 0 so that the peer gets an RST rather
+// than an orderly FIN.
 func cut(w http.ResponseWriter) {
 	_ = http.NewResponseController(w).Flush()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
 }

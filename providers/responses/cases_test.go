@@ -127,6 +127,11 @@ var neutralResponses = []struct {
 		Usage: llm.Usage{InputTokens: 3, OutputTokens: 2}}, nil},
 	{"refusal", &llm.Response{ID: "chatcmpl-4", Model: "gpt-4o", Parts: []llm.Part{{Kind: llm.PartRefusal, Text: "I can't help with that."}}, StopReason: llm.StopRefusal}, nil},
 	{"empty", &llm.Response{ID: "x", Model: "m", StopReason: llm.StopContentFilter}, nil},
+	// Anthropic's stop_reason "refusal" (fixture
+	// anthropic_stream_thinking_refusal.sse): a safety classifier cut the
+	// answer, which carries no refusal text.
+	{"safety_refusal", &llm.Response{ID: "msg_primary", Model: "primary-model", Parts: []llm.Part{text("Hi")}, StopReason: llm.StopRefusal,
+		Usage: llm.Usage{InputTokens: 28, OutputTokens: 106, ReasoningTokens: 67}}, nil},
 }
 
 // neutralStreams are event sequences as other protocols' decoders produce
@@ -173,6 +178,14 @@ var neutralStreams = []struct {
 		{Kind: llm.EventBlockStart, Index: 0, Block: llm.PartRefusal},
 		{Kind: llm.EventDelta, Index: 0, Text: "No."},
 		{Kind: llm.EventBlockStop, Index: 0},
+		{Kind: llm.EventFinish, StopReason: llm.StopRefusal},
+	}},
+	{"safety_refusal", nil, []llm.Event{
+		{Kind: llm.EventStart, ID: "msg_primary", Model: "primary-model", Usage: &llm.Usage{InputTokens: 28}},
+		{Kind: llm.EventBlockStart, Index: 0, Block: llm.PartText},
+		{Kind: llm.EventDelta, Index: 0, Text: "Hi"},
+		{Kind: llm.EventBlockStop, Index: 0},
+		{Kind: llm.EventUsage, Usage: &llm.Usage{InputTokens: 28, OutputTokens: 106, ReasoningTokens: 67}},
 		{Kind: llm.EventFinish, StopReason: llm.StopRefusal},
 	}},
 	{"error_midstream", nil, []llm.Event{

@@ -18,6 +18,13 @@
 //     (previous_response_id, prompt_cache_key, store, include…). A stored
 //     conversation cannot be served by another vendor: Convertible reports
 //     it before the gateway converts.
+//   - Stop reasons map onto the response status (protocols.md §5.6): the
+//     token cap and content filters make it "incomplete" with
+//     incomplete_details; a model's refusal in words is a refusal content
+//     part (response.refusal.delta / .done when streaming) in a
+//     "completed" response, as OpenAI answers; a refusal without words
+//     (Anthropic's stop_reason "refusal", a safety classifier stopping the
+//     output) is "incomplete" with reason content_filter.
 //   - The stream encoder emits the full typed event sequence with
 //     sequence_number from 0, consistent item ids (fc_… distinct from
 //     call_id) and a final response.completed carrying the response id

@@ -29,6 +29,7 @@ type StreamEncoder struct {
 	failed   bool
 	finished bool
 	finish   llm.StopReason
+	refused  bool // refusal text was sent
 	usage    llm.Usage
 	output   []json.RawMessage // done items, for the final response
 	nextOut  int
@@ -182,6 +183,7 @@ func (e *StreamEncoder) delta(dst []byte, s string) []byte {
 		e.seq++
 		return dst
 	case llm.PartRefusal:
+		e.refused = true
 		return e.emit(dst, streamEvent{Type: "response.refusal.delta", ItemID: it.id, OutputIndex: &it.index, ContentIndex: &zero, Delta: &s})
 	case llm.PartThinking:
 		return e.emit(dst, streamEvent{Type: "response.reasoning_summary_text.delta", ItemID: it.id, OutputIndex: &it.index, SummaryIndex: &zero, Delta: &s})
@@ -236,7 +238,8 @@ func (e *StreamEncoder) closeItem(dst []byte) []byte {
 }
 
 // Close appends response.completed (status incomplete with details when
-// the output was cut by the token cap or a content filter). A stream that
+// the output was cut by the token cap, a content filter or a refusal
+// without refusal text; see statusFor). A stream that
 // ended without a finish was cut short and gets response.failed.
 func (e *StreamEncoder) Close(dst []byte) []byte {
 	if e.failed {
@@ -250,7 +253,7 @@ func (e *StreamEncoder) Close(dst []byte) []byte {
 		return e.fail(dst, llm.Errorf(502, llm.ErrAPI, "upstream stream ended before completion"))
 	}
 	e.failed = true // nothing may follow
-	status, details := statusFor(e.finish)
+	status, details := statusFor(e.finish, e.refused)
 	r := e.response(status)
 	r.IncompleteDetails = details
 	r.Usage = usageToWire(e.usage)

@@ -145,15 +145,34 @@ func (w *wireUsage) toLLM() llm.Usage {
 }
 
 // statusFor maps a stop reason onto the response status and incomplete
-// details (protocols.md §5.6).
-func statusFor(r llm.StopReason) (string, *incompleteDetails) {
+// details (protocols.md §5.6). refused says the output holds refusal
+// text: a model that refused in words (OpenAI's refusal content part)
+// completed its answer, as OpenAI reports it, while a refusal without
+// words (Anthropic's stop_reason "refusal", a safety classifier cutting
+// the output) is a content filter, as the chat encoder's
+// finish_reason "content_filter" says too.
+func statusFor(r llm.StopReason, refused bool) (string, *incompleteDetails) {
 	switch r {
 	case llm.StopLength, llm.StopContextWindow:
 		return "incomplete", &incompleteDetails{Reason: "max_output_tokens"}
 	case llm.StopContentFilter:
 		return "incomplete", &incompleteDetails{Reason: "content_filter"}
+	case llm.StopRefusal:
+		if !refused {
+			return "incomplete", &incompleteDetails{Reason: "content_filter"}
+		}
 	}
 	return "completed", nil
+}
+
+// hasRefusal reports whether parts hold refusal text.
+func hasRefusal(parts []llm.Part) bool {
+	for _, p := range parts {
+		if p.Kind == llm.PartRefusal && p.Text != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func mustJSON(v any) json.RawMessage {

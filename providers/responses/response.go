@@ -52,7 +52,7 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	if created == 0 {
 		created = time.Now().Unix()
 	}
-	status, details := statusFor(resp.StopReason)
+	status, details := statusFor(resp.StopReason, hasRefusal(resp.Parts))
 	model := resp.Model
 	if model == "" && req != nil {
 		model = req.Model

@@ -162,3 +162,101 @@ func TestSDKResponsesStreamFailed(t *testing.T) {
 		t.Errorf("response.failed = %+v, want status failed with code rate_limit_exceeded", failed)
 	}
 }
+
+// TestSDKResponsesRefusal: the official SDK reads both kinds of refusal
+// as OpenAI sends them: a refusal in words completes the response with a
+// refusal content part (response.refusal.delta when streaming); a refusal
+// without words (Anthropic's stop_reason "refusal") leaves it incomplete
+// for content_filter.
+func TestSDKResponsesRefusal(t *testing.T) {
+	tests := []struct {
+		name                string
+		block               llm.PartKind
+		text                string
+		status, reason      string
+		wantRefusal, wantOT string
+	}{
+		{"in words", llm.PartRefusal, "I can't help with that.", "completed", "", "I can't help with that.", ""},
+		{"safety stop", llm.PartText, "Hi", "incomplete", "content_filter", "", "Hi"},
+	}
+	for _, tt := range tests {
+		evs := []llm.Event{
+			{Kind: llm.EventStart, ID: "msg_r", Model: "claude-sonnet-4"},
+			{Kind: llm.EventBlockStart, Index: 0, Block: tt.block},
+			{Kind: llm.EventDelta, Index: 0, Text: tt.text},
+			{Kind: llm.EventBlockStop, Index: 0},
+			{Kind: llm.EventFinish, StopReason: llm.StopRefusal},
+		}
+		resp := &llm.Response{ID: "msg_r", Model: "claude-sonnet-4", Parts: []llm.Part{{Kind: tt.block, Text: tt.text}}, StopReason: llm.StopRefusal}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			req, _ := DecodeRequest(body)
+			if req == nil || !req.Stream {
+				out, _ := EncodeResponse(resp, req)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(out)
+				return
+			}
+			w.Header().Set("Content-Type", "text/event-stream")
+			e := NewStreamEncoder(req)
+			var out []byte
+			for _, ev := range evs {
+				out = e.Encode(out, ev)
+			}
+			_, _ = w.Write(e.Close(out))
+		}))
+		t.Cleanup(srv.Close)
+		c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey("test"), option.WithMaxRetries(0))
+		check := func(t *testing.T, r *responses.Response) {
+			t.Helper()
+			var refusal string
+			for _, it := range r.Output {
+				for _, c := range it.Content {
+					if c.Type == "refusal" {
+						refusal += c.Refusal
+					}
+				}
+			}
+			if r.Status != responses.ResponseStatus(tt.status) || string(r.IncompleteDetails.Reason) != tt.reason ||
+				refusal != tt.wantRefusal || r.OutputText() != tt.wantOT {
+				t.Errorf("response status %q reason %q refusal %q text %q, want %q %q %q %q", r.Status, r.IncompleteDetails.Reason,
+					refusal, r.OutputText(), tt.status, tt.reason, tt.wantRefusal, tt.wantOT)
+			}
+		}
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := c.Responses.New(context.Background(), responses.ResponseNewParams{Model: "gpt-5",
+				Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")}})
+			if err != nil {
+				t.Fatalf("Responses.New error: %v", err)
+			}
+			check(t, r)
+		})
+		t.Run(tt.name+"/stream", func(t *testing.T) {
+			stream := c.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{Model: "gpt-5",
+				Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")}})
+			var (
+				deltas    string
+				completed *responses.Response
+			)
+			for n := 0; stream.Next() && n < 100; n++ {
+				switch ev := stream.Current(); ev.Type {
+				case "response.refusal.delta":
+					deltas += ev.AsResponseRefusalDelta().Delta
+				case "response.completed":
+					r := ev.AsResponseCompleted().Response
+					completed = &r
+				}
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatalf("stream error: %v", err)
+			}
+			if deltas != tt.wantRefusal {
+				t.Errorf("response.refusal.delta text = %q, want %q", deltas, tt.wantRefusal)
+			}
+			if completed == nil {
+				t.Fatal("no response.completed event")
+			}
+			check(t, completed)
+		})
+	}
+}

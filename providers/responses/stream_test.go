@@ -116,10 +116,17 @@ func TestStreamRoundTrip(t *testing.T) {
 			inputs[s.name] = s.evs
 		}
 	}
+	// The Responses API has no refusal without refusal text: it says
+	// content_filter.
+	lossy := map[string]llm.StopReason{"safety_refusal": llm.StopContentFilter}
 	for name, evs := range inputs {
 		t.Run(name, func(t *testing.T) {
 			back := decodeStream(t, encodeAll(nil, evs))
-			if diff := cmp.Diff(summarize(evs), summarize(back)); diff != "" {
+			want := summarize(evs)
+			if r, ok := lossy[name]; ok {
+				want.Stop = r
+			}
+			if diff := cmp.Diff(want, summarize(back)); diff != "" {
 				t.Errorf("round trip mismatch (-in +out):\n%s", diff)
 			}
 		})

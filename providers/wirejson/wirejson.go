@@ -1,6 +1,8 @@
-// Package wirejson holds the small JSON writing helper every converter's
-// hot path shares: appending a string as a JSON string without going
-// through encoding/json's reflection, which matters once per stream event.
+// Package wirejson holds the small JSON helpers the hot path shares:
+// appending a string as a JSON string without going through
+// encoding/json's reflection (once per stream event), and a strict,
+// allocation-free scanner that finds top-level members of a body the
+// gateway otherwise forwards as bytes (once per request).
 //
 // It imports only the standard library.
 package wirejson

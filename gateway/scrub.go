@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// redactedCredential replaces a credential found in an upstream response.
+var redactedCredential = []byte("[REDACTED]")
+
+// minCredential is the shortest header value treated as a credential to
+// scrub; shorter ones would only cause false positives.
+const minCredential = 8
+
+// credentials returns the credentials carried by the given request
+// headers (what the gateway sent upstream: the provider's API key or OAuth
+// token), without a Bearer prefix.
+func credentials(hs ...http.Header) [][]byte {
+	var out [][]byte
+	for _, h := range hs {
+		for name, vs := range h {
+			if !isSecretHeader(strings.ToLower(name)) {
+				continue
+			}
+			for _, v := range vs {
+				if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+					v = strings.TrimSpace(v[7:])
+				}
+				if len(v) >= minCredential {
+					out = append(out, []byte(v))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// scrubBody wraps an upstream response body so that the credentials the
+// gateway sent never come back out of it: an upstream (or a proxy in
+// front of it) that quotes the request in an error, a 2xx error body or a
+// stream's error event cannot carry the provider's key to the client, the
+// log, /api or the database. It returns body itself when there is nothing
+// to scrub.
+func scrubBody(body io.ReadCloser, secrets [][]byte) io.ReadCloser {
+	if len(secrets) == 0 {
+		return body
+	}
+	return &scrubReader{r: body, secrets: secrets}
+}
+
+// scrubReader replaces secrets in a stream as it is read. It holds back
+// only the tail of what it has read that could be the start of a secret,
+// so an SSE event, which ends with a blank line, is never delayed (no
+// credential contains a newline).
+type scrubReader struct {
+	r       io.ReadCloser
+	secrets [][]byte
+	work    []byte // read and scrubbed: out, then the held-back tail
+	out     []byte // ready to return: a prefix of work
+	held    int    // length of the held-back tail at the end of work
+	err     error  // from r, returned once everything is drained
+}
+
+// scrubChunk is how much a scrubReader reads at a time.
+const scrubChunk = 8 << 10
+
+func (s *scrubReader) Read(p []byte) (int, error) {
+	for len(s.out) == 0 {
+		if s.err != nil {
+			if s.held == 0 {
+				return 0, s.err
+			}
+			s.out, s.held = s.work[len(s.work)-s.held:], 0 // the tail ended the stream
+			break
+		}
+		s.work = append(s.work[:0], s.work[len(s.work)-s.held:]...)
+		s.work = slices.Grow(s.work, scrubChunk)
+		n, err := s.r.Read(s.work[len(s.work):cap(s.work)])
+		s.work, s.err = s.work[:len(s.work)+n], err
+		for _, sec := range s.secrets {
+			if bytes.Contains(s.work, sec) {
+				s.work = bytes.ReplaceAll(s.work, sec, redactedCredential)
+			}
+		}
+		s.held = 0
+		if s.err == nil {
+			s.held = partialSecret(s.work, s.secrets)
+		}
+		s.out = s.work[:len(s.work)-s.held]
+	}
+	n := copy(p, s.out)
+	s.out = s.out[n:]
+	return n, nil
+}
+
+func (s *scrubReader) Close() error { return s.r.Close() }
+
+// partialSecret returns the length of the longest tail of b that is a
+// proper prefix of one of the secrets.
+func partialSecret(b []byte, secrets [][]byte) int {
+	keep := 0
+	for _, sec := range secrets {
+		for k := min(len(sec)-1, len(b)); k > keep; k-- {
+			if bytes.HasSuffix(b, sec[:k]) {
+				keep = k
+				break
+			}
+		}
+	}
+	return keep
+}
+
+// scrubHeader replaces the secrets in the values of an upstream's
+// response headers, in place: same-protocol responses forward most of
+// them to the client.
+func scrubHeader(h http.Header, secrets [][]byte) {
+	for _, vs := range h {
+		for i, v := range vs {
+			for _, sec := range secrets {
+				v = strings.ReplaceAll(v, string(sec), string(redactedCredential))
+			}
+			vs[i] = v
+		}
+	}
+}
