@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,12 +118,14 @@ func responseHeaders(dst, src http.Header) {
 }
 
 // relayBody relays a non-streaming response.
-func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response) *failure {
+// creds are the credentials sent with the request, scrubbed from the body.
+func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) *failure {
 	defer resp.Body.Close()
 	b, err := readAll(io.LimitReader(resp.Body, maxResponseBody), resp.ContentLength, maxResponseBody)
 	if err != nil {
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}
+	b = scrubBytes(b, creds)
 	st, msg, isErr, valid := inspectBody(b)
 	if !valid {
 		// An HTML error page from a proxy, a truncated or empty body: the
@@ -153,6 +156,11 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.R
 	x.status = resp.StatusCode
 	x.setRouteHeaders()
 	x.committed = true
+	// A known length spares net/http chunked encoding for bodies over its
+	// 2 KB buffer (and a second write).
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
+		x.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	}
 	x.w.WriteHeader(resp.StatusCode)
 	_, _ = x.w.Write(out)
 	x.ttft = time.Since(x.start)

@@ -80,11 +80,7 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 		s.work = slices.Grow(s.work, scrubChunk)
 		n, err := s.r.Read(s.work[len(s.work):cap(s.work)])
 		s.work, s.err = s.work[:len(s.work)+n], err
-		for _, sec := range s.secrets {
-			if bytes.Contains(s.work, sec) {
-				s.work = bytes.ReplaceAll(s.work, sec, redactedCredential)
-			}
-		}
+		s.work = scrubBytes(s.work, s.secrets)
 		s.held = 0
 		if s.err == nil {
 			s.held = partialSecret(s.work, s.secrets)
@@ -97,6 +93,17 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 }
 
 func (s *scrubReader) Close() error { return s.r.Close() }
+
+// scrubBytes returns b with every secret replaced; b itself when none
+// occurs (the common case costs one search per secret).
+func scrubBytes(b []byte, secrets [][]byte) []byte {
+	for _, sec := range secrets {
+		if bytes.Contains(b, sec) {
+			b = bytes.ReplaceAll(b, sec, redactedCredential)
+		}
+	}
+	return b
+}
 
 // partialSecret returns the length of the longest tail of b that is a
 // proper prefix of one of the secrets.

@@ -269,12 +269,14 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	}
 	// An upstream may quote the request, credentials included, in an error,
 	// a response header or a stream event: scrub them from all it says.
+	// Bodies read whole are scrubbed as bytes; a stream through a reader
+	// that never holds an event back.
 	creds := credentials(hreq.Header, resp.Request.Header)
 	scrubHeader(resp.Header, creds)
-	resp.Body = scrubBody(resp.Body, creds)
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
 		eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		eb = scrubBytes(eb, creds)
 		ue := &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: resp.StatusCode, Body: eb}
 		if ms, ok := retryAfter(resp.Header); ok {
 			ue.RetryAfter = time.Duration(ms) * time.Millisecond
@@ -283,9 +285,10 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		return &failure{prov: prov, up: up, err: ue, hdr: resp.Header}
 	}
 	if stream {
+		resp.Body = scrubBody(resp.Body, creds)
 		return x.relayStream(ctx, deadline, prov, up, resp)
 	}
-	return x.relayBody(prov, up, resp)
+	return x.relayBody(prov, up, resp, creds)
 }
 
 // withClientQuery carries the client's query parameters (Anthropic's

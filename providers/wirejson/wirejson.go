@@ -8,7 +8,6 @@
 package wirejson
 
 import (
-	"strings"
 	"unicode/utf8"
 )
 
@@ -93,6 +92,14 @@ func Kind(raw []byte) string {
 
 // IsNull reports whether raw is absent or the JSON null.
 func IsNull(raw []byte) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
+	i, j := 0, len(raw)
+	for i < j && isSpace(raw[i]) {
+		i++
+	}
+	for j > i && isSpace(raw[j-1]) {
+		j--
+	}
+	return i == j || string(raw[i:j]) == "null"
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
