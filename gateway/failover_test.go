@@ -291,7 +291,7 @@ func TestGracefulShutdownLetsStreamFinish(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
-	go func() { runErr <- h.gw.Run(ctx, ln, 10*time.Second) }()
+	go func() { runErr <- h.gw.Run(ctx, ln, 10*time.Second, nil) }()
 
 	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","stream":true,"messages":[]}`))
 	if err != nil {

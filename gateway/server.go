@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -318,14 +319,27 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	}
 }
 
+// cutWait bounds how long shutdown waits, after the grace period has
+// expired and the remaining connections were closed, for their handlers
+// to notice and record their requests.
+const cutWait = 5 * time.Second
+
 // Run serves on ln until ctx is done, then shuts down gracefully: it stops
-// accepting, lets in-flight requests and streams finish for up to grace,
-// and then closes what is left.
-func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) error {
-	srv := s.HTTPServer(ln.Addr().String())
-	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+// accepting at once, lets in-flight requests and streams run for up to
+// grace (or until cut is closed: an operator's second signal), then closes
+// the connections still open. It returns only when every handler has
+// returned (or cutWait after the cut), so that each request has been handed
+// to the request log before its writer stops: a stream cut at the end of
+// the grace period is logged too. Running out of grace is logged, not an
+// error: the shutdown was asked for and done. cut may be nil.
+func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration, cut <-chan struct{}) error {
+	hs := s.HTTPServer(ln.Addr().String())
+	active := &activeHandlers{h: hs.Handler}
+	hs.Handler = active
+	// Requests keep running when ctx ends; Shutdown and Close stop them.
+	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -333,12 +347,48 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) 
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		_ = srv.Close()
+	go func() {
+		select {
+		case <-cut:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	log := s.cfg.Logger
+	log.Info().Int64("in_flight", active.n.Load()).Dur("grace", grace).Msg("shutting down; a second SIGINT or SIGTERM cuts in-flight requests at once")
+	err := hs.Shutdown(sctx)
+	if err != nil && sctx.Err() != nil {
+		log.Warn().Int64("in_flight", active.n.Load()).Dur("grace", grace).Msg("shutdown grace expired or cut short: cutting the requests still in flight")
+		err = hs.Close()
+		if left := active.wait(cutWait); left > 0 {
+			log.Error().Int64("in_flight", left).Msg("handlers still running after the cut; their requests may be missing from the log")
+		}
 	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		return serr
 	}
 	return err
+}
+
+// activeHandlers counts the requests being served, so that shutdown can
+// wait for handlers that net/http's Close no longer waits for.
+type activeHandlers struct {
+	h http.Handler
+	n atomic.Int64
+}
+
+func (a *activeHandlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.n.Add(1)
+	defer a.n.Add(-1)
+	a.h.ServeHTTP(w, r)
+}
+
+// wait polls until no handler runs or timeout has passed, and returns how
+// many still run.
+func (a *activeHandlers) wait(timeout time.Duration) int64 {
+	deadline := time.Now().Add(timeout)
+	for a.n.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return a.n.Load()
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -145,9 +144,13 @@ func runStart(ctx context.Context, args []string, e env) error {
 	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
 	g, gctx := errgroup.WithContext(ctx)
+	cut, stopCut := secondSignal(gctx)
+	defer stopCut()
 	g.Go(func() error {
 		defer stopWriter()
-		return serve(gctx, srv, ln, grace, logger)
+		// Run returns once every handler has handed its request to the
+		// writer, a stream cut at the end of the grace included.
+		return srv.Run(gctx, ln, grace, cut)
 	})
 	g.Go(func() error { return writer.Run(wctx) })
 	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
@@ -160,95 +163,33 @@ func runStart(ctx context.Context, args []string, e env) error {
 	return err
 }
 
-// cutWait bounds how long shutdown waits, after the grace period has
-// expired and the remaining connections were closed, for their handlers
-// to notice and record their requests.
-const cutWait = 5 * time.Second
-
-// serve serves srv on ln until ctx is done, then shuts down gracefully: it
-// stops accepting at once, lets in-flight requests and streams run for up
-// to grace, then closes the connections still open. It returns only when
-// every handler has returned (or cutWait after the cut), so that each
-// request has been handed to the log writer before the writer stops: a
-// stream cut at the end of the grace period is logged too. Running out of
-// grace is logged, not an error: the shutdown was asked for and done. A
-// second SIGINT or SIGTERM ends the grace period at once.
-func serve(ctx context.Context, srv *gateway.Server, ln net.Listener, grace time.Duration, logger zerolog.Logger) error {
-	hs := srv.HTTPServer(ln.Addr().String())
-	active := &activeHandlers{h: hs.Handler}
-	hs.Handler = active
-	// Requests keep running when ctx ends; Shutdown and Close stop them.
-	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	stopCutOnSignal := cutOnSignal(sctx, cancel)
-	defer stopCutOnSignal()
-	logger.Info().Int64("in_flight", active.n.Load()).Dur("grace", grace).Msg("shutting down; a second SIGINT or SIGTERM cuts in-flight requests at once")
-	err := hs.Shutdown(sctx)
-	if err != nil && sctx.Err() != nil {
-		logger.Warn().Int64("in_flight", active.n.Load()).Dur("grace", grace).Msg("shutdown grace expired or cut short: cutting the requests still in flight")
-		err = hs.Close()
-		if left := active.wait(cutWait); left > 0 {
-			logger.Error().Int64("in_flight", left).Msg("handlers still running after the cut; their requests may be missing from the log")
-		}
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		return serr
-	}
-	return err
-}
-
-// cutOnSignal calls cut when SIGINT or SIGTERM arrives again during the
-// grace period (ctx), so that an operator can stop waiting for long
-// streams. The returned function stops listening.
-func cutOnSignal(ctx context.Context, cut context.CancelFunc) (stop func()) {
-	again := make(chan os.Signal, 1)
-	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+// secondSignal returns a channel closed when SIGINT or SIGTERM arrives
+// again after ctx is done (the first one ended ctx): an operator's way to
+// stop waiting for long streams during the shutdown grace. stop releases
+// the signal handler.
+func secondSignal(ctx context.Context) (cut <-chan struct{}, stop func()) {
+	c := make(chan struct{})
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		select {
-		case <-again:
-			cut()
 		case <-ctx.Done():
+		case <-quit:
+			return
+		}
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(again)
+		select {
+		case <-again:
+			close(c)
 		case <-quit:
 		}
 	}()
-	return func() {
-		signal.Stop(again)
+	return c, func() {
 		close(quit)
 		<-done
 	}
-}
-
-// activeHandlers counts the requests being served, so that shutdown can
-// wait for handlers that net/http's Close no longer waits for.
-type activeHandlers struct {
-	h http.Handler
-	n atomic.Int64
-}
-
-func (a *activeHandlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.n.Add(1)
-	defer a.n.Add(-1)
-	a.h.ServeHTTP(w, r)
-}
-
-// wait polls until no handler runs or timeout has passed, and returns how
-// many still run.
-func (a *activeHandlers) wait(timeout time.Duration) int64 {
-	deadline := time.Now().Add(timeout)
-	for a.n.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	return a.n.Load()
 }
 
 // reloadOnHUP reloads the policy on SIGHUP.
