@@ -70,7 +70,7 @@ func (x *exchange) walk(order []route.Candidate) error {
 			if x.r.Context().Err() != nil {
 				// The client hung up: the failure is its own, not the
 				// provider's, and nobody is left to fail over for.
-				f.done(health.Outcome{Err: true, Latency: f.lat, Reason: "cancelled by the client"})
+				f.done(health.Outcome{Cancelled: true})
 				x.attempts[len(x.attempts)-1].Class = "cancelled"
 				x.status, x.errClass, x.errMsg = 499, "client_cancelled", "client disconnected"
 				return nil

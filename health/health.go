@@ -103,6 +103,11 @@ type Outcome struct {
 	// Reason is a short description of the failure, shown to operators as
 	// the provider's last error ("429", "timeout", "connect: refused").
 	Reason string
+	// Cancelled reports an attempt the client abandoned: it says nothing
+	// about the provider, so it counts toward nothing (no error rate, no
+	// latency, no last error) and only ends the attempt. A half-open
+	// trial it was is handed to the next attempt.
+	Cancelled bool
 }
 
 // Tracker holds the health of every provider it has seen. It is safe for
@@ -214,6 +219,9 @@ func (t *Tracker) end(p *provider, trial bool, o Outcome) {
 	p.inFlight--
 	if trial {
 		p.trial = false
+	}
+	if o.Cancelled {
+		return
 	}
 	failed := o.Err || o.MarkFailed || o.Cooldown > 0
 	p.requests++

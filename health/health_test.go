@@ -454,3 +454,27 @@ func FuzzTracker(f *testing.F) {
 		}
 	})
 }
+
+// TestCancelledCountsNothing: an attempt the client abandoned ends the
+// attempt and hands a half-open trial on, but moves no counter.
+func TestCancelledCountsNothing(t *testing.T) {
+	clk := newClock()
+	tr := New(Config{Now: clk.Now, Window: 1})
+	d := tr.Begin("p")
+	d(Outcome{Latency: 100 * time.Millisecond})
+	before := tr.Snapshot("p")
+	tr.Begin("p")(Outcome{Cancelled: true, Err: true, Reason: "ignored"})
+	if diff := cmp.Diff(before, tr.Snapshot("p")); diff != "" {
+		t.Errorf("Snapshot(p) after a cancelled attempt changed (-before +after):\n%s", diff)
+	}
+
+	// A cancelled half-open trial lets the next attempt be the trial.
+	tr2 := newTracker(clk)
+	tr2.MarkFailed("q", "500")
+	clk.Advance(2 * time.Second)
+	wantState(t, tr2, "q", HalfOpen, true)
+	tr2.Begin("q")(Outcome{Cancelled: true})
+	if !tr2.Available("q") {
+		t.Errorf("Available(q) after a cancelled trial = false, want true (the trial is free again)")
+	}
+}
