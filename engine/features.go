@@ -23,14 +23,34 @@ var sessionHeaders = []string{"x-claude-code-session-id", "session-id", "thread-
 // Key is left empty: the gateway sets it after authentication. For Gemini
 // the model is in the URL, so Model stays empty unless the body names one.
 func RequestFromBody(protocol string, body []byte, headers map[string]string) (*Request, error) {
-	var f topFields
-	if err := wirejson.Fields(body, f.take); err != nil {
+	var f BodyFields
+	if err := wirejson.Fields(body, f.Take); err != nil {
 		return nil, fmt.Errorf("engine: request body: %w", err)
 	}
+	return f.Request(protocol, len(body), headers), nil
+}
+
+// BodyFields collects the routing features of a request body from its
+// top-level members, for a caller that walks the body itself: the gateway
+// checks a body and collects its features in one pass of
+// wirejson.Fields, feeding Take, then calls Request. The zero value is
+// ready. It keeps sub-slices of the body, which must outlive it.
+type BodyFields struct {
+	f topFields
+}
+
+// Take records one top-level member; it has wirejson.Fields' callback
+// signature and always asks for more.
+func (b *BodyFields) Take(key, value []byte) bool { return b.f.take(key, value) }
+
+// Request builds the routing features from the members taken, as
+// RequestFromBody documents; bodyLen is the body's length in bytes.
+func (b *BodyFields) Request(protocol string, bodyLen int, headers map[string]string) *Request {
+	f := &b.f
 	if protocol == "" {
 		protocol = f.guess()
 	}
-	r := &Request{Protocol: protocol, Headers: headers, InputTokensEstimate: len(body) / 4}
+	r := &Request{Protocol: protocol, Headers: headers, InputTokensEstimate: bodyLen / 4}
 	r.Model = jsonString(f.model)
 	r.Stream = jsonBool(f.stream)
 	if len(f.metadata) > 2 && f.metadata[0] == '{' {
@@ -75,7 +95,7 @@ func RequestFromBody(protocol string, body []byte, headers map[string]string) (*
 		r.HasImages = hasAny(f.messages, `"image_url"`, `"input_audio"`, `"type":"file"`)
 	}
 	r.Session = session(headers, r, f.promptCacheKey)
-	return r, nil
+	return r
 }
 
 // metadata reads a metadata object: string values as they are, others as

@@ -64,6 +64,7 @@ type exchange struct {
 	pol       *engine.Policy
 	key       string
 	body      []byte
+	fields    engine.BodyFields // the body's top-level members, from readBody's one pass
 	feat      *engine.Request
 	dec       *engine.Decision
 	clientReq *llm.Request // decoded on first need (conversion)
@@ -256,11 +257,7 @@ func (x *exchange) run() error {
 		x.errClass = "bad_request"
 		return err
 	}
-	feat, err := engine.RequestFromBody(string(x.ep.proto), x.body, x.policyHeaders())
-	if err != nil {
-		x.errClass = "bad_request"
-		return &HTTPError{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "invalid request body: " + err.Error(), Err: err}
-	}
+	feat := x.fields.Request(string(x.ep.proto), len(x.body), x.policyHeaders())
 	if x.ep.proto == llm.ProtocolGemini {
 		feat.Model, feat.Stream = x.ep.model, x.ep.stream
 	}
@@ -333,7 +330,7 @@ func (x *exchange) readBody() error {
 	if !utf8.Valid(body) {
 		return errorf(http.StatusBadRequest, "request body is not valid UTF-8")
 	}
-	if err := checkEnvelope(body, x.ep.proto); err != nil {
+	if err := checkEnvelope(body, x.ep.proto, x.fields.Take); err != nil {
 		return err
 	}
 	x.body = body
@@ -357,19 +354,24 @@ func jsonContentType(ct string) bool {
 // a model (validModel) and "stream", when present, is a boolean or null.
 // Neither may appear twice, in any letter case: the policy, the protocol
 // converters (encoding/json matches struct fields case-insensitively) and
-// the upstream could each read a different value. Full JSON syntax is
-// checked when the features are parsed.
-func checkEnvelope(body []byte, p llm.Protocol) *HTTPError {
+// the upstream could each read a different value. The whole body's JSON
+// syntax is checked in the same pass, which also hands every top-level
+// member to take (nil for none): the routing features, collected without
+// scanning the body again.
+func checkEnvelope(body []byte, p llm.Protocol, take func(key, value []byte) bool) *HTTPError {
 	bad := func(format string, args ...any) *HTTPError {
 		return errorf(http.StatusBadRequest, "invalid request body: "+format, args...)
 	}
-	if i := skipSpace(body, 0); i >= len(body) || body[i] != '{' {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
 		return bad("the body must be a JSON object")
 	}
 	var model, stream, dup []byte
 	err := wirejson.Fields(body, func(k, v []byte) bool {
+		if take != nil {
+			take(k, v)
+		}
 		if p == llm.ProtocolGemini {
-			return false // model and stream are in the URL
+			return true // model and stream are in the URL
 		}
 		var dst *[]byte
 		switch {
@@ -479,11 +481,11 @@ func (s *Server) env(pol *engine.Policy) engine.Env {
 // includeUsageAsked reports whether an OpenAI chat body asked for
 // stream_options.include_usage.
 func includeUsageAsked(body []byte) bool {
-	s, e, ok, err := topLevel(body, "stream_options")
+	s, e, ok, err := wirejson.Find(body, "stream_options")
 	if err != nil || !ok {
 		return false
 	}
-	vs, ve, ok, err := topLevel(body[s:e], "include_usage")
+	vs, ve, ok, err := wirejson.Find(body[s:e], "include_usage")
 	return err == nil && ok && string(body[s:e][vs:ve]) == "true"
 }
 

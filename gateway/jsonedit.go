@@ -17,16 +17,10 @@ import (
 
 var errNotObject = errors.New("json: body is not an object")
 
-// topLevel finds the value of key in the top-level JSON object body and
-// returns its byte range [start, end). ok is false when the key is absent.
-func topLevel(body []byte, key string) (start, end int, ok bool, err error) {
-	return wirejson.Find(body, key)
-}
-
 // setTopLevel returns body with key set to the JSON value val, replacing
 // the old value or adding the key at the end of the object.
 func setTopLevel(body []byte, key string, val []byte) ([]byte, error) {
-	s, e, ok, err := topLevel(body, key)
+	s, e, ok, err := wirejson.Find(body, key)
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +44,4 @@ func setTopLevel(body []byte, key string, val []byte) ([]byte, error) {
 	out = append(out, ':')
 	out = append(out, val...)
 	return append(out, body[end:]...), nil
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }

@@ -89,7 +89,7 @@ func (x *exchange) decodeClient() (*llm.Request, error) {
 
 // forceIncludeUsage sets stream_options.include_usage in an OpenAI body.
 func forceIncludeUsage(body []byte) ([]byte, error) {
-	s, e, ok, err := topLevel(body, "stream_options")
+	s, e, ok, err := wirejson.Find(body, "stream_options")
 	if err != nil {
 		return nil, err
 	}
