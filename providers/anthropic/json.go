@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -10,9 +9,10 @@ import (
 	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
-// appendString, jsonKind and isNull are package wirejson's, under the
-// names this package's code uses.
+// appendString, jsonKind, isNull and marshal are package wirejson's,
+// under the names this package's code uses.
 func appendString(dst []byte, s string) []byte { return wirejson.AppendString(dst, s) }
+func marshal(v any) ([]byte, error)            { return wirejson.Marshal(v) }
 func jsonKind(raw json.RawMessage) string      { return wirejson.Kind(raw) }
 func isNull(raw json.RawMessage) bool          { return wirejson.IsNull(raw) }
 
@@ -46,15 +46,3 @@ func objectArguments(args json.RawMessage) json.RawMessage {
 }
 
 func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
-
-// marshal is json.Marshal without HTML escaping: bodies go to APIs, not
-// browsers, and "<" should stay one byte.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}

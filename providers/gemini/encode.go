@@ -219,7 +219,7 @@ func (e *requestEncoder) media(p llm.Part) []part {
 		e.drop("empty media parts")
 		return nil
 	}
-	if mt, data, ok := parseDataURL(p.URL); ok {
+	if mt, data, ok := llm.ParseDataURL(p.URL); ok {
 		return []part{{InlineData: &blob{MimeType: mt, Data: data}}}
 	}
 	mt := p.MediaType
@@ -495,18 +495,6 @@ func appendRawList(list json.RawMessage, item json.RawMessage) json.RawMessage {
 	out := append(json.RawMessage{}, list[:len(list)-1]...)
 	out = append(append(out, ','), item...)
 	return append(out, ']')
-}
-
-func parseDataURL(u string) (mediaType, data string, ok bool) {
-	rest, ok := strings.CutPrefix(u, "data:")
-	if !ok {
-		return "", "", false
-	}
-	meta, data, ok := strings.Cut(rest, ",")
-	if !ok || !strings.HasSuffix(meta, ";base64") {
-		return "", "", false
-	}
-	return strings.TrimSuffix(meta, ";base64"), data, true
 }
 
 func mimeFromExt(u string) string {

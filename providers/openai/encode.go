@@ -306,7 +306,7 @@ func (e *requestEncoder) part(p llm.Part) (map[string]any, error) {
 	case llm.PartImage:
 		img := wireImageURL{URL: p.URL, Detail: p.Detail}
 		if p.Data != "" {
-			img.URL = dataURL(p.MediaType, p.Data)
+			img.URL = llm.DataURL(p.MediaType, p.Data)
 		}
 		return map[string]any{"type": "image_url", "image_url": img}, nil
 	case llm.PartDocument:
@@ -321,7 +321,7 @@ func (e *requestEncoder) part(p llm.Part) (map[string]any, error) {
 			}
 			return map[string]any{"type": "text", "text": documentText(p.Name, string(text))}, nil
 		}
-		f := wireFile{FileData: dataURL(p.MediaType, p.Data), Filename: p.Name}
+		f := wireFile{FileData: llm.DataURL(p.MediaType, p.Data), Filename: p.Name}
 		if f.Filename == "" {
 			f.Filename = "document"
 		}

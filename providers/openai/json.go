@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -11,9 +10,10 @@ import (
 	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
-// appendString, jsonKind and isNull are package wirejson's, under the
-// names this package's code uses.
+// appendString, jsonKind, isNull and marshal are package wirejson's,
+// under the names this package's code uses.
 func appendString(dst []byte, s string) []byte { return wirejson.AppendString(dst, s) }
+func marshal(v any) ([]byte, error)            { return wirejson.Marshal(v) }
 func jsonKind(raw json.RawMessage) string      { return wirejson.Kind(raw) }
 func isNull(raw json.RawMessage) bool          { return wirejson.IsNull(raw) }
 
@@ -31,8 +31,13 @@ func unsupported(format string, args ...any) error {
 	return e
 }
 
-// parseDataURL splits "data:<mime>;base64,<data>".
+// parseDataURL splits a data URL. Unlike llm.ParseDataURL it also takes a
+// URL-encoded payload (no ";base64"), which it re-encodes so that Data is
+// always base64.
 func parseDataURL(u string) (mediaType, data string, ok bool) {
+	if mediaType, data, ok := llm.ParseDataURL(u); ok {
+		return mediaType, data, true
+	}
 	rest, found := strings.CutPrefix(u, "data:")
 	if !found {
 		return "", "", false
@@ -41,30 +46,7 @@ func parseDataURL(u string) (mediaType, data string, ok bool) {
 	if !found {
 		return "", "", false
 	}
-	mediaType, isBase64 := strings.CutSuffix(meta, ";base64")
-	if !isBase64 {
-		// A URL-encoded payload: re-encode it so that Data is always
-		// base64.
-		return mediaType, base64.StdEncoding.EncodeToString([]byte(data)), true
-	}
-	return mediaType, data, true
-}
-
-// dataURL builds a base64 data URL.
-func dataURL(mediaType, data string) string {
-	return "data:" + mediaType + ";base64," + data
+	return meta, base64.StdEncoding.EncodeToString([]byte(data)), true
 }
 
 func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
-
-// marshal is json.Marshal without HTML escaping: bodies go to APIs, not
-// browsers, and "<" should stay one byte.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}

@@ -279,7 +279,7 @@ func decodeParts(cps []contentPart) []llm.Part {
 			out = append(out, llm.Part{Kind: llm.PartRefusal, Text: c.Refusal})
 		case "input_image":
 			p := llm.Part{Kind: llm.PartImage, Detail: c.Detail}
-			if mt, data, ok := parseDataURL(c.ImageURL); ok {
+			if mt, data, ok := llm.ParseDataURL(c.ImageURL); ok {
 				p.MediaType, p.Data = mt, data
 			} else {
 				p.URL = c.ImageURL
@@ -290,7 +290,7 @@ func decodeParts(cps []contentPart) []llm.Part {
 			out = append(out, p)
 		case "input_file":
 			p := llm.Part{Kind: llm.PartDocument, Name: c.Filename, URL: c.FileURL}
-			if mt, data, ok := parseDataURL(c.FileData); ok {
+			if mt, data, ok := llm.ParseDataURL(c.FileData); ok {
 				p.MediaType, p.Data = mt, data
 			} else if c.FileData != "" {
 				p.MediaType, p.Data = mediaTypeFromName(c.Filename), c.FileData
@@ -368,18 +368,6 @@ func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
 		}
 	}
 	return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
-}
-
-func parseDataURL(u string) (mediaType, data string, ok bool) {
-	rest, ok := strings.CutPrefix(u, "data:")
-	if !ok {
-		return "", "", false
-	}
-	meta, data, ok := strings.Cut(rest, ",")
-	if !ok || !strings.HasSuffix(meta, ";base64") {
-		return "", "", false
-	}
-	return strings.TrimSuffix(meta, ";base64"), data, true
 }
 
 func mediaTypeFromName(name string) string {

@@ -165,13 +165,13 @@ func encodeInput(msgs []llm.Message, custom map[string]bool) (items []any, dropp
 			case llm.PartImage:
 				url := p.URL
 				if p.Data != "" {
-					url = "data:" + p.MediaType + ";base64," + p.Data
+					url = llm.DataURL(p.MediaType, p.Data)
 				}
 				content = append(content, map[string]string{"type": "input_image", "image_url": url, "detail": orAuto(p.Detail)})
 			case llm.PartDocument:
 				c := map[string]string{"type": "input_file", "filename": p.Name}
 				if p.Data != "" {
-					c["file_data"] = "data:" + p.MediaType + ";base64," + p.Data
+					c["file_data"] = llm.DataURL(p.MediaType, p.Data)
 				} else {
 					c["file_url"] = p.URL
 				}

@@ -8,6 +8,8 @@
 package wirejson
 
 import (
+	"bytes"
+	"encoding/json"
 	"unicode/utf8"
 )
 
@@ -103,3 +105,15 @@ func IsNull(raw []byte) bool {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// Marshal is json.Marshal without HTML escaping: bodies go to APIs, not
+// browsers, and "<" should stay one byte.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
