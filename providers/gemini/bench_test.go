@@ -20,7 +20,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 }
 
 func BenchmarkEncodeRequest(b *testing.B) {
-	req := neutralRequests[2].req
+	req := neutralRequests[2].Req
 	for b.Loop() {
 		if _, _, err := EncodeRequest(req); err != nil {
 			b.Fatal(err)

@@ -75,8 +75,8 @@ func TestDecodeRequestErrors(t *testing.T) {
 
 func TestEncodeRequestGolden(t *testing.T) {
 	for _, tt := range neutralRequests {
-		t.Run(tt.name, func(t *testing.T) {
-			body, warnings, err := EncodeRequest(tt.req)
+		t.Run(tt.Name, func(t *testing.T) {
+			body, warnings, err := EncodeRequest(tt.Req)
 			if err != nil {
 				t.Fatalf("EncodeRequest error: %v", err)
 			}
@@ -85,7 +85,7 @@ func TestEncodeRequestGolden(t *testing.T) {
 			for _, w := range warnings {
 				out = append(out, w+"\n"...)
 			}
-			golden(t, "encode_request/"+tt.name+".txt", out)
+			golden(t, "encode_request/"+tt.Name+".txt", out)
 		})
 	}
 }
@@ -171,12 +171,12 @@ func TestDecodeResponseError(t *testing.T) {
 
 func TestEncodeResponseGolden(t *testing.T) {
 	for _, tt := range neutralResponses {
-		t.Run(tt.name, func(t *testing.T) {
-			body, err := EncodeResponse(tt.resp, tt.req)
+		t.Run(tt.Name, func(t *testing.T) {
+			body, err := EncodeResponse(tt.Resp, tt.Req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "encode_response/"+tt.name+".json", prettyJSON(t, body))
+			golden(t, "encode_response/"+tt.Name+".json", prettyJSON(t, body))
 		})
 	}
 }

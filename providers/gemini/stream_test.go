@@ -65,19 +65,19 @@ func TestStreamDecoderEdgeCases(t *testing.T) {
 
 func TestStreamEncoderGolden(t *testing.T) {
 	for _, tt := range neutralStreams {
-		t.Run(tt.name, func(t *testing.T) {
-			e := NewStreamEncoder(tt.req)
+		t.Run(tt.Name, func(t *testing.T) {
+			e := NewStreamEncoder(tt.Req)
 			var out []byte
-			for _, ev := range tt.evs {
+			for _, ev := range tt.Events {
 				out = e.Encode(out, ev)
 			}
 			out = e.Close(out)
-			golden(t, "encode_stream/"+tt.name+".sse", out)
+			golden(t, "encode_stream/"+tt.Name+".sse", out)
 			checkDataOnly(t, out)
 
-			a := NewArrayStreamEncoder(tt.req)
+			a := NewArrayStreamEncoder(tt.Req)
 			var arr []byte
-			for _, ev := range tt.evs {
+			for _, ev := range tt.Events {
 				arr = a.Encode(arr, ev)
 			}
 			arr = a.Close(arr)
@@ -85,7 +85,7 @@ func TestStreamEncoderGolden(t *testing.T) {
 			if err := json.Unmarshal(arr, &chunks); err != nil {
 				t.Errorf("array form %q is not a JSON array: %v", arr, err)
 			}
-			golden(t, "encode_stream/"+tt.name+".array.json", arr)
+			golden(t, "encode_stream/"+tt.Name+".array.json", arr)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/internal/neutralcases"
 )
 
 func TestDecodeRequestGolden(t *testing.T) {
@@ -68,8 +69,8 @@ func TestConvertible(t *testing.T) {
 
 func TestEncodeRequestGolden(t *testing.T) {
 	for _, tt := range neutralRequests {
-		t.Run(tt.name, func(t *testing.T) {
-			body, warnings, err := EncodeRequest(tt.req)
+		t.Run(tt.Name, func(t *testing.T) {
+			body, warnings, err := EncodeRequest(tt.Req)
 			if err != nil {
 				t.Fatalf("EncodeRequest error: %v", err)
 			}
@@ -78,28 +79,24 @@ func TestEncodeRequestGolden(t *testing.T) {
 			for _, w := range warnings {
 				out = append(out, w+"\n"...)
 			}
-			golden(t, "encode_request/"+tt.name+".txt", out)
+			golden(t, "encode_request/"+tt.Name+".txt", out)
 		})
 	}
 }
 
 func TestEncodeResponseGolden(t *testing.T) {
-	cases := append(neutralResponses, struct {
-		name string
-		resp *llm.Response
-		req  *llm.Request
-	}{"custom_tool", &llm.Response{ID: "msg_c", Model: "claude", Created: 1700000000, StopReason: llm.StopToolUse,
-		Parts: []llm.Part{call("toolu_c", "apply_patch", `{"input":"*** Begin Patch"}`)}}, codexRequest})
+	cases := append(neutralResponses, neutralcases.ResponseCase{Name: "custom_tool", Resp: &llm.Response{ID: "msg_c", Model: "claude", Created: 1700000000, StopReason: llm.StopToolUse,
+		Parts: []llm.Part{call("toolu_c", "apply_patch", `{"input":"*** Begin Patch"}`)}}, Req: codexRequest})
 	for _, tt := range cases {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.resp.Created == 0 {
-				tt.resp.Created = 1700000000
+		t.Run(tt.Name, func(t *testing.T) {
+			if tt.Resp.Created == 0 {
+				tt.Resp.Created = 1700000000
 			}
-			body, err := EncodeResponse(tt.resp, tt.req)
+			body, err := EncodeResponse(tt.Resp, tt.Req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "encode_response/"+tt.name+".json", prettyJSON(t, body))
+			golden(t, "encode_response/"+tt.Name+".json", prettyJSON(t, body))
 		})
 	}
 }

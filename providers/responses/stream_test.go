@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/internal/neutralcases"
 	"github.com/llmgw/llmgw/sse"
 )
 
@@ -23,15 +24,11 @@ func encodeAll(req *llm.Request, evs []llm.Event) []byte {
 }
 
 func TestStreamEncoderGolden(t *testing.T) {
-	cases := append(neutralStreams, struct {
-		name string
-		req  *llm.Request
-		evs  []llm.Event
-	}{"codex_custom_tool", codexRequest, codexStream})
+	cases := append(neutralStreams, neutralcases.StreamCase{Name: "codex_custom_tool", Req: codexRequest, Events: codexStream})
 	for _, tt := range cases {
-		t.Run(tt.name, func(t *testing.T) {
-			out := encodeAll(tt.req, tt.evs)
-			golden(t, "encode_stream/"+tt.name+".sse", out)
+		t.Run(tt.Name, func(t *testing.T) {
+			out := encodeAll(tt.Req, tt.Events)
+			golden(t, "encode_stream/"+tt.Name+".sse", out)
 			checkSequence(t, out)
 		})
 	}
@@ -112,8 +109,8 @@ func TestStreamDecoderGolden(t *testing.T) {
 func TestStreamRoundTrip(t *testing.T) {
 	inputs := map[string][]llm.Event{"o3 fixture": decodeStream(t, readFixture(t, "openai_responses_stream_function_call_o3.sse"))}
 	for _, s := range neutralStreams {
-		if s.name != "error_midstream" {
-			inputs[s.name] = s.evs
+		if s.Name != "error_midstream" {
+			inputs[s.Name] = s.Events
 		}
 	}
 	// The Responses API has no refusal without refusal text: it says
