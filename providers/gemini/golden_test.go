@@ -4,42 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/sse"
+	"github.com/llmgw/llmgw/providers/internal/goldentest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // golden compares got with testdata/golden/name, or rewrites it with
-// -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
-	}
-}
+// -update (goldentest.Golden).
+func golden(t *testing.T, name string, got []byte) { goldentest.Golden(t, *update, name, got) }
 
 func indentJSON(t *testing.T, v any) []byte {
 	t.Helper()
@@ -60,48 +38,13 @@ func prettyJSON(t *testing.T, b []byte) []byte {
 	return append(out.Bytes(), '\n')
 }
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "fixtures", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readFixture(t testing.TB, name string) []byte { return goldentest.Fixture(t, name) }
 
-func fixtures(t testing.TB, pattern string) []string {
-	t.Helper()
-	names, err := filepath.Glob(filepath.Join("testdata", "fixtures", pattern))
-	if err != nil || len(names) == 0 {
-		t.Fatalf("no fixtures match %s: %v", pattern, err)
-	}
-	for i, n := range names {
-		names[i] = filepath.Base(n)
-	}
-	return names
-}
+func fixtures(t testing.TB, pattern string) []string { return goldentest.Fixtures(t, pattern) }
 
 // decodeStream runs a recorded SSE body through a StreamDecoder.
 func decodeStream(t testing.TB, body []byte) []llm.Event {
-	t.Helper()
-	d := NewStreamDecoder()
-	r := sse.NewReader(bytes.NewReader(body))
-	var out []llm.Event
-	for {
-		ev, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs, err := d.Decode(ev)
-		if err != nil {
-			t.Fatalf("Decode(%q) error: %v", ev.Data, err)
-		}
-		out = append(out, evs...)
-	}
-	return append(out, d.Close()...)
+	return goldentest.DecodeStream(t, NewStreamDecoder(), body)
 }
 
 var kindNames = map[llm.EventKind]string{

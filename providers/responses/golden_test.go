@@ -5,38 +5,17 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/internal/goldentest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // golden compares got with testdata/golden/name, or rewrites it with
-// -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
-	}
-}
+// -update (goldentest.Golden).
+func golden(t *testing.T, name string, got []byte) { goldentest.Golden(t, *update, name, got) }
 
 func indentJSON(t *testing.T, v any) []byte {
 	t.Helper()
@@ -57,14 +36,7 @@ func prettyJSON(t *testing.T, b []byte) []byte {
 	return append(out.Bytes(), '\n')
 }
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "fixtures", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readFixture(t testing.TB, name string) []byte { return goldentest.Fixture(t, name) }
 
 var kindNames = map[llm.EventKind]string{
 	llm.EventStart: "start", llm.EventBlockStart: "block_start", llm.EventDelta: "delta",
