@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/internal/goldentest"
 	"github.com/llmgw/llmgw/sse"
 )
 
@@ -25,34 +25,10 @@ var clock = regexp.MustCompile(`"created_at":\d+`)
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	got = clock.ReplaceAll(got, []byte(`"created_at":0`))
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
-	}
+	goldentest.Golden(t, *update, name, clock.ReplaceAll(got, []byte(`"created_at":0`)))
 }
 
-func fixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "fixtures", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t *testing.T, name string) []byte { return goldentest.Fixture(t, name) }
 
 // fixtures lists the fixture names with the given prefix and suffix.
 func fixtures(t *testing.T, prefix, suffix string) []string {
