@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/llmgw/llmgw/engine"
@@ -105,9 +104,14 @@ func forceIncludeUsage(body []byte) ([]byte, error) {
 // responseHeaders copies an upstream's response headers that a client of
 // the same protocol may read (rate limits, request ids, retry hints).
 func responseHeaders(dst, src http.Header) {
+	var buf [64]byte
 	for k, vs := range src {
-		lk := strings.ToLower(k)
-		if hopHeaders[lk] || lk == "content-encoding" || lk == "set-cookie" || lk == "date" || lk == "server" || lk == "alt-svc" || lk == "x-request-id" || strings.HasPrefix(lk, "x-llmgw-") {
+		lk := appendLower(buf[:0], k)
+		switch string(lk) {
+		case "content-encoding", "set-cookie", "date", "server", "alt-svc", "x-request-id":
+			continue
+		}
+		if hopHeaders[string(lk)] || bytes.HasPrefix(lk, llmgwHeaderPrefix) {
 			continue
 		}
 		dst[k] = vs

@@ -20,9 +20,10 @@ const minCredential = 8
 // token), without a Bearer prefix.
 func credentials(hs ...http.Header) [][]byte {
 	var out [][]byte
+	var buf [64]byte
 	for _, h := range hs {
 		for name, vs := range h {
-			if !isSecretHeader(strings.ToLower(name)) {
+			if !secretHeaders[string(appendLower(buf[:0], name))] {
 				continue
 			}
 			for _, v := range vs {

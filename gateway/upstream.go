@@ -112,13 +112,28 @@ var hopHeaders = map[string]bool{
 // protocol should see (anthropic-beta, anthropic-version, OpenAI-Beta,
 // user agents...), leaving out credentials and hop-by-hop headers.
 func forwardHeaders(dst, src http.Header) {
+	var buf [64]byte // header names are lowered here, not allocated per request
 	for k, vs := range src {
-		lk := strings.ToLower(k)
-		if hopHeaders[lk] || isSecretHeader(lk) || strings.HasPrefix(lk, "x-llmgw-") || lk == "x-request-id" {
+		lk := appendLower(buf[:0], k)
+		if hopHeaders[string(lk)] || secretHeaders[string(lk)] || bytes.HasPrefix(lk, llmgwHeaderPrefix) || string(lk) == "x-request-id" {
 			continue
 		}
 		dst[k] = append([]string(nil), vs...)
 	}
+}
+
+var llmgwHeaderPrefix = []byte("x-llmgw-")
+
+// appendLower appends s in ASCII lower case to b.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // setAuth puts the provider's own credentials on an upstream request.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -249,7 +250,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	if err != nil {
 		return fail("connect", 0, err)
 	}
-	resp, err := client.Do(hreq)
+	resp, err := roundTrip(client, hreq)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized && prov.OAuth != "" && x.s.cfg.Tokens != nil {
 		// An expired or revoked OAuth token: refresh once and try again.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
@@ -258,7 +259,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 			hreq2, _ := newUpstreamRequest(ctx, url, body)
 			hreq2.Header = hreq.Header.Clone()
 			if err = x.authorize(ctx, hreq2, prov, up); err == nil {
-				resp, err = client.Do(hreq2)
+				resp, err = roundTrip(client, hreq2)
 			}
 		} else {
 			return fail("auth", http.StatusUnauthorized, ierr)
@@ -289,6 +290,18 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		return x.relayStream(ctx, deadline, prov, up, resp)
 	}
 	return x.relayBody(prov, up, resp, creds)
+}
+
+// roundTrip sends req on client's transport. The clients never follow
+// redirects, so Client.Do would only add work on the hot path (a header
+// copier for redirects, a context per request); errors are wrapped as Do
+// wraps them, so messages name the method and URL.
+func roundTrip(client *http.Client, req *http.Request) (*http.Response, error) {
+	resp, err := client.Transport.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+	}
+	return resp, nil
 }
 
 // withClientQuery carries the client's query parameters (Anthropic's

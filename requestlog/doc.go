@@ -18,6 +18,13 @@
 // only the requests recorded in the last BatchDelay plus one commit, and
 // those still in flight.
 //
+// Pacing: with one core (GOMAXPROCS=1) every SQLite statement and commit
+// holds the only processor, so the writer shares it. A batch closed by
+// BatchDelay (the log keeps up) is written in short transactions and
+// statements with a brief park between them, which lets the scheduler
+// serve requests whose bytes have arrived; a full batch or a backlog is
+// written whole, at the least CPU per row. See quietPace and busyPace.
+//
 // Overflow: Record never drops silently. The queue is bounded
 // (WriterConfig.QueueSize); when it is full, Record waits up to
 // WriterConfig.MaxWait for room (back-pressure on the request that is

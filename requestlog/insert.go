@@ -3,6 +3,7 @@ package requestlog
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -20,6 +21,45 @@ const (
 	rowsPerInsert     = 32
 	attemptsPerInsert = 64
 )
+
+// pace is how the writer shares the processor while it writes a batch.
+// With GOMAXPROCS=1 (one core) every statement and every commit holds the
+// only P: requests whose bytes have arrived wait until the writer lets go.
+type pace struct {
+	txRows   int  // most rows per transaction; 0: the whole batch
+	stmtRows int  // most requests per INSERT: a power of two <= rowsPerInsert
+	park     bool // park between statements rather than runtime.Gosched
+}
+
+var (
+	// quietPace is for a log that keeps up easily (the batch was closed
+	// by BatchDelay, not by filling): short statements (about 30 µs for 4
+	// rows) and short transactions (a commit writes each page to the WAL
+	// with two pwrite calls: about 0.4 ms for 100 rows), with a pause
+	// between them. A pause, not Gosched: a goroutine that calls Gosched
+	// goes to the global run queue, which the scheduler reads before it
+	// polls the network, so requests would still wait for the whole batch
+	// (that was about +2 ms on the p99 at 1k RPS). It costs more CPU per
+	// row, which a quiet gateway has to spare.
+	quietPace = pace{txRows: 16, stmtRows: 4, park: true}
+	// busyPace is for a full batch or a backlog: whole batches and large
+	// statements, the least CPU per row, so that a saturated gateway still
+	// logs every request.
+	busyPace = pace{stmtRows: rowsPerInsert}
+)
+
+// yieldPause is how long a quiet writer parks between statements: long
+// enough that the timer has not fired when the scheduler next looks for
+// work (so it polls the network first), short enough not to matter.
+const yieldPause = 20 * time.Microsecond
+
+func (p pace) yield() {
+	if p.park {
+		time.Sleep(yieldPause)
+		return
+	}
+	runtime.Gosched()
+}
 
 const requestCols = `id, request_id, time_ms, key, endpoint, protocol_in, protocol_out, model, upstream_model, provider,
 	stream, status, error_class, error_message, latency_us, ttft_us,
@@ -40,20 +80,65 @@ func multiInsert(table, cols string, arity, n int) string {
 
 // inserter holds the writer's prepared statements, keyed by row count.
 // It is used by Run's goroutine only.
+//
+// It works on the write connection's driver connection (sql.Conn.Raw)
+// rather than through database/sql: the writer's values are already the
+// driver's types, and database/sql's per-argument conversion was the
+// largest allocation of a logged request (about 1.8 KB of 16 KB) besides
+// costing CPU. The statements belong to one driver connection; if the pool
+// ever replaces it, they are prepared again on the new one.
 type inserter struct {
 	db       *sql.DB
-	requests map[int]*sql.Stmt
-	attempts map[int]*sql.Stmt
+	dc       any // the driver connection the statements were prepared on
+	maxID    driver.Stmt
+	requests map[int]driver.Stmt
+	attempts map[int]driver.Stmt
+	args     []driver.NamedValue // reused by every statement
 }
 
 func (w *Writer) prepare(ctx context.Context) (*inserter, error) {
-	ins := &inserter{db: w.db.write, requests: map[int]*sql.Stmt{}, attempts: map[int]*sql.Stmt{}}
-	// Every power of two up to a full chunk is prepared, and exec splits a
-	// chunk of any other size into those: compiling a many-row INSERT from
-	// text costs more than executing it. Statements cannot be prepared
-	// later: inside a transaction the one write connection is taken.
+	ins := &inserter{db: w.db.write}
+	if err := ins.raw(ctx, func(any) error { return nil }); err != nil {
+		return nil, fmt.Errorf("requestlog: writer: prepare: %w", err)
+	}
+	return ins, nil
+}
+
+// raw runs f on the write connection's driver connection, with the
+// statements prepared on it.
+func (ins *inserter) raw(ctx context.Context, f func(dc any) error) error {
+	conn, err := ins.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		if dc != ins.dc {
+			ins.closeStmts()
+			if err := ins.prepareOn(ctx, dc); err != nil {
+				ins.closeStmts()
+				return err
+			}
+		}
+		return f(dc)
+	})
+}
+
+// prepareOn prepares every power of two up to a full chunk, and exec
+// splits a chunk of any other size into those: compiling a many-row
+// INSERT from text costs more than executing it.
+func (ins *inserter) prepareOn(ctx context.Context, dc any) error {
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("driver connection %T cannot prepare statements", dc)
+	}
+	ins.dc, ins.requests, ins.attempts = dc, map[int]driver.Stmt{}, map[int]driver.Stmt{}
+	var err error
+	if ins.maxID, err = pc.PrepareContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM requests"); err != nil {
+		return err
+	}
 	for _, p := range []struct {
-		cache       map[int]*sql.Stmt
+		cache       map[int]driver.Stmt
 		table, cols string
 		arity       int
 		sizes       []int
@@ -62,68 +147,128 @@ func (w *Writer) prepare(ctx context.Context) (*inserter, error) {
 		{ins.attempts, "attempts", attemptCols, attemptArity, powersOfTwo(attemptsPerInsert)},
 	} {
 		for _, n := range p.sizes {
-			s, err := ins.db.PrepareContext(ctx, multiInsert(p.table, p.cols, p.arity, n))
+			st, err := pc.PrepareContext(ctx, multiInsert(p.table, p.cols, p.arity, n))
 			if err != nil {
-				ins.close()
-				return nil, fmt.Errorf("requestlog: writer: prepare: %w", err)
+				return err
 			}
-			p.cache[n] = s
+			p.cache[n] = st
 		}
 	}
-	return ins, nil
+	return nil
 }
 
+func (ins *inserter) closeStmts() {
+	if ins.maxID != nil {
+		ins.maxID.Close()
+	}
+	for _, st := range ins.requests {
+		st.Close()
+	}
+	for _, st := range ins.attempts {
+		st.Close()
+	}
+	ins.dc, ins.maxID, ins.requests, ins.attempts = nil, nil, nil, nil
+}
+
+// close finalizes the statements, on their connection.
 func (ins *inserter) close() {
-	for _, s := range ins.requests {
-		s.Close()
+	conn, err := ins.db.Conn(context.Background())
+	if err != nil {
+		return
 	}
-	for _, s := range ins.attempts {
-		s.Close()
-	}
+	defer conn.Close()
+	_ = conn.Raw(func(dc any) error {
+		if dc == ins.dc {
+			ins.closeStmts()
+		}
+		return nil
+	})
 }
 
-// insert writes batch and its attempts in one transaction.
-func (ins *inserter) insert(ctx context.Context, batch []*Record, now time.Time) error {
-	tx, err := ins.db.BeginTx(ctx, nil)
+// insert writes batch and its attempts in one transaction, in statements
+// of at most p.stmtRows requests (twice that many attempts).
+func (ins *inserter) insert(ctx context.Context, batch []*Record, now time.Time, p pace) error {
+	return ins.raw(ctx, func(dc any) error {
+		bt, ok := dc.(driver.ConnBeginTx)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot begin transactions", dc)
+		}
+		tx, err := bt.BeginTx(ctx, driver.TxOptions{})
+		if err != nil {
+			return err
+		}
+		if err := ins.insertTx(ctx, batch, now, p); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			tx.Rollback() // a failed COMMIT (busy) leaves the transaction open
+			return err
+		}
+		return nil
+	})
+}
+
+// insertTx is insert's work inside the transaction. Request ids are
+// assigned from the table's largest id so that attempts can refer to them.
+func (ins *inserter) insertTx(ctx context.Context, batch []*Record, now time.Time, p pace) error {
+	maxID, err := ins.queryMaxID(ctx)
 	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // no-op after Commit
-	var maxID int64
-	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM requests").Scan(&maxID); err != nil {
 		return err
 	}
 	// All requests first, then all attempts (the foreign key is checked
 	// per statement), each in chunks that match the prepared statements.
-	args := make([]any, 0, rowsPerInsert*requestArity)
+	args := ins.args[:0]
+	rows := 0
 	for i, r := range batch {
 		args = appendRequestArgs(args, maxID+1+int64(i), r, now)
-		if len(args) == cap(args) || i == len(batch)-1 {
-			if err := ins.exec(ctx, tx, ins.requests, "requests", requestCols, requestArity, args); err != nil {
+		if rows++; rows == p.stmtRows || i == len(batch)-1 {
+			if err := ins.exec(ctx, p, ins.requests, "requests", requestArity, args); err != nil {
 				return err
 			}
-			args = args[:0]
+			args, rows = args[:0], 0
 		}
 	}
-	args = make([]any, 0, attemptsPerInsert*attemptArity)
 	for i, r := range batch {
 		for _, a := range r.Attempts {
-			args = append(args, maxID+1+int64(i), a.N, a.Provider, a.Model, a.Status, a.Class, a.Error,
+			args = appendArgs(args, maxID+1+int64(i), int64(a.N), a.Provider, a.Model, int64(a.Status), a.Class, a.Error,
 				a.Latency.Microseconds(), a.FirstByte)
-			if len(args) == cap(args) {
-				if err := ins.exec(ctx, tx, ins.attempts, "attempts", attemptCols, attemptArity, args); err != nil {
+			if rows++; rows == 2*p.stmtRows {
+				if err := ins.exec(ctx, p, ins.attempts, "attempts", attemptArity, args); err != nil {
 					return err
 				}
-				args = args[:0]
+				args, rows = args[:0], 0
 			}
 		}
 	}
-	if len(args) > 0 {
-		if err := ins.exec(ctx, tx, ins.attempts, "attempts", attemptCols, attemptArity, args); err != nil {
+	if rows > 0 {
+		if err := ins.exec(ctx, p, ins.attempts, "attempts", attemptArity, args); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	ins.args = args[:0]
+	return nil
+}
+
+func (ins *inserter) queryMaxID(ctx context.Context) (int64, error) {
+	q, ok := ins.maxID.(driver.StmtQueryContext)
+	if !ok {
+		return 0, fmt.Errorf("statement %T cannot query", ins.maxID)
+	}
+	rows, err := q.QueryContext(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	if err := rows.Next(dest); err != nil {
+		return 0, err
+	}
+	id, ok := dest[0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("MAX(id) is %T, want int64", dest[0])
+	}
+	return id, nil
 }
 
 // powersOfTwo returns 1, 2, 4, ... up to limit (a power of two).
@@ -136,33 +281,38 @@ func powersOfTwo(limit int) []int {
 }
 
 // exec inserts the rows in args with the prepared statements, largest
-// first (n rows take at most log2(n)+1 statements), or from text for a
-// size nothing was prepared for. After each statement it yields the
-// processor: with GOMAXPROCS=1 a batch commit would otherwise hold the
-// only P for milliseconds while requests wait (the p99 latency).
-func (ins *inserter) exec(ctx context.Context, tx *sql.Tx, cache map[int]*sql.Stmt, table, cols string, arity int, args []any) error {
+// first (n rows take at most log2(n)+1 statements), yielding the
+// processor after each statement as p says.
+func (ins *inserter) exec(ctx context.Context, p pace, cache map[int]driver.Stmt, table string, arity int, args []driver.NamedValue) error {
 	for len(args) > 0 {
 		n := len(args) / arity
-		var err error
-		if s, ok := cache[n]; ok {
-			_, err = tx.StmtContext(ctx, s).ExecContext(ctx, args...)
-		} else if k := largestBelow(cache, n); k > 0 {
-			n = k
-			_, err = tx.StmtContext(ctx, cache[k]).ExecContext(ctx, args[:k*arity]...)
-		} else {
-			_, err = tx.ExecContext(ctx, multiInsert(table, cols, arity, n), args...)
+		st, ok := cache[n]
+		if !ok {
+			n = largestBelow(cache, n)
+			st = cache[n]
 		}
-		if err != nil {
+		if st == nil {
+			return fmt.Errorf("no prepared INSERT for %d %s", len(args)/arity, table)
+		}
+		ex, ok := st.(driver.StmtExecContext)
+		if !ok {
+			return fmt.Errorf("statement %T cannot execute", st)
+		}
+		chunk := args[:n*arity]
+		for i := range chunk {
+			chunk[i].Ordinal = i + 1
+		}
+		if _, err := ex.ExecContext(ctx, chunk); err != nil {
 			return err
 		}
 		args = args[n*arity:]
-		runtime.Gosched()
+		p.yield()
 	}
 	return nil
 }
 
 // largestBelow returns the largest prepared size below n, or 0.
-func largestBelow(cache map[int]*sql.Stmt, n int) int {
+func largestBelow(cache map[int]driver.Stmt, n int) int {
 	best := 0
 	for k := range cache {
 		if k < n && k > best {
@@ -172,12 +322,22 @@ func largestBelow(cache map[int]*sql.Stmt, n int) int {
 	return best
 }
 
-func appendRequestArgs(args []any, id int64, r *Record, now time.Time) []any {
+// appendArgs appends vs as statement arguments. Each must be a
+// driver.Value (int64, string, bool, nil...): they reach the driver
+// unconverted.
+func appendArgs(args []driver.NamedValue, vs ...driver.Value) []driver.NamedValue {
+	for _, v := range vs {
+		args = append(args, driver.NamedValue{Value: v})
+	}
+	return args
+}
+
+func appendRequestArgs(args []driver.NamedValue, id int64, r *Record, now time.Time) []driver.NamedValue {
 	t := r.Time
 	if t.IsZero() {
 		t = now
 	}
-	var notes, features any // NULL unless present
+	var notes, features driver.Value // NULL unless present
 	if len(r.Notes) > 0 {
 		b, _ := json.Marshal(r.Notes) // a []string always marshals
 		notes = string(b)
@@ -185,14 +345,14 @@ func appendRequestArgs(args []any, id int64, r *Record, now time.Time) []any {
 	if len(r.Features) > 0 {
 		features = string(r.Features)
 	}
-	var cost any
+	var cost driver.Value
 	if r.CostMicros != nil {
 		cost = *r.CostMicros
 	}
 	u := r.Usage
-	return append(args,
+	return appendArgs(args,
 		id, r.RequestID, t.UnixMilli(), r.Key, r.Endpoint, r.ProtocolIn, r.ProtocolOut, r.Model, r.UpstreamModel, r.Provider,
-		r.Stream, r.Status, r.ErrorClass, r.ErrorMessage, r.Latency.Microseconds(), r.TTFT.Microseconds(),
+		r.Stream, int64(r.Status), r.ErrorClass, r.ErrorMessage, r.Latency.Microseconds(), r.TTFT.Microseconds(),
 		u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.CacheWrite1hTokens, u.ReasoningTokens,
 		r.UsageEstimated, cost, r.PriceSource, r.PolicyHash, r.StickyKey, r.Sticky, notes, features,
 	)

@@ -718,3 +718,56 @@ func TestSQLHandleSharesTheFile(t *testing.T) {
 		t.Errorf("requests rows = %d, want 50", n)
 	}
 }
+
+// TestWriterPace checks how the writer shares the processor: a batch
+// closed by BatchDelay (a quiet log) is written in transactions of at most
+// quietPace.txRows rows, a full batch (a busy log) in one transaction, and
+// either way every request and attempt lands with its own attempts.
+func TestWriterPace(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		rows        int
+		batchSize   int
+		wantBatches int64
+	}{
+		{"quiet: closed by the delay", 40, 256, 3}, // 16 + 16 + 8
+		{"busy: a full batch", 64, 64, 1},
+		{"quiet: one odd row", 1, 256, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openTest(t)
+			w := NewWriter(db, WriterConfig{BatchSize: tc.batchSize, BatchDelay: 20 * time.Millisecond})
+			for i := range tc.rows { // queued before Run: the first batch takes them all
+				w.Record(&Record{Time: t0, RequestID: fmt.Sprint(i), Status: 200,
+					Attempts: []Attempt{{N: 1, Provider: "a", Status: 500}, {N: 2, Provider: "b", Status: 200}}})
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- w.Run(ctx) }()
+			if err := w.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			st := w.Stats()
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if st.Written != int64(tc.rows) || st.Batches != tc.wantBatches {
+				t.Errorf("Stats() = %+v, want %d written in %d transactions", st, tc.rows, tc.wantBatches)
+			}
+			if n := countRows(t, db, "attempts"); n != int64(2*tc.rows) {
+				t.Errorf("attempts rows = %d, want %d", n, 2*tc.rows)
+			}
+			// Each request's attempts point at it, across transactions.
+			var bad int64
+			if err := db.read.QueryRow(`SELECT COUNT(*) FROM attempts a JOIN requests r ON r.id = a.request_row
+				WHERE a.provider != CASE a.n WHEN 1 THEN 'a' ELSE 'b' END`).Scan(&bad); err != nil || bad != 0 {
+				t.Errorf("mismatched attempts = %d (%v), want 0", bad, err)
+			}
+			var orphans int64
+			if err := db.read.QueryRow(`SELECT COUNT(*) FROM requests r WHERE (SELECT COUNT(*) FROM attempts a WHERE a.request_row = r.id) != 2`).Scan(&orphans); err != nil || orphans != 0 {
+				t.Errorf("requests without their 2 attempts = %d (%v), want 0", orphans, err)
+			}
+		})
+	}
+}

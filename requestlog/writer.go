@@ -293,20 +293,38 @@ func (w *Writer) prune(ctx context.Context) {
 // its rows are tried one by one.
 const commitRetries = 2
 
-// commit writes batch in one transaction. If that keeps failing, the rows
-// are written one per transaction so that one bad row cannot lose the
-// others; after three failures in a row the rest are counted as failed.
+// commit writes batch at the pace the load allows: a full batch or a
+// backlog behind it is written whole (busyPace); otherwise in short
+// transactions with a pause between them (quietPace).
 func (w *Writer) commit(ctx context.Context, ins *inserter, batch []*Record) {
-	if len(batch) == 0 {
-		return
+	p := quietPace
+	if len(batch) >= w.cfg.BatchSize || len(w.queue) >= w.cfg.BatchSize {
+		p = busyPace
 	}
+	for len(batch) > 0 {
+		n := len(batch)
+		if p.txRows > 0 {
+			n = min(n, p.txRows)
+		}
+		w.commitTx(ctx, ins, batch[:n], p)
+		if batch = batch[n:]; len(batch) > 0 {
+			p.yield()
+		}
+	}
+}
+
+// commitTx writes batch in one transaction. If that keeps failing, the
+// rows are written one per transaction so that one bad row cannot lose
+// the others; after three failures in a row the rest are counted as
+// failed.
+func (w *Writer) commitTx(ctx context.Context, ins *inserter, batch []*Record, p pace) {
 	now := w.cfg.Now()
 	var err error
 	for try := 0; try <= commitRetries; try++ {
 		if try > 0 {
 			time.Sleep(time.Duration(try) * 50 * time.Millisecond)
 		}
-		if err = ins.insert(ctx, batch, now); err == nil {
+		if err = ins.insert(ctx, batch, now, p); err == nil {
 			w.written.Add(int64(len(batch)))
 			w.batches.Add(1)
 			return
@@ -320,7 +338,7 @@ func (w *Writer) commit(ctx context.Context, ins *inserter, batch []*Record) {
 			w.cfg.OnError(fmt.Errorf("requestlog: gave up on %d rows: %w", len(batch)-i, err))
 			return
 		}
-		if err = ins.insert(ctx, batch[i:i+1], now); err != nil {
+		if err = ins.insert(ctx, batch[i:i+1], now, p); err != nil {
 			consecutive++
 			w.failed.Add(1)
 			w.cfg.OnError(fmt.Errorf("requestlog: write request %s: %w", r.RequestID, err))

@@ -36,6 +36,14 @@ type Config struct {
 	Header http.Header
 	// Rate is the open-loop request rate per second.
 	Rate int
+	// Conns caps the open loop's connections, as wrk2 does (-c with -R): a
+	// request due while every connection is busy waits for one, and that
+	// wait counts in its latency (measured from its scheduled start). Zero
+	// means max(64, Rate/10). Without a cap a stall of either side turns
+	// into a storm of new connections (thousands of dials and TIME_WAITs at
+	// 5k RPS, the bare proxy included), which measures the kernel's accept
+	// queue rather than the target.
+	Conns int
 	// Concurrency is the number of closed-loop or SSE workers.
 	Concurrency int
 	// Duration is how long requests are started; zero means 10 s.
@@ -60,6 +68,7 @@ type Result struct {
 	Mode        Mode    `json:"mode"`
 	URL         string  `json:"url"`
 	Rate        int     `json:"rate,omitempty"`
+	Conns       int     `json:"conns,omitempty"` // open loop: the connection cap
 	Concurrency int     `json:"concurrency,omitempty"`
 	DurationS   float64 `json:"duration_s"`
 	Requests    int64   `json:"requests"` // started
@@ -81,13 +90,14 @@ type Result struct {
 	CPUPerRequestUS float64 `json:"cpu_us_per_request,omitempty"`
 }
 
-// NewClient returns the HTTP client a run uses: keep-alive, enough idle
-// connections for conns in flight, no compression, loopback dialing.
+// NewClient returns the HTTP client a run uses: keep-alive, at most conns
+// connections (all kept when idle), no compression, loopback dialing.
 func NewClient(conns int) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        conns + 16,
-		MaxIdleConnsPerHost: conns + 16,
+		MaxConnsPerHost:     conns,
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}}
@@ -116,7 +126,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	conns := cfg.Concurrency
 	if cfg.Mode == Open {
-		conns = max(64, cfg.Rate/10)
+		if cfg.Conns <= 0 {
+			cfg.Conns = max(64, cfg.Rate/10)
+		}
+		conns = cfg.Conns
 	}
 	client := NewClient(conns)
 	defer client.CloseIdleConnections()
@@ -309,7 +322,7 @@ func (c *recorder) result(cfg Config, elapsed time.Duration) Result {
 		RPS: float64(c.okN) / elapsed.Seconds(), Latency: Summarize(c.lat),
 	}
 	if cfg.Mode == Open {
-		res.Rate = cfg.Rate
+		res.Rate, res.Conns = cfg.Rate, cfg.Conns
 	} else {
 		res.Concurrency = cfg.Concurrency
 	}

@@ -2,9 +2,11 @@ package loadgen
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,5 +108,47 @@ func TestReadProc(t *testing.T) {
 	}
 	if _, err := ReadProc(-1); err == nil {
 		t.Error("ReadProc(-1) succeeded, want an error")
+	}
+}
+
+// TestOpenLoopConnectionCap checks that the open loop never opens more
+// than Conns connections, even when the target stalls and requests pile
+// up, and that the wait for a connection counts in the latency.
+func TestOpenLoopConnectionCap(t *testing.T) {
+	var mu sync.Mutex
+	open, peak := 0, 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // slower than the schedule: requests queue
+		w.Write([]byte("{}"))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			open++
+			peak = max(peak, open)
+		case http.StateClosed, http.StateHijacked:
+			open--
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	res, err := Run(context.Background(), Config{Mode: Open, URL: srv.URL, Rate: 400, Conns: 2, Duration: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if res.Errors != 0 || res.OK != 40 || res.Conns != 2 {
+		t.Fatalf("Run = %+v, want 40 successes over 2 connections", res)
+	}
+	if peak > 2 {
+		t.Errorf("peak connections %d, want at most 2", peak)
+	}
+	// 40 requests of 20 ms over 2 connections take 400 ms: the last ones
+	// waited about 300 ms for a connection, and that is in their latency.
+	if res.Latency.Max < 200 {
+		t.Errorf("max latency %.1f ms, want the wait for a connection counted (>= 200 ms)", res.Latency.Max)
 	}
 }

@@ -213,7 +213,11 @@ func (e evaluator) rss(name, step string, pick func(*loadgen.ProcReport) float64
 	v := pick(g.Proc)
 	m := fmt.Sprintf("%.1f MB", v)
 	if g.Rate > 0 {
-		m += fmt.Sprintf(" (%.0f RPS achieved, %d errors)", g.RPS, g.Errors)
+		m += fmt.Sprintf(" (%.0f RPS achieved over at most %d connections, %d errors", g.RPS, g.Conns, g.Errors)
+		if b, ok := e.steps[strings.TrimSuffix(step, "_gw")+"_bare"]; ok && b.Proc != nil {
+			m += fmt.Sprintf("; bare proxy %.1f MB", pick(b.Proc))
+		}
+		m += ")"
 	}
 	return Goal{name, target, m, check(v <= limit && g.Errors == 0)}
 }

@@ -84,6 +84,7 @@ func runLoad(ctx context.Context, args []string) error {
 	bodyFile := fs.String("body-file", "", "request body file")
 	fs.IntVar(&cfg.Rate, "rate", 0, "open loop: requests per second")
 	fs.IntVar(&cfg.Concurrency, "c", 0, "closed loop and sse: workers")
+	fs.IntVar(&cfg.Conns, "conns", 0, "open loop: most connections, as wrk2's -c (0: max(64, rate/10))")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "unmeasured warm-up")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request timeout")
