@@ -60,3 +60,38 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("Markdown missing rows:\n%s", md)
 	}
 }
+
+// TestAddedLatencyMedianOfRounds checks that interleaved rounds are each
+// compared with their own direct baseline and that the median round
+// decides: one noisy round (every target slow) neither fails nor passes
+// the goal on its own.
+func TestAddedLatencyMedianOfRounds(t *testing.T) {
+	d := func(p99 float64) loadgen.Dist { return loadgen.Dist{N: 10, P50: 0.5, P99: p99} }
+	ok := func(p99 float64) loadgen.Result { return loadgen.Result{OK: 10, Requests: 10, Latency: d(p99)} }
+	steps := map[string]loadgen.Result{
+		// round 1: +0.6; round 2 (noisy host, everything slow): +3.0; round 3: +0.8
+		"open1k_direct": ok(1.0), "open1k_bare": ok(1.2), "open1k_gw": ok(1.6),
+		"open1k_direct_r2": ok(4.0), "open1k_bare_r2": ok(6.0), "open1k_gw_r2": ok(7.0),
+		"open1k_direct_r3": ok(1.1), "open1k_bare_r3": ok(1.3), "open1k_gw_r3": ok(1.9),
+	}
+	r := Evaluate(nil, steps, nil)
+	var got Goal
+	for _, g := range r.Goals {
+		if g.Name == "added latency p99 at 1k RPS" {
+			got = g
+		}
+	}
+	if got.Status != Met || !strings.HasPrefix(got.Measured, "+0.800 ms (gw 1.900, direct 1.100, bare proxy +0.200") ||
+		!strings.Contains(got.Measured, "median of 3 rounds: +0.600, +0.800, +3.000") {
+		t.Errorf("p99 goal = %+v, want +0.800 ms from round 3, met", got)
+	}
+	if r.Noisy {
+		t.Errorf("median direct p99 1.1 ms: Noisy = true, want false")
+	}
+	steps["open1k_gw_r3"] = ok(2.5) // round 3 now +1.4: the median fails
+	for _, g := range Evaluate(nil, steps, nil).Goals {
+		if g.Name == "added latency p99 at 1k RPS" && g.Status != NotMet {
+			t.Errorf("median +1.4 ms: status %s, want not met", g.Status)
+		}
+	}
+}
