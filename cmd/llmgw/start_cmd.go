@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args); err != nil {
 		return exitError{code: 2}
 	}
+	tuneGC(e.getenv)
 	keep, err := parseDays(*retention)
 	if err != nil {
 		return fmt.Errorf("start: --retention: %w", err)
@@ -153,6 +155,11 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return srv.Run(gctx, ln, grace, cut)
 	})
 	g.Go(func() error { return writer.Run(wctx) })
+	g.Go(func() error {
+		finished := func() int64 { st := writer.Stats(); return st.Queued + st.Written + st.Shed + st.Failed }
+		releaseMemoryWhenIdle(gctx, finished, idleAfter, debug.FreeOSMemory)
+		return nil
+	})
 	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
 	g.Go(func() error { return reloadOnHUP(gctx, eng, logger) })
 	err = g.Wait()

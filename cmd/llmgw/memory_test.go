@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestReleaseMemoryWhenIdle checks that memory is released once per idle
+// period: not while requests keep finishing, once after they stop, not
+// again while still idle, and again after the next burst.
+func TestReleaseMemoryWhenIdle(t *testing.T) {
+	var activity, releases atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	const idle = 40 * time.Millisecond
+	go func() {
+		defer close(done)
+		releaseMemoryWhenIdle(ctx, activity.Load, idle, func() { releases.Add(1) })
+	}()
+	defer func() { cancel(); <-done }()
+
+	busy := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			activity.Add(1)
+			time.Sleep(idle / 8)
+		}
+	}
+	waitFor := func(want int64) {
+		t.Helper()
+		for i := 0; i < 200 && releases.Load() < want; i++ {
+			time.Sleep(idle / 4)
+		}
+		if got := releases.Load(); got != want {
+			t.Fatalf("releases = %d, want %d", got, want)
+		}
+	}
+
+	time.Sleep(3 * idle)
+	if got := releases.Load(); got != 0 {
+		t.Fatalf("releases at start without traffic = %d, want 0", got)
+	}
+	busy(4 * idle)
+	if got := releases.Load(); got != 0 {
+		t.Fatalf("releases while busy = %d, want 0", got)
+	}
+	waitFor(1)
+	time.Sleep(4 * idle) // still idle: no second release
+	waitFor(1)
+	busy(2 * idle)
+	waitFor(2)
+}
+
+func TestTuneGCKeepsTheOperatorsGOGC(t *testing.T) {
+	var seen []string
+	tuneGC(func(k string) string { seen = append(seen, k); return "50" })
+	if len(seen) != 1 || seen[0] != "GOGC" {
+		t.Errorf("tuneGC read %v, want GOGC", seen)
+	}
+}
