@@ -95,3 +95,40 @@ func TestAddedLatencyMedianOfRounds(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamingGoalsOverRounds checks the streaming goals over
+// interleaved rounds: the median round's TTFC decides, and one incomplete
+// stream in any round fails fidelity.
+func TestStreamingGoalsOverRounds(t *testing.T) {
+	dp := func(p50, p99 float64) *loadgen.Dist { return &loadgen.Dist{N: 8, P50: p50, P99: p99} }
+	sse := func(ttfc float64) loadgen.Result {
+		return loadgen.Result{OK: 8, Requests: 8, TTFC: dp(ttfc, ttfc+1), Gaps: dp(20, 21), StreamsFaithful: 1}
+	}
+	steps := map[string]loadgen.Result{
+		"sse_direct": sse(1.0), "sse_gw": sse(1.2), // +0.2
+		"sse_direct_r2": sse(1.0), "sse_gw_r2": sse(3.0), // +2.0, a noisy round
+		"sse_direct_r3": sse(1.0), "sse_gw_r3": sse(1.4), // +0.4
+	}
+	goal := func(name string) Goal {
+		for _, g := range Evaluate(nil, steps, nil).Goals {
+			if g.Name == name {
+				return g
+			}
+		}
+		t.Fatalf("no goal %q", name)
+		return Goal{}
+	}
+	if g := goal("streaming: added time to first content p50"); g.Status != Met || !strings.HasPrefix(g.Measured, "+0.400 ms") ||
+		!strings.Contains(g.Measured, "median of 3 rounds: +0.200, +0.400, +2.000") {
+		t.Errorf("TTFC goal = %+v, want +0.400 ms from the median round, met", g)
+	}
+	if g := goal("events delivered, same protocol"); g.Status != Met || !strings.HasPrefix(g.Measured, "100.00% of 24 streams") {
+		t.Errorf("fidelity = %+v, want 24 complete streams over 3 rounds", g)
+	}
+	bad := sse(1.4)
+	bad.StreamsFaithful = 0.875 // one of 8 streams lost an event
+	steps["sse_gw_r3"] = bad
+	if g := goal("events delivered, same protocol"); g.Status != NotMet {
+		t.Errorf("fidelity with an incomplete stream in round 3 = %+v, want not met", g)
+	}
+}
