@@ -57,6 +57,14 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	select {
 	case <-w.ready:
+		// A handler that returns because the request was cancelled also
+		// signals ready; the cancellation wins, as in net/http's
+		// transport (both channels are ready then, and select would pick
+		// either).
+		if err := ctx.Err(); err != nil {
+			cancel()
+			return nil, err
+		}
 	case <-ctx.Done():
 		cancel()
 		return nil, ctx.Err()
