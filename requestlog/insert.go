@@ -11,15 +11,16 @@ import (
 	"time"
 )
 
-// Rows are inserted with multi-row INSERT statements, rowsPerInsert
-// requests (and attemptsPerInsert attempts) per statement, which costs a
+// Rows are inserted with multi-row INSERT statements of at most
+// rowsPerInsert requests (and attemptsPerInsert attempts: a pace's
+// statements carry twice as many attempts as requests), which costs a
 // fraction of one statement per row. Request ids are assigned here, from
 // the table's largest id, so that attempts can refer to them; this is safe
 // because the writer is the only one inserting requests and does so inside
 // a BEGIN IMMEDIATE transaction.
 const (
 	rowsPerInsert     = 32
-	attemptsPerInsert = 64
+	attemptsPerInsert = 2 * rowsPerInsert
 )
 
 // pace is how the writer shares the processor while it writes a batch.

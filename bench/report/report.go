@@ -99,12 +99,8 @@ type evaluator struct {
 
 // directP99 is the median of the direct baseline's p99 over the rounds.
 func (e evaluator) directP99(scenario string) (float64, bool) {
-	rs := e.rounds(scenario)
-	if len(rs) == 0 {
-		return 0, false
-	}
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].direct.Latency.P99 < rs[j].direct.Latency.P99 })
-	return rs[(len(rs)-1)/2].direct.Latency.P99, true
+	_, p99, _, ok := e.medianRound(scenario, func(r round) (float64, bool) { return r.direct.Latency.P99, true })
+	return p99, ok
 }
 
 func (e evaluator) pair(a, b string) (loadgen.Result, loadgen.Result, bool) {
@@ -159,20 +155,24 @@ type round struct {
 // maxRounds bounds the rounds a report reads per scenario.
 const maxRounds = 9
 
-// rounds returns the scenario's complete rounds: round 1 is
-// scenario_{direct,bare,gw}, round k is scenario_{direct,bare,gw}_rk.
+// roundStep names round k of a step as bench/run does: step for the
+// first round, step_rk for round k.
+func roundStep(step string, k int) string {
+	if k == 1 {
+		return step
+	}
+	return fmt.Sprintf("%s_r%d", step, k)
+}
+
+// rounds returns the scenario's complete rounds (see roundStep).
 func (e evaluator) rounds(scenario string) []round {
 	var out []round
 	for k := 1; k <= maxRounds; k++ {
-		suffix := ""
-		if k > 1 {
-			suffix = fmt.Sprintf("_r%d", k)
-		}
-		d, g, ok := e.pair(scenario+"_direct"+suffix, scenario+"_gw"+suffix)
+		d, g, ok := e.pair(roundStep(scenario+"_direct", k), roundStep(scenario+"_gw", k))
 		if !ok {
 			continue
 		}
-		b, hasBare := e.steps[scenario+"_bare"+suffix]
+		b, hasBare := e.steps[roundStep(scenario+"_bare", k)]
 		out = append(out, round{direct: d, bare: b, gw: g, hasBare: hasBare && b.OK > 0})
 	}
 	return out
@@ -184,32 +184,24 @@ func (e evaluator) rounds(scenario string) []round {
 // every target of its round) does not decide the result.
 func (e evaluator) added(name, scenario string, pick func(loadgen.Dist) float64, limit float64) Goal {
 	target := fmt.Sprintf("≤ +%.2f ms", limit)
-	rs := e.rounds(scenario)
-	if len(rs) == 0 {
+	med, add, all, ok := e.medianRound(scenario, func(r round) (float64, bool) {
+		return pick(r.gw.Latency) - pick(r.direct.Latency), true
+	})
+	if !ok {
 		return missing(name, target)
 	}
-	add := func(r round) float64 { return pick(r.gw.Latency) - pick(r.direct.Latency) }
-	sort.SliceStable(rs, func(i, j int) bool { return add(rs[i]) < add(rs[j]) })
-	med := rs[(len(rs)-1)/2]
-	m := fmt.Sprintf("+%.3f ms (gw %.3f, direct %.3f", add(med), pick(med.gw.Latency), pick(med.direct.Latency))
+	m := fmt.Sprintf("%+.3f ms (gw %.3f, direct %.3f", add, pick(med.gw.Latency), pick(med.direct.Latency))
 	if med.hasBare {
-		m += fmt.Sprintf(", bare proxy +%.3f", pick(med.bare.Latency)-pick(med.direct.Latency))
+		m += fmt.Sprintf(", bare proxy %+.3f", pick(med.bare.Latency)-pick(med.direct.Latency))
 	}
 	errs := int64(0)
-	for _, r := range rs {
+	for _, r := range e.rounds(scenario) {
 		errs += r.gw.Errors
 	}
 	if errs > 0 {
 		m += fmt.Sprintf(", %d errors", errs)
 	}
-	if len(rs) > 1 {
-		all := make([]string, len(rs))
-		for i, r := range rs {
-			all[i] = fmt.Sprintf("+%.3f", add(r))
-		}
-		m += fmt.Sprintf("; median of %d rounds: %s", len(rs), strings.Join(all, ", "))
-	}
-	return Goal{name, target, m + ")", check(add(med) <= limit && errs == 0)}
+	return Goal{name, target, m + ofRounds(all) + ")", check(add <= limit && errs == 0)}
 }
 
 func (e evaluator) cpu() Goal {
@@ -305,11 +297,7 @@ func (e evaluator) fidelity(name, step string) Goal {
 	faithful := 1.0
 	firstErr := ""
 	for k := 1; k <= maxRounds; k++ {
-		key := step
-		if k > 1 {
-			key = fmt.Sprintf("%s_r%d", step, k)
-		}
-		g, found := e.steps[key]
+		g, found := e.steps[roundStep(step, k)]
 		if !found {
 			continue
 		}

@@ -3,10 +3,8 @@ package crosstest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/providers/internal/goldentest"
-	"github.com/llmgw/llmgw/sse"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -143,28 +140,11 @@ func streamOutcome(evs []llm.Event) outcome {
 	return o
 }
 
-func readEvents(t *testing.T, body []byte) []sse.Event {
-	t.Helper()
-	r := sse.NewReader(bytes.NewReader(body))
-	var evs []sse.Event
-	for {
-		ev, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return evs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev.Data, ev.Raw = bytes.Clone(ev.Data), bytes.Clone(ev.Raw)
-		evs = append(evs, ev)
-	}
-}
-
 func decodeStream(t *testing.T, c codec, body []byte) []llm.Event {
 	t.Helper()
 	d := c.newStreamDecoder()
 	var out []llm.Event
-	for _, ev := range readEvents(t, body) {
+	for _, ev := range goldentest.ReadEvents(t, body) {
 		evs, err := d.Decode(ev)
 		if err != nil {
 			t.Fatalf("%s Decode(%q): %v", c.proto, ev.Data, err)
