@@ -21,9 +21,10 @@
 // Pacing: with one core (GOMAXPROCS=1) every SQLite statement and commit
 // holds the only processor, so the writer shares it. A batch closed by
 // BatchDelay (the log keeps up) is written in short transactions and
-// statements with a brief park between them, which lets the scheduler
-// serve requests whose bytes have arrived; a full batch or a backlog is
-// written whole, at the least CPU per row. See quietPace and busyPace.
+// statements, and after each the writer waits until the scheduler has
+// polled the network and served the requests whose bytes arrived (see
+// netpollYield); a full batch or a backlog is written whole, at the least
+// CPU per row. See quietPace and busyPace.
 //
 // Overflow: Record never drops silently. The queue is bounded
 // (WriterConfig.QueueSize); when it is full, Record waits up to

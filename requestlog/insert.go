@@ -27,36 +27,31 @@ const (
 // With GOMAXPROCS=1 (one core) every statement and every commit holds the
 // only P: requests whose bytes have arrived wait until the writer lets go.
 type pace struct {
-	txRows   int  // most rows per transaction; 0: the whole batch
-	stmtRows int  // most requests per INSERT: a power of two <= rowsPerInsert
-	park     bool // park between statements rather than runtime.Gosched
+	txRows        int  // most rows per transaction; 0: the whole batch
+	stmtRows      int  // most requests per INSERT: a power of two <= rowsPerInsert
+	behindNetwork bool // yield until the network is polled (netpollYield), not with runtime.Gosched
 }
 
 var (
 	// quietPace is for a log that keeps up easily (the batch was closed
 	// by BatchDelay, not by filling): short statements (about 30 µs for 4
 	// rows) and short transactions (a commit writes each page to the WAL
-	// with two pwrite calls: about 0.4 ms for 100 rows), with a pause
-	// between them. A pause, not Gosched: a goroutine that calls Gosched
-	// goes to the global run queue, which the scheduler reads before it
-	// polls the network, so requests would still wait for the whole batch
-	// (that was about +2 ms on the p99 at 1k RPS). It costs more CPU per
-	// row, which a quiet gateway has to spare.
-	quietPace = pace{txRows: 16, stmtRows: 4, park: true}
+	// with two pwrite calls: about 0.4 ms for 100 rows), and after each
+	// the writer waits behind the requests that arrived meanwhile (see
+	// netpollYield for why neither Gosched nor a timed pause does that).
+	// It costs more CPU per row, which a quiet gateway has to spare.
+	quietPace = pace{txRows: 16, stmtRows: 4, behindNetwork: true}
 	// busyPace is for a full batch or a backlog: whole batches and large
 	// statements, the least CPU per row, so that a saturated gateway still
 	// logs every request.
 	busyPace = pace{stmtRows: rowsPerInsert}
 )
 
-// yieldPause is how long a quiet writer parks between statements: long
-// enough that the timer has not fired when the scheduler next looks for
-// work (so it polls the network first), short enough not to matter.
-const yieldPause = 20 * time.Microsecond
-
-func (p pace) yield() {
-	if p.park {
-		time.Sleep(yieldPause)
+// yield lets other goroutines run between statements and transactions,
+// as p says.
+func (ins *inserter) yield(p pace) {
+	if p.behindNetwork {
+		ins.ny.yield()
 		return
 	}
 	runtime.Gosched()
@@ -95,6 +90,7 @@ type inserter struct {
 	requests map[int]driver.Stmt
 	attempts map[int]driver.Stmt
 	args     []driver.NamedValue // reused by every statement
+	ny       *netpollYield       // the quiet pace's yield; nil: a timed park
 }
 
 func (w *Writer) prepare(ctx context.Context) (*inserter, error) {
@@ -102,6 +98,7 @@ func (w *Writer) prepare(ctx context.Context) (*inserter, error) {
 	if err := ins.raw(ctx, func(any) error { return nil }); err != nil {
 		return nil, fmt.Errorf("requestlog: writer: prepare: %w", err)
 	}
+	ins.ny = startNetpollYield()
 	return ins, nil
 }
 
@@ -173,6 +170,7 @@ func (ins *inserter) closeStmts() {
 
 // close finalizes the statements, on their connection.
 func (ins *inserter) close() {
+	ins.ny.stop()
 	conn, err := ins.db.Conn(context.Background())
 	if err != nil {
 		return
@@ -307,7 +305,7 @@ func (ins *inserter) exec(ctx context.Context, p pace, cache map[int]driver.Stmt
 			return err
 		}
 		args = args[n*arity:]
-		p.yield()
+		ins.yield(p)
 	}
 	return nil
 }

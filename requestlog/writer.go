@@ -295,7 +295,7 @@ const commitRetries = 2
 
 // commit writes batch at the pace the load allows: a full batch or a
 // backlog behind it is written whole (busyPace); otherwise in short
-// transactions with a pause between them (quietPace).
+// transactions, waiting behind the requests between them (quietPace).
 func (w *Writer) commit(ctx context.Context, ins *inserter, batch []*Record) {
 	p := quietPace
 	if len(batch) >= w.cfg.BatchSize || len(w.queue) >= w.cfg.BatchSize {
@@ -308,7 +308,7 @@ func (w *Writer) commit(ctx context.Context, ins *inserter, batch []*Record) {
 		}
 		w.commitTx(ctx, ins, batch[:n], p)
 		if batch = batch[n:]; len(batch) > 0 {
-			p.yield()
+			ins.yield(p)
 		}
 	}
 }
