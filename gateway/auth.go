@@ -58,8 +58,8 @@ func authenticate(r *http.Request, pol *engine.Policy) (string, *HTTPError) {
 	return name, nil
 }
 
-// secretHeaders are client credentials: never forwarded upstream, never
-// logged, redacted from what a policy sees.
+// secretHeaders are client credentials, by lower-case name: never
+// forwarded upstream, never logged, redacted from what a policy sees.
 var secretHeaders = map[string]bool{
 	"authorization":       true,
 	"x-api-key":           true,
@@ -68,7 +68,3 @@ var secretHeaders = map[string]bool{
 	"cookie":              true,
 	"proxy-authorization": true,
 }
-
-// isSecretHeader reports whether a lower-case header name carries a
-// credential.
-func isSecretHeader(name string) bool { return secretHeaders[name] }

@@ -448,7 +448,7 @@ func (x *exchange) policyHeaders() map[string]string {
 	h := make(map[string]string, len(x.r.Header))
 	for k, vs := range x.r.Header {
 		lk := strings.ToLower(k)
-		if isSecretHeader(lk) {
+		if secretHeaders[lk] {
 			h[lk] = "[redacted]"
 			continue
 		}

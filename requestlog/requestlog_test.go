@@ -657,8 +657,12 @@ func TestReadsDuringWrites(t *testing.T) {
 		}
 	}()
 	reads, during := 0, 0
-	for ; reads < 1000 && (reads < 3 || w.Stats().Written < rows); reads++ {
-		if w.Stats().Written < rows {
+	for ; reads < 1000; reads++ {
+		writing := w.Stats().Written < rows
+		if !writing && reads >= 3 {
+			break
+		}
+		if writing {
 			during++
 		}
 		if _, err := db.Stats(context.Background(), t0); err != nil {
