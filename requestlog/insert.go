@@ -57,21 +57,43 @@ func (ins *inserter) yield(p pace) {
 	runtime.Gosched()
 }
 
-const requestCols = `id, request_id, time_ms, key, endpoint, protocol_in, protocol_out, model, upstream_model, provider,
-	stream, status, error_class, error_message, latency_us, ttft_us,
-	input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
-	usage_estimated, cost_micros, price_source, policy_hash, sticky_key, sticky, notes, features`
+// The columns a row binds, in order, each with its placeholder: "?", or
+// text for a NOT NULL text column. The writer binds an empty string as NULL
+// there (see inserter.text) because the driver copies every bound string
+// into C memory and frees it after the statement, and an empty one costs as
+// much as any; a typical row leaves five or more text columns empty.
+var (
+	requestCols = []column{
+		{"id", "?"}, {"request_id", text}, {"time_ms", "?"}, {"key", text}, {"endpoint", text},
+		{"protocol_in", text}, {"protocol_out", text}, {"model", text}, {"upstream_model", text}, {"provider", text},
+		{"stream", "?"}, {"status", "?"}, {"error_class", text}, {"error_message", text}, {"latency_us", "?"}, {"ttft_us", "?"},
+		{"input_tokens", "?"}, {"output_tokens", "?"}, {"cache_read_tokens", "?"}, {"cache_write_tokens", "?"},
+		{"cache_write_1h_tokens", "?"}, {"reasoning_tokens", "?"},
+		{"usage_estimated", "?"}, {"cost_micros", "?"}, {"price_source", text}, {"policy_hash", text},
+		{"sticky_key", text}, {"sticky", text}, {"notes", "?"}, {"features", "?"},
+	}
+	attemptCols = []column{
+		{"request_row", "?"}, {"n", "?"}, {"provider", text}, {"model", text}, {"status", "?"},
+		{"class", text}, {"error", text}, {"latency_us", "?"}, {"first_byte", "?"},
+	}
+)
 
-const requestArity = 30 // columns in requestCols
+// text is the placeholder of a NOT NULL text column: a NULL argument
+// stores the empty string.
+const text = "ifnull(?, '')"
 
-const attemptCols = `request_row, n, provider, model, status, class, error, latency_us, first_byte`
+// column is a column's name and the placeholder that binds it.
+type column struct{ name, placeholder string }
 
-const attemptArity = 9
-
-// multiInsert returns an INSERT of n rows of arity placeholders each.
-func multiInsert(table, cols string, arity, n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", arity), ",") + ")"
-	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+// multiInsert returns an INSERT of n rows of cols.
+func multiInsert(table string, cols []column, n int) string {
+	names := make([]string, len(cols))
+	holders := make([]string, len(cols))
+	for i, c := range cols {
+		names[i], holders[i] = c.name, c.placeholder
+	}
+	row := "(" + strings.Join(holders, ",") + ")"
+	return "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
 // inserter holds the writer's prepared statements, keyed by row count.
@@ -89,8 +111,9 @@ type inserter struct {
 	maxID    driver.Stmt
 	requests map[int]driver.Stmt
 	attempts map[int]driver.Stmt
-	args     []driver.NamedValue // reused by every statement
-	ny       *netpollYield       // the quiet pace's yield; nil: a timed park
+	args     []driver.NamedValue     // reused by every statement
+	labels   map[string]driver.Value // boxed names reused from row to row (see label)
+	ny       *netpollYield           // the quiet pace's yield; nil: a timed park
 }
 
 func (w *Writer) prepare(ctx context.Context) (*inserter, error) {
@@ -136,16 +159,16 @@ func (ins *inserter) prepareOn(ctx context.Context, dc any) error {
 		return err
 	}
 	for _, p := range []struct {
-		cache       map[int]driver.Stmt
-		table, cols string
-		arity       int
-		sizes       []int
+		cache map[int]driver.Stmt
+		table string
+		cols  []column
+		sizes []int
 	}{
-		{ins.requests, "requests", requestCols, requestArity, powersOfTwo(rowsPerInsert)},
-		{ins.attempts, "attempts", attemptCols, attemptArity, powersOfTwo(attemptsPerInsert)},
+		{ins.requests, "requests", requestCols, powersOfTwo(rowsPerInsert)},
+		{ins.attempts, "attempts", attemptCols, powersOfTwo(attemptsPerInsert)},
 	} {
 		for _, n := range p.sizes {
-			st, err := pc.PrepareContext(ctx, multiInsert(p.table, p.cols, p.arity, n))
+			st, err := pc.PrepareContext(ctx, multiInsert(p.table, p.cols, n))
 			if err != nil {
 				return err
 			}
@@ -220,9 +243,9 @@ func (ins *inserter) insertTx(ctx context.Context, batch []*Record, now time.Tim
 	args := ins.args[:0]
 	rows := 0
 	for i, r := range batch {
-		args = appendRequestArgs(args, maxID+1+int64(i), r, now)
+		args = ins.appendRequest(args, maxID+1+int64(i), r, now)
 		if rows++; rows == p.stmtRows || i == len(batch)-1 {
-			if err := ins.exec(ctx, p, ins.requests, "requests", requestArity, args); err != nil {
+			if err := ins.exec(ctx, p, ins.requests, "requests", len(requestCols), args); err != nil {
 				return err
 			}
 			args, rows = args[:0], 0
@@ -230,10 +253,9 @@ func (ins *inserter) insertTx(ctx context.Context, batch []*Record, now time.Tim
 	}
 	for i, r := range batch {
 		for _, a := range r.Attempts {
-			args = appendArgs(args, maxID+1+int64(i), int64(a.N), a.Provider, a.Model, int64(a.Status), a.Class, a.Error,
-				a.Latency.Microseconds(), a.FirstByte)
+			args = ins.appendAttempt(args, maxID+1+int64(i), a)
 			if rows++; rows == 2*p.stmtRows {
-				if err := ins.exec(ctx, p, ins.attempts, "attempts", attemptArity, args); err != nil {
+				if err := ins.exec(ctx, p, ins.attempts, "attempts", len(attemptCols), args); err != nil {
 					return err
 				}
 				args, rows = args[:0], 0
@@ -241,7 +263,7 @@ func (ins *inserter) insertTx(ctx context.Context, batch []*Record, now time.Tim
 		}
 	}
 	if rows > 0 {
-		if err := ins.exec(ctx, p, ins.attempts, "attempts", attemptArity, args); err != nil {
+		if err := ins.exec(ctx, p, ins.attempts, "attempts", len(attemptCols), args); err != nil {
 			return err
 		}
 	}
@@ -321,17 +343,53 @@ func largestBelow(cache map[int]driver.Stmt, n int) int {
 	return best
 }
 
-// appendArgs appends vs as statement arguments. Each must be a
-// driver.Value (int64, string, bool, nil...): they reach the driver
-// unconverted.
-func appendArgs(args []driver.NamedValue, vs ...driver.Value) []driver.NamedValue {
-	for _, v := range vs {
+// text returns s as the argument of a text placeholder: NULL for "",
+// which the placeholder stores as the empty string.
+func (ins *inserter) text(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// maxLabels bounds inserter.labels; past it the cache starts again.
+const maxLabels = 1024
+
+// label is text for a value that repeats from row to row (a provider,
+// model, endpoint or key name): the first row's driver.Value is kept and
+// reused, because storing a string in an interface allocates, about ten
+// times a row.
+func (ins *inserter) label(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	if v, ok := ins.labels[s]; ok {
+		return v
+	}
+	if ins.labels == nil || len(ins.labels) >= maxLabels {
+		ins.labels = make(map[string]driver.Value, 64)
+	}
+	s = strings.Clone(s) // never keep a larger buffer alive through a substring
+	v := driver.Value(s)
+	ins.labels[s] = v
+	return v
+}
+
+// appendAttempt appends a's row, in attemptCols' order, for request row id.
+func (ins *inserter) appendAttempt(args []driver.NamedValue, id int64, a Attempt) []driver.NamedValue {
+	for _, v := range [...]driver.Value{
+		id, int64(a.N), ins.label(a.Provider), ins.label(a.Model), int64(a.Status), ins.label(a.Class), ins.text(a.Error),
+		a.Latency.Microseconds(), a.FirstByte,
+	} {
 		args = append(args, driver.NamedValue{Value: v})
 	}
 	return args
 }
 
-func appendRequestArgs(args []driver.NamedValue, id int64, r *Record, now time.Time) []driver.NamedValue {
+// appendRequest appends r's row as statement arguments, in requestCols'
+// order. Each is a driver.Value (int64, string, bool or nil), so it
+// reaches the driver unconverted.
+func (ins *inserter) appendRequest(args []driver.NamedValue, id int64, r *Record, now time.Time) []driver.NamedValue {
 	t := r.Time
 	if t.IsZero() {
 		t = now
@@ -349,10 +407,14 @@ func appendRequestArgs(args []driver.NamedValue, id int64, r *Record, now time.T
 		cost = *r.CostMicros
 	}
 	u := r.Usage
-	return appendArgs(args,
-		id, r.RequestID, t.UnixMilli(), r.Key, r.Endpoint, r.ProtocolIn, r.ProtocolOut, r.Model, r.UpstreamModel, r.Provider,
-		r.Stream, int64(r.Status), r.ErrorClass, r.ErrorMessage, r.Latency.Microseconds(), r.TTFT.Microseconds(),
+	for _, v := range [...]driver.Value{
+		id, ins.text(r.RequestID), t.UnixMilli(), ins.label(r.Key), ins.label(r.Endpoint),
+		ins.label(r.ProtocolIn), ins.label(r.ProtocolOut), ins.label(r.Model), ins.label(r.UpstreamModel), ins.label(r.Provider),
+		r.Stream, int64(r.Status), ins.label(r.ErrorClass), ins.text(r.ErrorMessage), r.Latency.Microseconds(), r.TTFT.Microseconds(),
 		u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.CacheWrite1hTokens, u.ReasoningTokens,
-		r.UsageEstimated, cost, r.PriceSource, r.PolicyHash, r.StickyKey, r.Sticky, notes, features,
-	)
+		r.UsageEstimated, cost, ins.label(r.PriceSource), ins.label(r.PolicyHash), ins.text(r.StickyKey), ins.label(r.Sticky), notes, features,
+	} {
+		args = append(args, driver.NamedValue{Value: v})
+	}
+	return args
 }

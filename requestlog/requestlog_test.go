@@ -196,6 +196,61 @@ func TestStoredAsGiven(t *testing.T) {
 	}
 }
 
+// TestEmptyTextIsEmptyNotNull checks the writer's empty-string binding:
+// "" is bound as NULL and the INSERT stores the empty string, so every NOT
+// NULL text column of a sparse row holds an empty TEXT value.
+func TestEmptyTextIsEmptyNotNull(t *testing.T) {
+	db := openTest(t)
+	w, _ := startWriter(t, db, WriterConfig{})
+	w.Record(&Record{Time: t0, RequestID: "sparse", Attempts: []Attempt{{N: 1}}})
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT COUNT(*) FROM requests WHERE request_id = 'sparse'` + allText("key", "endpoint", "protocol_in", "protocol_out",
+			"model", "upstream_model", "provider", "error_class", "error_message", "price_source", "policy_hash", "sticky_key", "sticky"),
+		`SELECT COUNT(*) FROM attempts WHERE 1` + allText("provider", "model", "class", "error"),
+	} {
+		var n int
+		if err := db.read.QueryRow(q).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s = %d, %v; want 1 (every column '')", q, n, err)
+		}
+	}
+}
+
+// allText returns a condition that each of cols holds the empty string,
+// stored as text.
+func allText(cols ...string) string {
+	var b strings.Builder
+	for _, c := range cols {
+		fmt.Fprintf(&b, " AND %s = '' AND typeof(%s) = 'text'", c, c)
+	}
+	return b.String()
+}
+
+// TestRepeatedLabelsDoNotAllocate checks that the provider, model, key and
+// other names that repeat from row to row reach the driver without a new
+// allocation each: a row with every name set costs no more allocations
+// than a row with none.
+func TestRepeatedLabelsDoNotAllocate(t *testing.T) {
+	full := benchRecord(1)
+	full.ErrorClass, full.Sticky = "failover", "hit"
+	bare := *full
+	bare.Key, bare.Endpoint, bare.ProtocolIn, bare.ProtocolOut, bare.Model, bare.UpstreamModel = "", "", "", "", "", ""
+	bare.Provider, bare.ErrorClass, bare.PriceSource, bare.PolicyHash, bare.Sticky = "", "", "", "", ""
+	ins := &inserter{}
+	args := ins.appendRequest(nil, 1000, full, t0) // warms the labels and args
+	allocs := func(r *Record) float64 {
+		return testing.AllocsPerRun(100, func() { args = ins.appendRequest(args[:0], 1000, r, t0) })
+	}
+	if f, b := allocs(full), allocs(&bare); f > b {
+		t.Errorf("appendRequest allocations: %v with names set, %v without; want no more with", f, b)
+	}
+	if got := len(args); got != len(requestCols) {
+		t.Errorf("appendRequest appended %d arguments, want %d (one per column)", got, len(requestCols))
+	}
+}
+
 func TestCostStoredExactlyAndNullWhenUnpriced(t *testing.T) {
 	db := openTest(t)
 	w, _ := startWriter(t, db, WriterConfig{})
