@@ -1,13 +1,15 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/anthropic"
+	"github.com/llmgw/llmgw/providers/gemini"
+	"github.com/llmgw/llmgw/providers/openai"
 )
 
 // HTTPError is an error the gateway itself answers with. Status and
@@ -51,23 +53,18 @@ func asHTTPError(err error) *HTTPError {
 }
 
 // errorBody renders e in the shape of the caller's protocol
-// (protocols.md §4.1).
+// (protocols.md §4.1), with the same encoders the converters use for an
+// upstream's errors, so that a client sees one error vocabulary whether
+// llmgw or a provider refused its request.
 func errorBody(p llm.Protocol, e *HTTPError) []byte {
-	var v any
+	le := &llm.Error{Status: e.Status, Type: e.Type, Message: e.Message, Code: e.Code}
 	switch p {
 	case llm.ProtocolAnthropic:
-		v = map[string]any{"type": "error", "error": map[string]any{"type": anthropicType(e), "message": e.Message}}
+		return anthropic.EncodeError(le)
 	case llm.ProtocolGemini:
-		v = map[string]any{"error": map[string]any{"code": e.Status, "message": e.Message, "status": geminiStatus(e.Status)}}
-	default: // OpenAI chat, Responses, embeddings, and the gateway's own endpoints
-		var code any
-		if e.Code != "" {
-			code = e.Code
-		}
-		v = map[string]any{"error": map[string]any{"message": e.Message, "type": openAIType(e), "param": nil, "code": code}}
+		return gemini.EncodeError(le)
 	}
-	b, _ := json.Marshal(v)
-	return b
+	return openai.EncodeError(le) // OpenAI chat, Responses, embeddings, and the gateway's own endpoints
 }
 
 // writeError writes e in the caller's shape.
@@ -82,71 +79,6 @@ func writeError(w http.ResponseWriter, p llm.Protocol, e *HTTPError) {
 	}
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(errorBody(p, e))
-}
-
-func openAIType(e *HTTPError) string {
-	switch e.Type {
-	case llm.ErrAuthentication:
-		return "authentication_error"
-	case llm.ErrPermission:
-		return "permission_error"
-	case llm.ErrNotFound:
-		return "not_found_error"
-	case llm.ErrRateLimit:
-		return "rate_limit_error"
-	case llm.ErrAPI, llm.ErrTimeout:
-		return "api_error"
-	case llm.ErrOverloaded:
-		return "service_unavailable_error"
-	}
-	return "invalid_request_error"
-}
-
-func anthropicType(e *HTTPError) string {
-	switch e.Type {
-	case llm.ErrAuthentication:
-		return "authentication_error"
-	case llm.ErrPermission:
-		return "permission_error"
-	case llm.ErrNotFound:
-		return "not_found_error"
-	case llm.ErrTooLarge:
-		return "request_too_large"
-	case llm.ErrRateLimit:
-		return "rate_limit_error"
-	case llm.ErrOverloaded:
-		return "overloaded_error"
-	case llm.ErrAPI, llm.ErrTimeout:
-		return "api_error"
-	}
-	return "invalid_request_error"
-}
-
-func geminiStatus(status int) string {
-	switch status {
-	case 400, 413, 415:
-		return "INVALID_ARGUMENT"
-	case 401:
-		return "UNAUTHENTICATED"
-	case 403:
-		return "PERMISSION_DENIED"
-	case 404:
-		return "NOT_FOUND"
-	case 408, 504:
-		return "DEADLINE_EXCEEDED"
-	case 405:
-		return "UNIMPLEMENTED"
-	case 429:
-		return "RESOURCE_EXHAUSTED"
-	case 499:
-		return "CANCELLED"
-	case 503:
-		return "UNAVAILABLE"
-	}
-	if status >= 500 {
-		return "INTERNAL"
-	}
-	return "FAILED_PRECONDITION"
 }
 
 // retryAfter parses retry-after-ms or retry-after (seconds or an HTTP

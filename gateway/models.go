@@ -494,7 +494,9 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 		m, ok := findModel(models, id)
 		switch {
 		case !ok:
-			writeError(w, proto, errorf(http.StatusNotFound, "model %q not found", id))
+			e := errorf(http.StatusNotFound, "model %q not found", id)
+			e.Code = "model_not_found" // OpenAI's code; Anthropic's shape has none
+			writeError(w, proto, e)
 		case proto == llm.ProtocolAnthropic:
 			writeJSON(w, http.StatusOK, anthropicModel(m))
 		default:

@@ -542,10 +542,12 @@ func TestModelsUnknownModel(t *testing.T) {
 		path      string
 		hdr       []string
 		wantShape string
+		wantType  string
+		wantCode  string
 	}{
-		{"openai", "/v1/models/no-such-model", []string{"Authorization", "Bearer sk-client"}, "openai"},
-		{"anthropic", "/v1/models/no-such-model", []string{"x-api-key", "sk-client", "anthropic-version", "2023-06-01"}, "anthropic"},
-		{"gemini", "/v1beta/models/no-such-model", []string{"x-goog-api-key", "sk-client"}, "gemini"},
+		{"openai", "/v1/models/no-such-model", []string{"Authorization", "Bearer sk-client"}, "openai", "invalid_request_error", "model_not_found"},
+		{"anthropic", "/v1/models/no-such-model", []string{"x-api-key", "sk-client", "anthropic-version", "2023-06-01"}, "anthropic", "not_found_error", ""},
+		{"gemini", "/v1beta/models/no-such-model", []string{"x-goog-api-key", "sk-client"}, "gemini", "NOT_FOUND", ""},
 	}
 	h := newHarness(t, modelsPolicy(newModelUpstreams(t)))
 	for _, tt := range tests {
@@ -558,8 +560,11 @@ func TestModelsUnknownModel(t *testing.T) {
 			if shape != tt.wantShape {
 				t.Errorf("GET %s error shape = %s, want %s: %s", tt.path, shape, tt.wantShape, body)
 			}
-			if typ != "not_found_error" && typ != "NOT_FOUND" {
-				t.Errorf("GET %s error type = %s, want not found", tt.path, typ)
+			if typ != tt.wantType {
+				t.Errorf("GET %s error type = %s, want %s (protocols.md §4.2): %s", tt.path, typ, tt.wantType, body)
+			}
+			if tt.wantCode != "" && !strings.Contains(string(body), `"code":"`+tt.wantCode+`"`) {
+				t.Errorf("GET %s error = %s, want code %s", tt.path, body, tt.wantCode)
 			}
 		})
 	}

@@ -66,7 +66,16 @@ func wireErrorFrom(e *llm.Error) wireError {
 	case 529: // Anthropic's overloaded; Gemini says 503
 		status = 503
 	}
-	return wireError{Code: status, Message: e.Message, Status: grpcStatus(e.Type)}
+	st := grpcStatus(e.Type)
+	switch status {
+	case 408: // a request (body) that did not arrive in time
+		st = "DEADLINE_EXCEEDED"
+	case 405, 501:
+		st = "UNIMPLEMENTED"
+	case 499: // the client went away (google.rpc.Code's HTTP mapping)
+		st = "CANCELLED"
+	}
+	return wireError{Code: status, Message: e.Message, Status: st}
 }
 
 // EncodeError returns the Gemini error body for e.
