@@ -1,7 +1,9 @@
 package wirejson
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 )
 
@@ -258,6 +260,16 @@ func str(b []byte, i int) (int, error) {
 	start := i
 	i++
 	for i < len(b) {
+		// Most of an LLM request is string content: look at it eight bytes
+		// at a time, and go straight to the first that needs a look.
+		if i+8 <= len(b) {
+			m := special8(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -285,6 +297,27 @@ func str(b []byte, i int) (int, error) {
 	}
 	return start, &SyntaxError{start, "unterminated string"}
 }
+
+// special8 returns, for the eight bytes of w in little-endian order, a
+// word whose lowest set bit is the high bit of the first byte that is a
+// quote, a backslash or a control character; 0 when there is none.
+func special8(w uint64) uint64 {
+	return (below(w, 0x20) | below(w^'"'*ones, 1) | below(w^'\\'*ones, 1)) & highs
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// below sets the high bit of each byte of w that is below n (n <= 0x80),
+// and perhaps of bytes above the first such byte: subtracting n from every
+// byte at once borrows into the high bit of a byte only where it is
+// smaller or a lower byte borrowed, and a byte whose own high bit is set is
+// masked out ("determine if a word has a byte less than n", Bit Twiddling
+// Hacks). The lowest flagged byte is therefore exactly the first match,
+// which is all special8 needs.
+func below(w, n uint64) uint64 { return (w - n*ones) &^ w }
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')

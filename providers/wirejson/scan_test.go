@@ -2,6 +2,7 @@ package wirejson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -118,6 +119,54 @@ func TestFind(t *testing.T) {
 	}
 }
 
+// TestSpecial8 checks the eight-bytes-at-a-time string test against the
+// byte loop it stands in for: every byte value at every position, among
+// plain bytes, bytes just above and below the limits, and special bytes
+// later in the word.
+func TestSpecial8(t *testing.T) {
+	first := func(b []byte) uint64 {
+		for i, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 {
+				return 0x80 << (8 * i)
+			}
+		}
+		return 0
+	}
+	for _, fill := range []byte{'a', 0x00, 0x1f, 0x20, 0x21, '"', 0x23, 0x5b, '\\', 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff} {
+		for pos := range 8 {
+			for v := range 256 {
+				b := bytes.Repeat([]byte{'a'}, 8)
+				for j := pos + 1; j < 8; j++ {
+					b[j] = fill
+				}
+				b[pos] = byte(v)
+				m := special8(binary.LittleEndian.Uint64(b))
+				if got, want := m&-m, first(b); got != want {
+					t.Fatalf("special8(% x): first flag %#x, want %#x", b, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestStringsAtEveryOffset puts a quote, an escape, a control character
+// and a multi-byte character at every offset of strings around the
+// eight-byte steps, and checks Valid against encoding/json.
+func TestStringsAtEveryOffset(t *testing.T) {
+	for n := range 26 {
+		for pos := range n {
+			for _, ins := range []string{`"`, `\"`, `\\`, `\u00e9`, `\x`, "\x01", "\x1f", "\x7f", "é", "\xff"} {
+				s := strings.Repeat("a", pos) + ins + strings.Repeat("b", n-pos)
+				for _, body := range []string{`"` + s + `"`, `{"k":"` + s + `","n":1}`, `"` + s} {
+					if got, want := Valid([]byte(body)), json.Valid([]byte(body)); got != want {
+						t.Errorf("Valid(%q) = %v, encoding/json says %v", body, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 func FuzzFields(f *testing.F) {
 	f.Add([]byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	f.Add([]byte(`{"a":[1,2,{"b":"\u00e9"}],"c":-1.5e3,"d":null}`))
@@ -151,6 +200,28 @@ func FuzzFields(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkFieldsLongStrings is a body of long string content, an agent
+// history's shape: the scan's speed there is its speed on the bytes
+// inside strings.
+func BenchmarkFieldsLongStrings(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString(`{"model":"claude-sonnet-4-5","messages":[`)
+	for i := range 100 {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		body.WriteString(`{"role":"user","content":"` + strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", 16) + `\n\"quoted\" é"}`)
+	}
+	body.WriteString(`]}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(body.Len()))
+	for b.Loop() {
+		if err := Fields(body.Bytes(), func(_, _ []byte) bool { return true }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func BenchmarkFieldsVsMapDecode(b *testing.B) {
