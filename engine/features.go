@@ -62,13 +62,13 @@ func (b *BodyFields) Request(protocol string, bodyLen int, headers map[string]st
 		r.MaxOutputTokens = jsonInt(f.maxTokens)
 		r.HasTools = nonEmpty(f.tools)
 		r.HasThinking = thinkingOn(f.thinking)
-		r.HasImages = hasAny(f.messages, `"type":"image"`, `"type": "image"`, `"type":"document"`)
+		r.HasImages = hasAfter(f.messages, `"type":`, `"image"`, ` "image"`, `"document"`)
 	case "responses":
 		r.User = jsonString(f.user)
 		r.MaxOutputTokens = jsonInt(f.maxOutputTokens)
 		r.HasTools = nonEmpty(f.tools)
 		r.HasThinking = nonEmpty(f.reasoning)
-		r.HasImages = hasAny(f.input, `"input_image"`, `"input_file"`)
+		r.HasImages = hasAfter(f.input, `"input_`, `image"`, `file"`)
 	case "gemini":
 		if len(f.generationConfig) > 0 {
 			var gc struct {
@@ -82,7 +82,7 @@ func (b *BodyFields) Request(protocol string, bodyLen int, headers map[string]st
 			r.HasThinking = gc.ThinkingConfig != nil && (gc.ThinkingConfig.ThinkingBudget == nil || *gc.ThinkingConfig.ThinkingBudget != 0)
 		}
 		r.HasTools = nonEmpty(f.tools)
-		r.HasImages = hasAny(f.contents, `"inlineData"`, `"inline_data"`, `"fileData"`, `"file_data"`)
+		r.HasImages = hasAfter(f.contents, `"inline`, `Data"`, `_data"`) || hasAfter(f.contents, `"file`, `Data"`, `_data"`)
 	default: // openai chat completions
 		r.User = jsonString(f.user)
 		r.MaxOutputTokens = jsonInt(f.maxCompletionTokens)
@@ -304,4 +304,28 @@ func hasAny(raw []byte, markers ...string) bool {
 		}
 	}
 	return false
+}
+
+// hasAfter reports whether raw contains prefix immediately followed by one
+// of the suffixes: hasAny of every prefix+suffix, in one scan instead of
+// one per marker. Scanning is most of what the features of a long agent
+// history cost.
+func hasAfter(raw []byte, prefix string, suffixes ...string) bool {
+	p := []byte(prefix)
+	for {
+		i := bytes.Index(raw, p)
+		if i < 0 {
+			return false
+		}
+		rest := raw[i+len(p):]
+		for _, s := range suffixes {
+			if bytes.HasPrefix(rest, []byte(s)) {
+				return true
+			}
+		}
+		if i == len(raw) {
+			return false // an empty prefix, at the end
+		}
+		raw = raw[i+1:] // not past the prefix: another could overlap it
+	}
 }

@@ -130,3 +130,43 @@ func FuzzRequestFromBody(f *testing.F) {
 		}
 	})
 }
+
+// TestHasAfterIsHasAnyOfEachMarker checks the one-scan marker search
+// against the scan per marker it replaces, on the markers RequestFromBody
+// uses and on bodies with near misses, overlaps and markers at the ends.
+func TestHasAfterIsHasAnyOfEachMarker(t *testing.T) {
+	bodies := []string{
+		``, `"type":`, `"type":"image"`, `"type": "image"`, `"type":"image_url"`, `"type":"imag`, `"type":"text","x":"type":"document"`,
+		`[{"type":"text"},{"type": "document"}]`, `"type":"type":"image"`, `"input_text","input_image"`, `"input_file"`, `"input_`,
+		`"inlineData"`, `"inline_data"`, `"fileData"`, `"file_data"`, `"file_Data"`, `"inline"`, `"file"`, `"inlineinline_data"`,
+	}
+	markers := [][]string{
+		{`"type":`, `"image"`, ` "image"`, `"document"`},
+		{`"input_`, `image"`, `file"`},
+		{`"inline`, `Data"`, `_data"`},
+		{`"file`, `Data"`, `_data"`},
+		{`aa`, `ab`}, // a prefix that overlaps itself: "aaab" has "aab" at 1
+	}
+	bodies = append(bodies, "aaab", "aab", "aaa")
+	for _, m := range markers {
+		var full []string
+		for _, s := range m[1:] {
+			full = append(full, m[0]+s)
+		}
+		for _, b := range bodies {
+			if got, want := hasAfter([]byte(b), m[0], m[1:]...), hasAny([]byte(b), full...); got != want {
+				t.Errorf("hasAfter(%q, %q, %q) = %v, hasAny of %q = %v", b, m[0], m[1:], got, full, want)
+			}
+		}
+	}
+}
+
+func FuzzHasAfter(f *testing.F) {
+	f.Add([]byte(`[{"type":"text"},{"type": "image"}]`), "\"type\":", "\"image\"", "\"document\"")
+	f.Add([]byte("aaab"), "aa", "ab", "b")
+	f.Fuzz(func(t *testing.T, raw []byte, prefix, s1, s2 string) {
+		if got, want := hasAfter(raw, prefix, s1, s2), hasAny(raw, prefix+s1, prefix+s2); got != want {
+			t.Fatalf("hasAfter(%q, %q, %q, %q) = %v, hasAny = %v", raw, prefix, s1, s2, got, want)
+		}
+	})
+}
