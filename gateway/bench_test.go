@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,5 +92,49 @@ func BenchmarkUpstreamDirect(b *testing.B) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// agentBody is a long agent history of about 100 KB in the shape Claude
+// Code sends (300 turns of text and tool use), the body size where the
+// gateway's per-byte work (reading, scanning for the routing features,
+// forwarding) outweighs its per-request work.
+func agentBody() string {
+	var long strings.Builder
+	long.WriteString(`{"model":"claude-sonnet-4-5","max_tokens":32000,"stream":false,"system":[{"type":"text","text":"You are Claude Code."}],"messages":[`)
+	for i := range 300 {
+		if i > 0 {
+			long.WriteByte(',')
+		}
+		fmt.Fprintf(&long, `{"role":"user","content":[{"type":"text","text":"step %d: %s"}]},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_%d","name":"Bash","input":{"command":"ls -la /tmp/%d"}}]}`, i, strings.Repeat("lorem ipsum ", 20), i, i)
+	}
+	long.WriteString(`],"tools":[{"name":"Bash","input_schema":{"type":"object"}}],"metadata":{"user_id":"user_abc_session_1"}}`)
+	return long.String()
+}
+
+// BenchmarkPassThroughAgentBody is an Anthropic request of agentBody's
+// size through the whole pipeline to an Anthropic upstream.
+// The upstream discards the body as it reads it, so that the figures are
+// the gateway's.
+func BenchmarkPassThroughAgentBody(b *testing.B) {
+	reply := providertest.Fixture(b, "anthropic_nonstream_tool_use_response.json")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(reply)
+	}))
+	b.Cleanup(up.Close)
+	gw := benchGateway(b, "anthropic", up.URL)
+	body := agentBody()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(body))
+		req.Header.Set("anthropic-version", "2023-06-01")
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
 	}
 }

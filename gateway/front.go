@@ -64,6 +64,7 @@ type exchange struct {
 	pol       *engine.Policy
 	key       string
 	body      []byte
+	shared    *sharedBody       // body's recycled buffer, when it is in one
 	fields    engine.BodyFields // the body's top-level members, from readBody's one pass
 	feat      *engine.Request
 	dec       *engine.Decision
@@ -312,7 +313,15 @@ func (x *exchange) readBody() error {
 		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
 	rd := http.MaxBytesReader(x.w, x.r.Body, x.s.cfg.MaxBodyBytes)
-	body, err := readAll(rd, x.r.ContentLength, x.s.cfg.MaxBodyBytes)
+	buf := x.s.bodies.get(x.r.ContentLength) // nil: not a large body of known length
+	body, err := readAll(rd, x.r.ContentLength, x.s.cfg.MaxBodyBytes, buf)
+	if buf != nil {
+		if len(body) > 0 && cap(body) == cap(buf) && &body[0] == &buf[:1][0] {
+			x.shared = newSharedBody(&x.s.bodies, body) // released by finish
+		} else {
+			x.s.bodies.put(buf)
+		}
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		var ne net.Error

@@ -8,11 +8,18 @@ import "io"
 // limit caps the preallocation only; the reader enforces the real limit
 // (http.MaxBytesReader, io.LimitReader), so a lying Content-Length costs
 // no more than limit bytes.
-func readAll(r io.Reader, size, limit int64) ([]byte, error) {
+//
+// buf, when not nil, is an empty buffer to read into if it has room for
+// size+1 bytes (bodyBuffers.get); the result then shares its array, unless
+// the sender sent more than announced.
+func readAll(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
 	if size <= 0 || size > limit {
 		return io.ReadAll(r)
 	}
-	b := make([]byte, 0, size+1) // +1: the read that sees EOF needs room
+	b := buf[:0]
+	if int64(cap(b)) < size+1 {
+		b = make([]byte, 0, size+1) // +1: the read that sees EOF needs room
+	}
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

@@ -24,7 +24,7 @@ func TestReadAll(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, r := range []io.Reader{strings.NewReader(body), iotest.OneByteReader(strings.NewReader(body)), iotest.HalfReader(strings.NewReader(body))} {
-				got, err := readAll(r, tc.size, tc.limit)
+				got, err := readAll(r, tc.size, tc.limit, nil)
 				if err != nil || string(got) != body {
 					t.Fatalf("readAll(size %d) = %d bytes, %v; want %d bytes", tc.size, len(got), err, len(body))
 				}
@@ -32,7 +32,7 @@ func TestReadAll(t *testing.T) {
 		})
 	}
 	boom := errors.New("boom")
-	got, err := readAll(io.MultiReader(bytes.NewReader([]byte("abc")), iotest.ErrReader(boom)), 10, 100)
+	got, err := readAll(io.MultiReader(bytes.NewReader([]byte("abc")), iotest.ErrReader(boom)), 10, 100, nil)
 	if !errors.Is(err, boom) || string(got) != "abc" {
 		t.Errorf("readAll(failing reader) = %q, %v; want \"abc\", boom", got, err)
 	}

@@ -16,6 +16,9 @@ import (
 // finish logs the request: one log row (with its attempts), metrics and a
 // structured log line. It runs for every request, rejected ones included.
 func (x *exchange) finish() {
+	if x.shared != nil {
+		defer x.shared.release() // the exchange's reference: x.body is not read after this
+	}
 	if x.status == 0 {
 		x.status = http.StatusOK
 		if !x.committed {

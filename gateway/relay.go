@@ -125,7 +125,7 @@ func responseHeaders(dst, src http.Header) {
 // creds are the credentials sent with the request, scrubbed from the body.
 func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) *failure {
 	defer resp.Body.Close()
-	b, err := readAll(io.LimitReader(resp.Body, maxResponseBody), resp.ContentLength, maxResponseBody)
+	b, err := readAll(io.LimitReader(resp.Body, maxResponseBody), resp.ContentLength, maxResponseBody, nil)
 	if err != nil {
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}

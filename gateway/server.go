@@ -137,6 +137,7 @@ type Server struct {
 	slots   chan struct{}
 	clients *clientCache
 	models  *modelCatalog
+	bodies  bodyBuffers
 
 	// guards the following
 	mu          sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -233,10 +234,23 @@ func (c *clientCache) get(p engine.Provider) (*http.Client, error) {
 }
 
 // newUpstreamRequest builds the HTTP request of one attempt.
-func newUpstreamRequest(ctx context.Context, url string, body []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+//
+// When the client's body is in a recycled buffer (shared is not nil), the
+// request reads it through a reference, as does every copy the transport
+// makes with GetBody, so that the buffer outlives them all. body may be
+// the buffer, a part of it or a conversion: each is read the same way.
+func newUpstreamRequest(ctx context.Context, url string, body []byte, shared *sharedBody) (*http.Request, error) {
+	var rd io.Reader
+	if shared == nil {
+		rd = bytes.NewReader(body) // NewRequest sets GetBody and ContentLength
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, rd)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: upstream request: %w", err)
+	}
+	if shared != nil {
+		req.Body, req.ContentLength = shared.reader(body), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return shared.reader(body), nil }
 	}
 	req.Header.Set("Content-Type", "application/json")
 	return req, nil

@@ -233,7 +233,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	if up == x.ep.proto {
 		url = withClientQuery(url, x.r)
 	}
-	hreq, err := newUpstreamRequest(ctx, url, body)
+	hreq, err := newUpstreamRequest(ctx, url, body, x.shared)
 	if err != nil {
 		return fail("connect", 0, err)
 	}
@@ -241,6 +241,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		forwardHeaders(hreq.Header, x.r.Header)
 	}
 	if err := x.authorize(ctx, hreq, prov, up); err != nil {
+		hreq.Body.Close() // never sent: let go of the body (RoundTrip would)
 		return fail("auth", 0, err)
 	}
 	if stream {
@@ -248,6 +249,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	}
 	client, err := x.s.clients.get(prov)
 	if err != nil {
+		hreq.Body.Close()
 		return fail("connect", 0, err)
 	}
 	resp, err := roundTrip(client, hreq)
@@ -256,10 +258,12 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
 		if _, ierr := x.s.cfg.Tokens.Invalidate(ctx, prov.OAuth); ierr == nil {
-			hreq2, _ := newUpstreamRequest(ctx, url, body)
+			hreq2, _ := newUpstreamRequest(ctx, url, body, x.shared)
 			hreq2.Header = hreq.Header.Clone()
 			if err = x.authorize(ctx, hreq2, prov, up); err == nil {
 				resp, err = roundTrip(client, hreq2)
+			} else {
+				hreq2.Body.Close()
 			}
 		} else {
 			return fail("auth", http.StatusUnauthorized, ierr)
