@@ -2,11 +2,11 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 
 	"go.starlark.net/starlark"
+
+	"github.com/llmgw/llmgw/providers/providertest"
 )
 
 // BenchmarkDecide runs a realistic policy (testdata/basic: a stock module,
@@ -148,20 +148,12 @@ func FuzzCandidates(f *testing.F) {
 // (300 turns, about 100 KB), the shape Claude Code sends.
 func BenchmarkRequestFromBody(b *testing.B) {
 	short := []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello, how are you?"}],"metadata":{"user_id":"u1"}}`)
-	var long strings.Builder
-	long.WriteString(`{"model":"claude-sonnet-4-5","max_tokens":32000,"stream":true,"system":[{"type":"text","text":"You are Claude Code."}],"messages":[`)
-	for i := range 300 {
-		if i > 0 {
-			long.WriteByte(',')
-		}
-		fmt.Fprintf(&long, `{"role":"user","content":[{"type":"text","text":"step %d: %s"}]},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_%d","name":"Bash","input":{"command":"ls -la /tmp/%d"}}]}`, i, strings.Repeat("lorem ipsum ", 20), i, i)
-	}
-	long.WriteString(`],"tools":[{"name":"Bash","input_schema":{"type":"object"}}],"metadata":{"user_id":"user_abc_session_1"}}`)
+	long := providertest.AgentBody(true)
 	headers := map[string]string{"user-agent": "claude-cli/2.0", "x-claude-code-session-id": "s1"}
 	for _, tc := range []struct {
 		name, proto string
 		body        []byte
-	}{{"short", "openai", short}, {"claude-code-100KB", "anthropic", []byte(long.String())}} {
+	}{{"short", "openai", short}, {"claude-code-100KB", "anthropic", []byte(long)}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.body)))

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -95,25 +94,8 @@ func BenchmarkUpstreamDirect(b *testing.B) {
 	}
 }
 
-// agentBody is a long agent history of about 100 KB in the shape Claude
-// Code sends (300 turns of text and tool use), the body size where the
-// gateway's per-byte work (reading, scanning for the routing features,
-// forwarding) outweighs its per-request work.
-func agentBody() string {
-	var long strings.Builder
-	long.WriteString(`{"model":"claude-sonnet-4-5","max_tokens":32000,"stream":false,"system":[{"type":"text","text":"You are Claude Code."}],"messages":[`)
-	for i := range 300 {
-		if i > 0 {
-			long.WriteByte(',')
-		}
-		fmt.Fprintf(&long, `{"role":"user","content":[{"type":"text","text":"step %d: %s"}]},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_%d","name":"Bash","input":{"command":"ls -la /tmp/%d"}}]}`, i, strings.Repeat("lorem ipsum ", 20), i, i)
-	}
-	long.WriteString(`],"tools":[{"name":"Bash","input_schema":{"type":"object"}}],"metadata":{"user_id":"user_abc_session_1"}}`)
-	return long.String()
-}
-
-// BenchmarkPassThroughAgentBody is an Anthropic request of agentBody's
-// size through the whole pipeline to an Anthropic upstream.
+// BenchmarkPassThroughAgentBody is an Anthropic request of
+// providertest.AgentBody's size through the whole pipeline to an Anthropic upstream.
 // The upstream discards the body as it reads it, so that the figures are
 // the gateway's.
 func BenchmarkPassThroughAgentBody(b *testing.B) {
@@ -125,7 +107,7 @@ func BenchmarkPassThroughAgentBody(b *testing.B) {
 	}))
 	b.Cleanup(up.Close)
 	gw := benchGateway(b, "anthropic", up.URL)
-	body := agentBody()
+	body := providertest.AgentBody(false)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {

@@ -298,3 +298,19 @@ func FixtureReply(t testing.TB, name string) Reply {
 	}
 	return r
 }
+
+// AgentBody returns a long agent history in the shape Claude Code sends
+// to /v1/messages: 300 turns of text and tool use, about 100 KB, the body
+// size where a gateway's per-byte work outweighs its per-request work.
+func AgentBody(stream bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"model":"claude-sonnet-4-5","max_tokens":32000,"stream":%t,"system":[{"type":"text","text":"You are Claude Code."}],"messages":[`, stream)
+	for i := range 300 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"role":"user","content":[{"type":"text","text":"step %d: %s"}]},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_%d","name":"Bash","input":{"command":"ls -la /tmp/%d"}}]}`, i, strings.Repeat("lorem ipsum ", 20), i, i)
+	}
+	b.WriteString(`],"tools":[{"name":"Bash","input_schema":{"type":"object"}}],"metadata":{"user_id":"user_abc_session_1"}}`)
+	return b.String()
+}
