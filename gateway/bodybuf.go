@@ -11,8 +11,9 @@ import (
 // Large request bodies (an agent's history is 100 KB to a few MB) are read
 // into recycled buffers. A fresh buffer of that size is memory the runtime
 // has to zero and, once the collector has given it back to the system,
-// that the kernel has to fault in again page by page: with a 100 KB body
-// that was half the gateway's CPU for the request (BenchmarkPassThroughAgentBody).
+// that the kernel has to fault in again page by page. In a running gateway
+// that is about a tenth of a 128 KB request's CPU; in a test process whose
+// heap is cold, half (bench/README.md, BenchmarkPassThroughAgentBody).
 const (
 	minPooledBody = 32 << 10 // smaller bodies are cheap to allocate
 	bodyClasses   = 10       // capacities 32 KiB, 64 KiB, ... 16 MiB
@@ -23,7 +24,7 @@ type bodyBuffers struct {
 	classes [bodyClasses]sync.Pool
 }
 
-// class returns the size class of a buffer holding n bytes (n > 0), and
+// bodyClass returns the size class of a buffer holding n bytes (n > 0), and
 // false when n is outside the pooled range.
 func bodyClass(n int64) (int, bool) {
 	if n < minPooledBody || n > minPooledBody<<(bodyClasses-1) {
@@ -52,6 +53,21 @@ func (p *bodyBuffers) put(b []byte) {
 		return // not one of ours
 	}
 	p.classes[c].Put(&b)
+}
+
+// adopt returns body as a sharedBody when readAll read it into buf, which
+// get handed out; otherwise (no buffer, an empty body, or more bytes than
+// announced, which readAll moved elsewhere) it gives buf back and returns
+// nil.
+func (p *bodyBuffers) adopt(buf, body []byte) *sharedBody {
+	if buf == nil {
+		return nil
+	}
+	if len(body) > 0 && cap(body) == cap(buf) && &body[0] == &buf[:1][0] {
+		return newSharedBody(p, body)
+	}
+	p.put(buf)
+	return nil
 }
 
 // sharedBody is a request body in a recycled buffer, shared by the

@@ -315,13 +315,7 @@ func (x *exchange) readBody() error {
 	rd := http.MaxBytesReader(x.w, x.r.Body, x.s.cfg.MaxBodyBytes)
 	buf := x.s.bodies.get(x.r.ContentLength) // nil: not a large body of known length
 	body, err := readAll(rd, x.r.ContentLength, x.s.cfg.MaxBodyBytes, buf)
-	if buf != nil {
-		if len(body) > 0 && cap(body) == cap(buf) && &body[0] == &buf[:1][0] {
-			x.shared = newSharedBody(&x.s.bodies, body) // released by finish
-		} else {
-			x.s.bodies.put(buf)
-		}
-	}
+	x.shared = x.s.bodies.adopt(buf, body) // released by finish
 	if err != nil {
 		var mbe *http.MaxBytesError
 		var ne net.Error

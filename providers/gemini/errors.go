@@ -59,15 +59,12 @@ func wireErrorToLLM(w *wireError) *llm.Error {
 }
 
 func wireErrorFrom(e *llm.Error) wireError {
-	status := e.Status
+	status, st := e.Status, grpcStatus(e.Type)
 	switch status {
 	case 0:
 		status = 500
 	case 529: // Anthropic's overloaded; Gemini says 503
 		status = 503
-	}
-	st := grpcStatus(e.Type)
-	switch status {
 	case 408: // a request (body) that did not arrive in time
 		st = "DEADLINE_EXCEEDED"
 	case 405, 501:
