@@ -35,7 +35,8 @@ type codec struct {
 	encodeRequest     func(*llm.Request) ([]byte, []string, error)
 	decodeResponse    func([]byte) (*llm.Response, error)
 	encodeResponse    func(*llm.Response, *llm.Request) ([]byte, error)
-	responseUsage     func([]byte) (llm.Usage, bool)
+	usageMember       string                         // the top-level member of a response body with its usage
+	parseUsage        func([]byte) (llm.Usage, bool) // that member's value, read
 	decodeError       func(int, []byte) (string, string)
 	newStreamDecoder  func() streamDecoder
 	newStreamEncoder  func(*llm.Request) streamEncoder
@@ -50,7 +51,8 @@ var codecs = map[llm.Protocol]*codec{
 		encodeRequest:     openai.EncodeRequest,
 		decodeResponse:    openai.DecodeResponse,
 		encodeResponse:    openai.EncodeResponse,
-		responseUsage:     openai.ResponseUsage,
+		usageMember:       openai.UsageMember,
+		parseUsage:        openai.ParseUsage,
 		decodeError:       openai.DecodeError,
 		newStreamDecoder:  func() streamDecoder { return openai.NewStreamDecoder() },
 		newStreamEncoder:  func(r *llm.Request) streamEncoder { return openai.NewStreamEncoder(r) },
@@ -62,7 +64,8 @@ var codecs = map[llm.Protocol]*codec{
 		encodeRequest:     responses.EncodeRequest,
 		decodeResponse:    responses.DecodeResponse,
 		encodeResponse:    responses.EncodeResponse,
-		responseUsage:     responses.ResponseUsage,
+		usageMember:       responses.UsageMember,
+		parseUsage:        responses.ParseUsage,
 		decodeError:       responses.DecodeError,
 		newStreamDecoder:  func() streamDecoder { return responses.NewStreamDecoder() },
 		newStreamEncoder:  func(r *llm.Request) streamEncoder { return responses.NewStreamEncoder(r) },
@@ -74,7 +77,8 @@ var codecs = map[llm.Protocol]*codec{
 		encodeRequest:     anthropic.EncodeRequest,
 		decodeResponse:    anthropic.DecodeResponse,
 		encodeResponse:    anthropic.EncodeResponse,
-		responseUsage:     anthropic.ResponseUsage,
+		usageMember:       anthropic.UsageMember,
+		parseUsage:        anthropic.ParseUsage,
 		decodeError:       anthropic.DecodeError,
 		newStreamDecoder:  func() streamDecoder { return anthropic.NewStreamDecoder() },
 		newStreamEncoder:  func(r *llm.Request) streamEncoder { return anthropic.NewStreamEncoder(r) },
@@ -86,7 +90,8 @@ var codecs = map[llm.Protocol]*codec{
 		encodeRequest:     gemini.EncodeRequest,
 		decodeResponse:    gemini.DecodeResponse,
 		encodeResponse:    gemini.EncodeResponse,
-		responseUsage:     gemini.ResponseUsage,
+		usageMember:       gemini.UsageMember,
+		parseUsage:        gemini.ParseUsage,
 		decodeError:       gemini.DecodeError,
 		newStreamDecoder:  func() streamDecoder { return gemini.NewStreamDecoder() },
 		newStreamEncoder:  func(r *llm.Request) streamEncoder { return gemini.NewStreamEncoder(r) },

@@ -130,18 +130,18 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.R
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}
 	b = scrubBytes(b, creds)
-	st, msg, isErr, valid := inspectBody(b)
-	if !valid {
+	info := inspectBody(b, codecFor(up).usageMember)
+	if !info.valid {
 		// An HTML error page from a proxy, a truncated or empty body: the
 		// provider did not answer, whatever its status says.
 		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not JSON (" + describeBody(resp.Header, b) + ")"}}
 	}
-	if isErr {
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: st, Message: msg, Body: b}}
+	if info.isErr {
+		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: info.status, Message: info.message, Body: b}}
 	}
 	out := b
 	if up == x.ep.proto {
-		if u, ok := codecFor(up).responseUsage(b); ok {
+		if u, ok := codecFor(up).parseUsage(info.usage); ok {
 			x.usage, x.usageKnown = u, true
 		}
 		responseHeaders(x.w.Header(), resp.Header)
@@ -172,15 +172,26 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.R
 	return nil
 }
 
+// bodyInfo is what inspectBody finds in a non-streaming body.
+type bodyInfo struct {
+	valid bool // the body is JSON at all
+	// isErr reports an error delivered with a 2xx status (some
+	// OpenAI-compatible servers do this): a top-level "error" object and
+	// none of the protocols' success fields. status and message are then
+	// the error's (502 unless the body names a status).
+	isErr   bool
+	status  int
+	message string
+	usage   []byte // the value of the usage member asked for; nil when absent or null
+}
+
 // inspectBody checks an upstream's non-streaming body in one strict pass
-// of the scanner: valid reports whether it is JSON at all, and isErr an
-// error delivered with a 2xx status (some OpenAI-compatible servers do
-// this): a top-level "error" object and none of the protocols' success
-// fields. st and msg are then the error's status (502 unless the body
-// names one) and message.
-func inspectBody(b []byte) (st int, msg string, isErr, valid bool) {
-	var errObj []byte
-	success := false
+// of the scanner, and picks up the value of its usageMember on the way:
+// the usage is then read from that value alone, instead of in a second
+// pass over the whole body (the member comes last in OpenAI's bodies).
+func inspectBody(b []byte, usageMember string) bodyInfo {
+	var errObj, usage []byte
+	success, seenUsage := false, false
 	err := wirejson.Fields(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "error":
@@ -190,24 +201,31 @@ func inspectBody(b []byte) (st int, msg string, isErr, valid bool) {
 		case "choices", "content", "candidates", "output", "data", "id":
 			success = true
 		}
+		if !seenUsage && string(k) == usageMember {
+			// The first occurrence, as wirejson.Member would find it.
+			seenUsage = true
+			if !wirejson.IsNull(v) {
+				usage = v
+			}
+		}
 		return true
 	})
 	if err != nil {
-		return 0, "", false, wirejson.Valid(b) // JSON, but not an object
+		return bodyInfo{valid: wirejson.Valid(b)} // JSON, but not an object
 	}
 	if errObj == nil || success {
-		return 0, "", false, true
+		return bodyInfo{valid: true, usage: usage}
 	}
 	var eb struct {
 		Message string `json:"message"`
 		Code    any    `json:"code"`
 	}
 	_ = json.Unmarshal(errObj, &eb)
-	st = http.StatusBadGateway
+	info := bodyInfo{valid: true, isErr: true, status: http.StatusBadGateway, message: eb.Message}
 	if c, ok := eb.Code.(float64); ok && c >= 400 && c < 600 {
-		st = int(c)
+		info.status = int(c)
 	}
-	return st, eb.Message, true, true
+	return info
 }
 
 // relayStream relays a streaming response event by event, flushing after

@@ -198,10 +198,20 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	return body, nil
 }
 
+// UsageMember is the top-level member of a Messages response body that
+// carries its usage.
+const UsageMember = "usage"
+
 // ResponseUsage returns the usage of a Messages response body forwarded
 // unchanged; ok is false when the body carries none.
 func ResponseUsage(body []byte) (llm.Usage, bool) {
-	raw := wirejson.Member(body, "usage")
+	return ParseUsage(wirejson.Member(body, UsageMember))
+}
+
+// ParseUsage reads the value of a body's UsageMember, for a caller that
+// has already found it in its own pass over the body; ok is false when raw
+// is nil or not a usage object.
+func ParseUsage(raw []byte) (llm.Usage, bool) {
 	var wu wireUsage
 	if raw == nil || json.Unmarshal(raw, &wu) != nil {
 		return llm.Usage{}, false

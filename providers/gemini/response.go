@@ -236,13 +236,23 @@ func clientSignature(p llm.Part) string {
 	return ""
 }
 
+// UsageMember is the top-level member of a generateContent body that
+// carries its usage.
+const UsageMember = "usageMetadata"
+
 // ResponseUsage reads the usage of a same-protocol (pass-through)
 // generateContent body; ok is false when it has none.
 func ResponseUsage(body []byte) (llm.Usage, bool) {
 	if !bytes.Contains(body, []byte(`"usageMetadata"`)) {
 		return llm.Usage{}, false
 	}
-	raw := wirejson.Member(body, "usageMetadata")
+	return ParseUsage(wirejson.Member(body, UsageMember))
+}
+
+// ParseUsage reads the value of a body's UsageMember, for a caller that
+// has already found it in its own pass over the body; ok is false when raw
+// is nil or not a usage object.
+func ParseUsage(raw []byte) (llm.Usage, bool) {
 	var um usageMetadata
 	if raw == nil || json.Unmarshal(raw, &um) != nil {
 		return llm.Usage{}, false

@@ -187,10 +187,20 @@ func modelName(model string, req *llm.Request) string {
 	return model
 }
 
+// UsageMember is the top-level member of a chat completion body that
+// carries its usage.
+const UsageMember = "usage"
+
 // ResponseUsage returns the usage of a chat completion body forwarded
 // unchanged; ok is false when the body carries none.
 func ResponseUsage(body []byte) (llm.Usage, bool) {
-	raw := wirejson.Member(body, "usage")
+	return ParseUsage(wirejson.Member(body, UsageMember))
+}
+
+// ParseUsage reads the value of a body's UsageMember, for a caller that
+// has already found it in its own pass over the body; ok is false when raw
+// is nil or not a usage object.
+func ParseUsage(raw []byte) (llm.Usage, bool) {
 	if raw == nil {
 		return llm.Usage{}, false
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/wirejson"
 	"github.com/llmgw/llmgw/sse"
 )
 
@@ -150,19 +151,28 @@ func stopReason(status string, d *incompleteDetails) llm.StopReason {
 	return llm.StopEnd
 }
 
+// UsageMember is the top-level member of a Responses body that carries
+// its usage.
+const UsageMember = "usage"
+
 // ResponseUsage reads the usage of a same-protocol (pass-through)
 // Responses body; ok is false when it has none.
 func ResponseUsage(body []byte) (llm.Usage, bool) {
 	if !bytes.Contains(body, []byte(`"usage"`)) {
 		return llm.Usage{}, false
 	}
-	var w struct {
-		Usage *wireUsage `json:"usage"`
-	}
-	if json.Unmarshal(body, &w) != nil || w.Usage == nil {
+	return ParseUsage(wirejson.Member(body, UsageMember))
+}
+
+// ParseUsage reads the value of a body's UsageMember, for a caller that
+// has already found it in its own pass over the body; ok is false when raw
+// is nil (absent or null) or not a usage object.
+func ParseUsage(raw []byte) (llm.Usage, bool) {
+	var u wireUsage
+	if raw == nil || raw[0] != '{' || json.Unmarshal(raw, &u) != nil {
 		return llm.Usage{}, false
 	}
-	return w.Usage.toLLM(), true
+	return u.toLLM(), true
 }
 
 // UsageScanner reads usage from a same-protocol Responses stream
