@@ -109,6 +109,44 @@ func TestReaderLimit(t *testing.T) {
 	}
 }
 
+// TestReaderEventsLargerThanItsBuffer checks events and lines many times
+// readBufSize (a Responses stream's final event echoes the whole output),
+// with each line ending falling at every offset of a buffer refill.
+func TestReaderEventsLargerThanItsBuffer(t *testing.T) {
+	for _, eol := range []string{"\n", "\r\n", "\r"} {
+		for _, size := range []int{readBufSize - 7, readBufSize, readBufSize + 1, 3*readBufSize + 5, 64 << 10} {
+			long := strings.Repeat("y", size)
+			in := "event: response.completed" + eol + "data: " + long + eol + "data: tail" + eol + eol +
+				": ping" + eol + eol + "data: next" + eol + eol
+			want := []ev{{Name: "response.completed", Data: long + "\ntail"}, {Comment: true}, {Data: "next"}}
+			for name, r := range map[string]io.Reader{
+				"whole":   strings.NewReader(in),
+				"halves":  iotest.HalfReader(strings.NewReader(in)),
+				"by 4093": io.MultiReader(chunks(in, 4093)...),
+			} {
+				got, raw := readAll(t, r)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("eol %q, size %d, %s: events (-want +got):\n%.400s", eol, size, name, diff)
+				}
+				if string(raw) != in {
+					t.Errorf("eol %q, size %d, %s: Raw is not the input", eol, size, name)
+				}
+			}
+		}
+	}
+}
+
+// chunks splits s into readers of n bytes, so that reads end where a
+// buffer of another size would not.
+func chunks(s string, n int) []io.Reader {
+	var out []io.Reader
+	for len(s) > n {
+		out = append(out, strings.NewReader(s[:n]))
+		s = s[n:]
+	}
+	return append(out, strings.NewReader(s))
+}
+
 func TestWriter(t *testing.T) {
 	rec := httptest.NewRecorder()
 	w := NewWriter(rec)
