@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/providers/internal/neutralcases"
+	"github.com/llmgw/llmgw/providers/openai"
 )
 
 func TestDecodeRequestGolden(t *testing.T) {
@@ -149,6 +150,22 @@ func TestErrors(t *testing.T) {
 	got := string(EncodeError(&llm.Error{Status: 400, Type: llm.ErrInvalidRequest, Message: "bad", Param: "input"}))
 	if want := `{"error":{"message":"bad","type":"invalid_request_error","param":"input","code":null}}`; got != want {
 		t.Errorf("EncodeError = %s, want %s", got, want)
+	}
+	// The same envelope as openai.EncodeError, for every neutral type.
+	for _, e := range []*llm.Error{
+		{Status: 404, Type: llm.ErrNotFound, Message: "no such model"},
+		{Status: 404, Type: llm.ErrNotFound, Message: "no such model", Code: "model_not_found"},
+		{Status: 429, Type: llm.ErrRateLimit, Message: "slow down", Code: "rate_limit_exceeded"},
+		{Status: 401, Type: llm.ErrAuthentication, Message: "who"},
+		{Status: 403, Type: llm.ErrPermission, Message: "no"},
+		{Status: 500, Type: llm.ErrAPI, Message: "boom"},
+		{Status: 504, Type: llm.ErrTimeout, Message: "late"},
+		{Status: 529, Type: llm.ErrOverloaded, Message: "busy"},
+		{Status: 413, Type: llm.ErrTooLarge, Message: "big", Param: "input"},
+	} {
+		if got, want := string(EncodeError(e)), string(openai.EncodeError(e)); got != want {
+			t.Errorf("EncodeError(%+v) = %s, openai.EncodeError = %s", *e, got, want)
+		}
 	}
 }
 

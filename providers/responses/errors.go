@@ -73,7 +73,9 @@ func DecodeError(status int, body []byte) (typ, message string) {
 	return "", s
 }
 
-// EncodeError returns the OpenAI error body for e.
+// EncodeError returns the OpenAI error body for e: the same body as
+// openai.EncodeError, since the Responses API shares OpenAI's error
+// envelope (a 404 carries code "not_found" unless e names one).
 func EncodeError(e *llm.Error) []byte {
 	type wire struct {
 		Message string  `json:"message"`
@@ -87,6 +89,9 @@ func EncodeError(e *llm.Error) []byte {
 	}
 	if e.Code != "" {
 		w.Code = &e.Code
+	} else if e.Type == llm.ErrNotFound {
+		code := "not_found"
+		w.Code = &code
 	}
 	b, _ := json.Marshal(struct {
 		Error wire `json:"error"`
