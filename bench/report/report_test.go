@@ -132,3 +132,29 @@ func TestStreamingGoalsOverRounds(t *testing.T) {
 		t.Errorf("fidelity with an incomplete stream in round 3 = %+v, want not met", g)
 	}
 }
+
+// TestCPUAndSlowStreamFigures checks the figures the CPU and slow-stream
+// rows carry besides their verdicts: the ratio to the bare proxy, and the
+// peak RSS while the slow streams were held.
+func TestCPUAndSlowStreamFigures(t *testing.T) {
+	steps := map[string]loadgen.Result{
+		"closed64_gw":   {OK: 10, Requests: 10, CPUPerRequestUS: 96.3},
+		"closed64_bare": {OK: 10, Requests: 10, CPUPerRequestUS: 72.0},
+		"slow_gw": {OK: 900, Requests: 900, Concurrency: 1000, Proc: &loadgen.ProcReport{
+			RSSPeakMB: 175.25, FDs: [3]int{18, 2018, 2018}, Threads: [2]int{7, 7},
+		}},
+	}
+	want := map[string]string{
+		"CPU per request (c=64)":           "96.3 µs (bare proxy 72.0 µs; 1.34x)",
+		"slow streams (1 s upstream) held": "1000 in flight, 900 streams, 0 errors; fds 18→2018→2018; threads 7→7; peak RSS 175.2 MB",
+	}
+	for _, g := range Evaluate(nil, steps, nil).Goals {
+		if w, ok := want[g.Name]; ok && g.Measured != w {
+			t.Errorf("%s: measured %q, want %q", g.Name, g.Measured, w)
+		}
+		delete(want, g.Name)
+	}
+	for name := range want {
+		t.Errorf("no %q row", name)
+	}
+}
