@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -109,10 +110,13 @@ func TestStreamFlushesEachEvent(t *testing.T) {
 		w.Write([]byte("data: [DONE]\n\n"))
 	})
 	h := newHarness(t, providerDecl("p", "openai", up.URL, "")+"def route(req, ctx):\n    return [p]\n")
-	req, _ := http.NewRequest("POST", h.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m","stream":true,"messages":[]}`))
+	defer close(release) // the upstream's wait ends with the test, whatever happened
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m","stream":true,"messages":[]}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no response headers while the upstream held the stream open: not flushed: %v", err)
 	}
 	defer resp.Body.Close()
 	br := bufio.NewReader(resp.Body)
@@ -126,10 +130,9 @@ func TestStreamFlushesEachEvent(t *testing.T) {
 		if !strings.Contains(line, `"content":"a"`) {
 			t.Fatalf("first line = %q", line)
 		}
-	case <-time.After(10 * time.Second):
+	case <-ctx.Done():
 		t.Fatal("the first event did not reach the client while the upstream held the stream open: not flushed")
 	}
-	close(release)
 }
 
 func TestIncludeUsageForcedAndHidden(t *testing.T) {

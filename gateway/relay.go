@@ -244,7 +244,8 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 		resp.Body.Close()
 	})
 	defer idle.stop()
-	rd := sse.NewReader(idle)
+	fr := &flushBeforeRead{r: idle}
+	rd := sse.NewReader(fr)
 
 	first, err := firstEvent(rd)
 	if err != nil {
@@ -280,6 +281,7 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	x.committed = true
 	x.w.WriteHeader(http.StatusOK)
 	out := newSink(x.w, x.ep.geminiArray)
+	fr.out = out
 
 	var rerr error
 	if up == x.ep.proto {
