@@ -139,6 +139,8 @@ type Server struct {
 	models  *modelCatalog
 	bodies  bodyBuffers
 
+	inFlight atomic.Int64 // requests being served by Run
+
 	// guards the following
 	mu          sync.Mutex
 	priceHash   string
@@ -335,7 +337,7 @@ const cutWait = 5 * time.Second
 // error: the shutdown was asked for and done. cut may be nil.
 func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration, cut <-chan struct{}) error {
 	hs := s.HTTPServer(ln.Addr().String())
-	active := &activeHandlers{h: hs.Handler}
+	active := &activeHandlers{h: hs.Handler, n: &s.inFlight}
 	hs.Handler = active
 	// Requests keep running when ctx ends; Shutdown and Close stop them.
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
@@ -371,11 +373,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration, 
 	return err
 }
 
+// InFlight is the number of requests Run is serving now, streams
+// included.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
 // activeHandlers counts the requests being served, so that shutdown can
 // wait for handlers that net/http's Close no longer waits for.
 type activeHandlers struct {
 	h http.Handler
-	n atomic.Int64
+	n *atomic.Int64
 }
 
 func (a *activeHandlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -19,10 +19,16 @@ const gcPercent = 200
 const idleAfter = time.Second
 
 // releaseMemoryWhenIdle calls release (debug.FreeOSMemory in llmgw) once
-// each time traffic stops: when activity has not changed for idleAfter
-// since it last did. A busy gateway keeps its heap; an idle one holds only
-// what it uses. It returns when ctx is done.
-func releaseMemoryWhenIdle(ctx context.Context, activity func() int64, idleAfter time.Duration, release func()) {
+// each time traffic stops: when no request is in flight and activity (the
+// count of finished requests) has not changed for idleAfter. A busy
+// gateway keeps its heap; an idle one holds only what it uses. It returns
+// when ctx is done.
+//
+// A request in flight is traffic even when nothing finishes: release
+// forces a collection and hands pages back, a pause of a few milliseconds
+// on one core, and a stream longer than idleAfter (most LLM streams) used
+// to get one in the middle of its events, every idleAfter.
+func releaseMemoryWhenIdle(ctx context.Context, activity, inFlight func() int64, idleAfter time.Duration, release func()) {
 	t := time.NewTicker(idleAfter / 4)
 	defer t.Stop()
 	last, changed, released := activity(), time.Now(), true // nothing to give back at start
@@ -31,7 +37,7 @@ func releaseMemoryWhenIdle(ctx context.Context, activity func() int64, idleAfter
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if cur := activity(); cur != last {
+			if cur := activity(); cur != last || inFlight() > 0 {
 				last, changed, released = cur, now, false
 				continue
 			}

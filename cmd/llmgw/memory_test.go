@@ -9,15 +9,17 @@ import (
 
 // TestReleaseMemoryWhenIdle checks that memory is released once per idle
 // period: not while requests keep finishing, once after they stop, not
-// again while still idle, and again after the next burst.
+// again while still idle, again after the next burst, and never while a
+// request is in flight, even when nothing finishes for many idle periods
+// (a long stream).
 func TestReleaseMemoryWhenIdle(t *testing.T) {
-	var activity, releases atomic.Int64
+	var activity, inFlight, releases atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	const idle = 40 * time.Millisecond
 	go func() {
 		defer close(done)
-		releaseMemoryWhenIdle(ctx, activity.Load, idle, func() { releases.Add(1) })
+		releaseMemoryWhenIdle(ctx, activity.Load, inFlight.Load, idle, func() { releases.Add(1) })
 	}()
 	defer func() { cancel(); <-done }()
 
@@ -50,6 +52,18 @@ func TestReleaseMemoryWhenIdle(t *testing.T) {
 	waitFor(1)
 	busy(2 * idle)
 	waitFor(2)
+
+	// Requests finish, then a stream runs for many idle periods with
+	// nothing finishing.
+	busy(2 * idle)
+	inFlight.Add(1)
+	time.Sleep(6 * idle)
+	if got := releases.Load(); got != 2 {
+		t.Fatalf("releases while a request was in flight = %d, want 2 (none during it)", got)
+	}
+	inFlight.Add(-1)
+	activity.Add(1) // it finished
+	waitFor(3)
 }
 
 func TestTuneGCKeepsTheOperatorsGOGC(t *testing.T) {

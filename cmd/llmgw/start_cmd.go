@@ -61,6 +61,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 	eng, err := engine.New(ctx, engine.Config{
 		Path:   *policyPath,
 		Getenv: e.getenv,
+		// The request log beside the policy (the defaults) is written with
+		// every batch: not a reason to reload the policy.
+		Ignore: requestlog.Files(*dbPath),
 		OnReload: func(st engine.Status) {
 			if st.LastError != "" && st.LastErrorAt.After(st.LoadedAt) {
 				m.PolicyReload("error")
@@ -157,7 +160,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	g.Go(func() error { return writer.Run(wctx) })
 	g.Go(func() error {
 		finished := func() int64 { st := writer.Stats(); return st.Queued + st.Written + st.Shed + st.Failed }
-		releaseMemoryWhenIdle(gctx, finished, idleAfter, debug.FreeOSMemory)
+		releaseMemoryWhenIdle(gctx, finished, srv.InFlight, idleAfter, debug.FreeOSMemory)
 		return nil
 	})
 	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
