@@ -50,6 +50,14 @@ type Config struct {
 	// Debounce is how long Watch waits after the last file event before
 	// reloading. 0 means DefaultDebounce.
 	Debounce time.Duration
+	// Ignore names files in the policy's directories whose changes Watch
+	// does not react to: the request log's database and its -wal, -shm
+	// and -journal files, when they sit beside the policy (llmgw start's
+	// defaults are ./policies.star and ./llmgw.db). Every write to them
+	// would otherwise end in a reload, which loads, compiles and runs the
+	// policy again only to find its files unchanged: each pause in traffic
+	// cost one.
+	Ignore []string
 	// PollInterval, when positive, makes Watch also rehash the policy's
 	// files at this interval, for file systems without change
 	// notifications (NFS, some container mounts). 0 means no polling

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -235,4 +236,70 @@ func TestReloadSameFailureOnce(t *testing.T) {
 	if st := e.Status(); st.ReloadFailures != 2 {
 		t.Errorf("after a different failure: ReloadFailures = %d, want 2", st.ReloadFailures)
 	}
+}
+
+// TestWatchIgnoresTheDatabaseBesideThePolicy writes the files of a
+// request log kept beside the policy (llmgw start's default layout) and
+// checks that they cause no reload, while any other file in the directory
+// still does: each reload loads the policy, which reads PROBE through env().
+func TestWatchIgnoresTheDatabaseBesideThePolicy(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"policies.star": "probe = env(\"PROBE\", \"\")\n" + policyV("v1")})
+	var loads atomic.Int64
+	db := filepath.Join(dir, "llmgw.db")
+	e, err := New(context.Background(), Config{
+		Path:     filepath.Join(dir, "policies.star"),
+		Debounce: 10 * time.Millisecond,
+		Getenv:   func(string) string { loads.Add(1); return "" },
+		Ignore:   []string{db, db + "-wal", db + "-shm", db + "-journal"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Watch(ctx) }()
+	defer func() { cancel(); <-done }()
+	// The watcher may not be set up yet: touch an unrelated file until a
+	// load shows that it is.
+	other := filepath.Join(dir, "notes.txt")
+	waitFor(t, "a write beside the policy to reload it", func() bool {
+		before := loads.Load()
+		if err := os.WriteFile(other, []byte(time.Now().String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(40 * time.Millisecond)
+		return loads.Load() > before
+	})
+	// Let the reloads of those writes finish: the count holds still.
+	before := loads.Load()
+	for range 50 {
+		time.Sleep(100 * time.Millisecond)
+		if now := loads.Load(); now == before {
+			break
+		} else {
+			before = now
+		}
+	}
+	for i := range 20 {
+		for _, f := range []string{db, db + "-wal", db + "-shm", db + "-journal"} {
+			if err := os.WriteFile(f, []byte{byte(i)}, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(60 * time.Millisecond) // past the debounce
+	if got := loads.Load() - before; got != 0 {
+		t.Errorf("%d policy loads after writes to the database's files, want 0", got)
+	}
+	// The watcher is still alive: an unrelated file still counts.
+	waitFor(t, "a later write beside the policy to reload it", func() bool {
+		b := loads.Load()
+		if err := os.WriteFile(other, []byte(time.Now().String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(40 * time.Millisecond)
+		return loads.Load() > b
+	})
 }

@@ -17,10 +17,11 @@ const unsettledRetries = 5
 // Watch reloads the policy when its files change, until ctx is done (then
 // it returns nil). It watches the policy's directory, not the files, so
 // rename-on-save editors and Kubernetes ConfigMap symlink swaps are seen;
-// it ignores chmod events, debounces bursts (Config.Debounce), skips
-// changes that leave every file's content as it was, and re-arms when it
-// reads an empty file. A failed reload keeps the live policy (see
-// Reload). If the watcher cannot start, Watch polls instead.
+// it ignores chmod events and the files in Config.Ignore, debounces
+// bursts (Config.Debounce), skips changes that leave every file's content
+// as it was, and re-arms when it reads an empty file. A failed reload
+// keeps the live policy (see Reload). If the watcher cannot start, Watch
+// polls instead.
 func (e *Engine) Watch(ctx context.Context) error {
 	w, err := fsnotify.NewWatcher()
 	var events <-chan fsnotify.Event
@@ -50,6 +51,7 @@ func (e *Engine) Watch(ctx context.Context) error {
 		tick = t.C
 	}
 
+	ignored := ignoreSet(e.cfg.Ignore)
 	retries := 0
 	for {
 		select {
@@ -60,7 +62,7 @@ func (e *Engine) Watch(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			if ev.Op == fsnotify.Chmod {
+			if ev.Op == fsnotify.Chmod || ignored[absPath(ev.Name)] {
 				continue
 			}
 			timer.Reset(debounce)
@@ -105,6 +107,26 @@ func (e *Engine) watchDirs(w *fsnotify.Watcher) {
 	for d := range dirs {
 		_ = w.Add(d)
 	}
+}
+
+// ignoreSet returns the absolute paths of names, for Watch to skip their
+// events.
+func ignoreSet(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[absPath(n)] = true
+	}
+	return set
+}
+
+// absPath is p made absolute and clean, so that an event's name (the
+// watched directory joined with the file's) and a configured name compare
+// equal however each was written.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
 }
 
 // recordFailure records a reload failure that never reached reload's own

@@ -25,6 +25,14 @@ var schemaV2 string
 // never edit a released step.
 var migrations = [...]string{schemaV1, schemaV2}
 
+// Files returns the files SQLite keeps for a request log at path: the
+// database, its write-ahead log and shared-memory index (WAL mode), and
+// the rollback journal of a migration. The policy watcher ignores them
+// when they sit beside the policy.
+func Files(path string) []string {
+	return []string{path, path + "-wal", path + "-shm", path + "-journal"}
+}
+
 // busyTimeout is how long a connection waits for a lock held by another
 // connection (or another process, such as llmgw stats) before failing.
 const busyTimeout = 5 * time.Second

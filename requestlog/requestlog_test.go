@@ -840,3 +840,41 @@ func TestWriterPace(t *testing.T) {
 		})
 	}
 }
+
+// TestFilesAreWhatSQLiteWrites checks Files against the files a written
+// log leaves in its directory: every one of them is named.
+func TestFilesAreWhatSQLiteWrites(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "llmgw.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := NewWriter(db, WriterConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	w.Record(&Record{RequestID: "r1", Status: 200})
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, f := range Files(path) {
+		named[filepath.Base(f)] = true
+	}
+	for _, e := range entries {
+		if !named[e.Name()] {
+			t.Errorf("%s is written by the request log but not in Files", e.Name())
+		}
+	}
+	if len(entries) < 2 {
+		t.Errorf("only %d files in the directory: the WAL should be there while the log is open", len(entries))
+	}
+	cancel()
+	<-done
+}
