@@ -46,6 +46,14 @@ type Config struct {
 	Conns int
 	// Concurrency is the number of closed-loop or SSE workers.
 	Concurrency int
+	// Stagger spreads the workers' first requests evenly over this long
+	// (closed loop and SSE). Workers started together stay in step when
+	// their requests take equal time, as paced streams do: every cycle the
+	// target then gets Concurrency requests in the same instant, and every
+	// 20 ms the events of all streams in the same instant, so the figures
+	// measure a burst's queue rather than the latency each request adds.
+	// Independent clients are not in step. Zero starts them together.
+	Stagger time.Duration
 	// Duration is how long requests are started; zero means 10 s.
 	Duration time.Duration
 	// Warmup runs the same load for this long first, unmeasured.
@@ -70,6 +78,7 @@ type Result struct {
 	Rate        int     `json:"rate,omitempty"`
 	Conns       int     `json:"conns,omitempty"` // open loop: the connection cap
 	Concurrency int     `json:"concurrency,omitempty"`
+	StaggerS    float64 `json:"stagger_s,omitempty"`
 	DurationS   float64 `json:"duration_s"`
 	Requests    int64   `json:"requests"` // started
 	OK          int64   `json:"ok"`       // 2xx with a complete body
@@ -197,10 +206,13 @@ func (r *runner) run(ctx context.Context) {
 	}
 	var budget atomic.Int64
 	budget.Store(int64(r.cfg.MaxRequests))
-	for range r.cfg.Concurrency {
+	for i := range r.cfg.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if r.cfg.Stagger > 0 && sleep(ctx, r.cfg.Stagger*time.Duration(i)/time.Duration(r.cfg.Concurrency)) != nil {
+				return
+			}
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				if r.cfg.MaxRequests > 0 && budget.Add(-1) < 0 {
 					return
@@ -324,7 +336,7 @@ func (c *recorder) result(cfg Config, elapsed time.Duration) Result {
 	if cfg.Mode == Open {
 		res.Rate, res.Conns = cfg.Rate, cfg.Conns
 	} else {
-		res.Concurrency = cfg.Concurrency
+		res.Concurrency, res.StaggerS = cfg.Concurrency, cfg.Stagger.Seconds()
 	}
 	if c.firstErr != nil {
 		res.FirstError = c.firstErr.Error()

@@ -152,3 +152,44 @@ func TestOpenLoopConnectionCap(t *testing.T) {
 		t.Errorf("max latency %.1f ms, want the wait for a connection counted (>= 200 ms)", res.Latency.Max)
 	}
 }
+
+// TestStagger checks that Stagger spreads the workers' first requests over
+// its span (worker i starts i/c of the way in), and that without it they
+// start together. Only lower bounds on the spread are asserted: a sleep is
+// never shorter than asked, however busy the machine.
+func TestStagger(t *testing.T) {
+	for _, tc := range []struct {
+		stagger time.Duration
+		minGap  time.Duration // between the first and the last worker's first request
+		maxGap  time.Duration // 0: no upper bound
+	}{
+		{stagger: 400 * time.Millisecond, minGap: 250 * time.Millisecond}, // worker 3 starts 300 ms in
+		{stagger: 0, maxGap: 200 * time.Millisecond},
+	} {
+		var mu sync.Mutex
+		var arrivals []time.Time
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			arrivals = append(arrivals, time.Now())
+			mu.Unlock()
+			time.Sleep(time.Second) // each worker sends one request in the run
+		}))
+		res, err := Run(context.Background(), Config{Mode: Closed, URL: srv.URL, Concurrency: 4, Stagger: tc.stagger, Duration: 500 * time.Millisecond})
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StaggerS != tc.stagger.Seconds() {
+			t.Errorf("stagger %v: result records %v s", tc.stagger, res.StaggerS)
+		}
+		mu.Lock()
+		if len(arrivals) != 4 {
+			t.Fatalf("stagger %v: %d requests, want one per worker", tc.stagger, len(arrivals))
+		}
+		gap := arrivals[3].Sub(arrivals[0])
+		mu.Unlock()
+		if gap < tc.minGap || (tc.maxGap > 0 && gap > tc.maxGap) {
+			t.Errorf("stagger %v: first requests spread over %v, want at least %v (at most %v when not 0)", tc.stagger, gap, tc.minGap, tc.maxGap)
+		}
+	}
+}

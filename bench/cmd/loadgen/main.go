@@ -90,6 +90,7 @@ func runLoad(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.IntVar(&cfg.MaxRequests, "max", 0, "request cap (0: none)")
 	fs.IntVar(&cfg.ExpectEvents, "expect", 0, "sse: content events per stream")
+	fs.DurationVar(&cfg.Stagger, "stagger", 0, "closed loop and sse: spread the workers' first requests over this long (0: all at once)")
 	fs.IntVar(&cfg.PID, "pid", 0, "process to sample")
 	h := headers{}
 	fs.Var(h, "H", "request header 'name: value' (repeatable)")
