@@ -86,6 +86,10 @@ type exchange struct {
 	errMsg      string
 	hideUsage   bool // the client did not ask for OpenAI's usage chunk; llmgw did
 	clientUsage bool
+	// streamOpts is the body's stream_options value (a sub-slice of body;
+	// nil when absent), found on readBody's pass so that the usage edits
+	// of OpenAI streams need not scan the body again.
+	streamOpts []byte
 }
 
 // newRequestID returns a unique request id that sorts by time: 48 bits of
@@ -272,7 +276,7 @@ func (x *exchange) run() error {
 		return errorf(http.StatusBadRequest, "model is required")
 	}
 	if x.ep.proto == llm.ProtocolOpenAI && x.ep.op == opGenerate && feat.Stream {
-		x.clientUsage = includeUsageAsked(x.body)
+		x.clientUsage = includeUsageAsked(x.streamOpts)
 	}
 
 	ctx := x.r.Context()
@@ -333,7 +337,7 @@ func (x *exchange) readBody() error {
 	if !utf8.Valid(body) {
 		return errorf(http.StatusBadRequest, "request body is not valid UTF-8")
 	}
-	if err := checkEnvelope(body, x.ep.proto, x.fields.Take); err != nil {
+	if err := checkEnvelope(body, x.ep.proto, x.takeMember); err != nil {
 		return err
 	}
 	x.body = body
@@ -481,15 +485,24 @@ func (s *Server) env(pol *engine.Policy) engine.Env {
 	}
 }
 
-// includeUsageAsked reports whether an OpenAI chat body asked for
-// stream_options.include_usage.
-func includeUsageAsked(body []byte) bool {
-	s, e, ok, err := wirejson.Find(body, "stream_options")
-	if err != nil || !ok {
+// takeMember receives each top-level member of the request body from
+// checkEnvelope's pass: the routing features take them all, and the first
+// stream_options (the one wirejson.Find would return) is kept.
+func (x *exchange) takeMember(key, value []byte) bool {
+	if x.streamOpts == nil && string(key) == "stream_options" {
+		x.streamOpts = value
+	}
+	return x.fields.Take(key, value)
+}
+
+// includeUsageAsked reports whether an OpenAI chat body's stream_options
+// value (nil when absent) asks for include_usage.
+func includeUsageAsked(opts []byte) bool {
+	if opts == nil {
 		return false
 	}
-	vs, ve, ok, err := wirejson.Find(body[s:e], "include_usage")
-	return err == nil && ok && string(body[s:e][vs:ve]) == "true"
+	vs, ve, ok, err := wirejson.Find(opts, "include_usage")
+	return err == nil && ok && string(opts[vs:ve]) == "true"
 }
 
 // ctxErrKind classifies a transport failure for the policy's err.kind.

@@ -24,12 +24,19 @@ func setTopLevel(body []byte, key string, val []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(body)+len(key)+len(val)+4)
 	if ok {
+		out := make([]byte, 0, len(body)-(e-s)+len(val))
 		out = append(out, body[:s]...)
 		out = append(out, val...)
 		return append(out, body[e:]...), nil
 	}
+	return appendTopLevel(body, key, val)
+}
+
+// appendTopLevel adds key: val at the end of the JSON object body, which
+// must not have key already.
+func appendTopLevel(body []byte, key string, val []byte) ([]byte, error) {
+	out := make([]byte, 0, len(body)+len(key)+len(val)+4)
 	end := bytes.LastIndexByte(body, '}')
 	if end < 0 {
 		return nil, errNotObject

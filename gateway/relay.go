@@ -25,6 +25,15 @@ import (
 func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, error) {
 	if up == x.ep.proto {
 		body := x.body
+		// The usage edit first: it splices at the offset readBody found,
+		// which the model edit would move.
+		if up == llm.ProtocolOpenAI && x.ep.op == opGenerate && x.feat.Stream && !x.clientUsage {
+			b, err := forceIncludeUsage(body, x.streamOpts)
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
+			}
+			body, x.hideUsage = b, true
+		}
 		if up != llm.ProtocolGemini && x.upModel != x.feat.Model {
 			mb, _ := json.Marshal(x.upModel)
 			b, err := setTopLevel(body, "model", mb)
@@ -32,13 +41,6 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, e
 				return nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
 			}
 			body = b
-		}
-		if up == llm.ProtocolOpenAI && x.ep.op == opGenerate && x.feat.Stream && !x.clientUsage {
-			b, err := forceIncludeUsage(body)
-			if err != nil {
-				return nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
-			}
-			body, x.hideUsage = b, true
 		}
 		return body, nil
 	}
@@ -87,18 +89,44 @@ func (x *exchange) decodeClient() (*llm.Request, error) {
 }
 
 // forceIncludeUsage sets stream_options.include_usage in an OpenAI body.
-func forceIncludeUsage(body []byte) ([]byte, error) {
-	s, e, ok, err := wirejson.Find(body, "stream_options")
-	if err != nil {
-		return nil, err
-	}
-	opts := []byte(`{"include_usage":true}`)
-	if ok && bytes.HasPrefix(bytes.TrimSpace(body[s:e]), []byte("{")) {
-		if opts, err = setTopLevel(body[s:e], "include_usage", []byte("true")); err != nil {
+//
+// opts is the body's stream_options value as readBody found it (a
+// sub-slice of body; nil when the body has none), so that only that small
+// object is scanned here, not the body: an agent's history is 100 KB or
+// more, and this runs for every OpenAI stream whose client did not ask for
+// usage itself.
+func forceIncludeUsage(body, opts []byte) ([]byte, error) {
+	val := []byte(`{"include_usage":true}`)
+	if opts != nil && bytes.HasPrefix(bytes.TrimSpace(opts), []byte("{")) {
+		v, err := setTopLevel(opts, "include_usage", []byte("true"))
+		if err != nil {
 			return nil, err
 		}
+		val = v
 	}
-	return setTopLevel(body, "stream_options", opts)
+	if opts == nil {
+		return appendTopLevel(body, "stream_options", val)
+	}
+	s, ok := offsetIn(body, opts)
+	if !ok {
+		return setTopLevel(body, "stream_options", val) // not body's own slice: find it
+	}
+	out := make([]byte, 0, len(body)-len(opts)+len(val))
+	out = append(out, body[:s]...)
+	out = append(out, val...)
+	return append(out, body[s+len(opts):]...), nil
+}
+
+// offsetIn returns where sub, a slice of body's array, starts in body.
+func offsetIn(body, sub []byte) (int, bool) {
+	if len(sub) == 0 || cap(sub) > cap(body) {
+		return 0, false
+	}
+	s := cap(body) - cap(sub)
+	if s+len(sub) > len(body) || &body[s] != &sub[0] {
+		return 0, false
+	}
+	return s, true
 }
 
 // responseHeaders copies an upstream's response headers that a client of
