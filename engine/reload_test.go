@@ -243,12 +243,22 @@ func TestReloadSameFailureOnce(t *testing.T) {
 // checks that they cause no reload, while any other file in the directory
 // still does: each reload loads the policy, which reads PROBE through env().
 func TestWatchIgnoresTheDatabaseBesideThePolicy(t *testing.T) {
-	dir := t.TempDir()
+	t.Run("absolute paths", func(t *testing.T) {
+		dir := t.TempDir()
+		watchIgnoresDatabase(t, dir, filepath.Join(dir, "policies.star"), filepath.Join(dir, "llmgw.db"))
+	})
+	t.Run("relative paths", func(t *testing.T) { // llmgw start's defaults
+		dir := t.TempDir()
+		t.Chdir(dir)
+		watchIgnoresDatabase(t, dir, "policies.star", "llmgw.db")
+	})
+}
+
+func watchIgnoresDatabase(t *testing.T, dir, policy, db string) {
 	writeFiles(t, dir, map[string]string{"policies.star": "probe = env(\"PROBE\", \"\")\n" + policyV("v1")})
 	var loads atomic.Int64
-	db := filepath.Join(dir, "llmgw.db")
 	e, err := New(context.Background(), Config{
-		Path:     filepath.Join(dir, "policies.star"),
+		Path:     policy,
 		Debounce: 10 * time.Millisecond,
 		Getenv:   func(string) string { loads.Add(1); return "" },
 		Ignore:   []string{db, db + "-wal", db + "-shm", db + "-journal"},

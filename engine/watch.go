@@ -62,7 +62,7 @@ func (e *Engine) Watch(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			if ev.Op == fsnotify.Chmod || ignored[absPath(ev.Name)] {
+			if ev.Op == fsnotify.Chmod || ignored[filepath.Clean(ev.Name)] {
 				continue
 			}
 			timer.Reset(debounce)
@@ -105,7 +105,7 @@ func (e *Engine) watchDirs(w *fsnotify.Watcher) {
 		dirs[filepath.Dir(filepath.Join(root, filepath.FromSlash(f)))] = true
 	}
 	for d := range dirs {
-		_ = w.Add(d)
+		_ = w.Add(absPath(d)) // events then name absolute paths, as ignoreSet's are
 	}
 }
 
@@ -119,9 +119,11 @@ func ignoreSet(names []string) map[string]bool {
 	return set
 }
 
-// absPath is p made absolute and clean, so that an event's name (the
+// absPath is p made absolute and clean, so that an event's name (a
 // watched directory joined with the file's) and a configured name compare
-// equal however each was written.
+// equal however each was written. It is called when directories are
+// added and names configured, not per event: for a relative path it asks
+// the system for the working directory.
 func absPath(p string) string {
 	if a, err := filepath.Abs(p); err == nil {
 		return a

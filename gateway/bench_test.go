@@ -38,14 +38,24 @@ func BenchmarkPassThroughChat(b *testing.B) {
 	up := providertest.New(b, providertest.FixtureReply(b, "openai_cassette_chat-tools.response.200.json"))
 	gw := benchGateway(b, "openai", up.URL)
 	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"Hello, how are you?"}]}`
+	benchRequests(b, gw, "/v1/chat/completions", body, "Content-Type", "application/json")
+}
+
+// benchRequests posts body to path through gw's handler in the benchmark
+// loop, with the given header name-value pairs, and fails on any status
+// but 200.
+func benchRequests(b *testing.B, gw http.Handler, path, body string, header ...string) {
+	b.Helper()
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
 		rec := httptest.NewRecorder()
 		gw.ServeHTTP(rec, req)
 		if rec.Code != 200 {
-			b.Fatalf("status %d", rec.Code)
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	}
 }
@@ -54,30 +64,14 @@ func BenchmarkPassThroughStream(b *testing.B) {
 	up := providertest.New(b, providertest.FixtureReply(b, "openai_chat_stream_text_with_usage.sse"))
 	gw := benchGateway(b, "openai", up.URL)
 	body := `{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
-		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatalf("status %d", rec.Code)
-		}
-	}
+	benchRequests(b, gw, "/v1/chat/completions", body)
 }
 
 func BenchmarkConvertAnthropicToOpenAIStream(b *testing.B) {
 	up := providertest.New(b, providertest.FixtureReply(b, "openai_chat_stream_text_with_usage.sse"))
 	gw := benchGateway(b, "openai", up.URL)
 	body := `{"model":"gpt-4o","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(body))
-		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatalf("status %d", rec.Code)
-		}
-	}
+	benchRequests(b, gw, "/v1/messages", body)
 }
 
 func BenchmarkUpstreamDirect(b *testing.B) {
@@ -108,15 +102,6 @@ func BenchmarkPassThroughAgentBody(b *testing.B) {
 	b.Cleanup(up.Close)
 	gw := benchGateway(b, "anthropic", up.URL)
 	body := providertest.AgentBody(false)
-	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(body))
-		req.Header.Set("anthropic-version", "2023-06-01")
-		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-	}
+	benchRequests(b, gw, "/v1/messages", body, "anthropic-version", "2023-06-01")
 }

@@ -11,7 +11,7 @@
 //	→ Policy.Decide → route.Order → for each candidate:
 //	      build upstream request (bytes as they are, or converted)
 //	      → send → classify failure (Policy.Classify) → retry / fail over / fail
-//	→ relay the response (flush per event) → record (requestlog, metrics)
+//	→ relay the response (flushed before each upstream read) → record (requestlog, metrics)
 //
 // A request keeps the policy snapshot it started with for its whole retry
 // chain. Once a byte of the response went to the client there is no

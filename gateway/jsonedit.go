@@ -25,12 +25,17 @@ func setTopLevel(body []byte, key string, val []byte) ([]byte, error) {
 		return nil, err
 	}
 	if ok {
-		out := make([]byte, 0, len(body)-(e-s)+len(val))
-		out = append(out, body[:s]...)
-		out = append(out, val...)
-		return append(out, body[e:]...), nil
+		return replaceRange(body, s, e, val), nil
 	}
 	return appendTopLevel(body, key, val)
+}
+
+// replaceRange returns a copy of body with body[s:e] replaced by val.
+func replaceRange(body []byte, s, e int, val []byte) []byte {
+	out := make([]byte, 0, len(body)-(e-s)+len(val))
+	out = append(out, body[:s]...)
+	out = append(out, val...)
+	return append(out, body[e:]...)
 }
 
 // appendTopLevel adds key: val at the end of the JSON object body, which

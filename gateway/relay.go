@@ -111,10 +111,7 @@ func forceIncludeUsage(body, opts []byte) ([]byte, error) {
 	if !ok {
 		return setTopLevel(body, "stream_options", val) // not body's own slice: find it
 	}
-	out := make([]byte, 0, len(body)-len(opts)+len(val))
-	out = append(out, body[:s]...)
-	out = append(out, val...)
-	return append(out, body[s+len(opts):]...), nil
+	return replaceRange(body, s, s+len(opts), val), nil
 }
 
 // offsetIn returns where sub, a slice of body's array, starts in body.
@@ -256,8 +253,8 @@ func inspectBody(b []byte, usageMember string) bodyInfo {
 	return info
 }
 
-// relayStream relays a streaming response event by event, flushing after
-// each. Nothing is sent to the client until the first upstream event has
+// relayStream relays a streaming response event by event, flushing
+// before each read of the upstream (see sink). Nothing is sent to the client until the first upstream event has
 // arrived and is not an error, so that a stream failing before its first
 // byte can still fail over.
 func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, resp *http.Response) *failure {

@@ -6,8 +6,9 @@ import (
 	"net/http"
 )
 
-// Writer writes events to an HTTP response and flushes after each one, so
-// that nothing sits in a buffer between the upstream and the client.
+// Writer writes events to an HTTP response; Flush sends what was written.
+// The caller decides when: the gateway flushes before each read of the
+// upstream, so that nothing written waits in a buffer while it waits.
 type Writer struct {
 	w   io.Writer
 	rc  *http.ResponseController
