@@ -253,15 +253,25 @@ func inspectBody(b []byte, usageMember string) bodyInfo {
 	return info
 }
 
-// relayStream relays a streaming response event by event, flushing
-// before each read of the upstream (see sink). Nothing is sent to the client until the first upstream event has
+// relayStream relays a streaming response event by event, with creds
+// scrubbed from it, flushing before each read of the upstream (see sink).
+// Nothing is sent to the client until the first upstream event has
 // arrived and is not an error, so that a stream failing before its first
 // byte can still fail over.
-func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, resp *http.Response) *failure {
+func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) *failure {
 	defer resp.Body.Close()
+	// Every read of the stream happens before this function returns, and
+	// nothing it read is kept (what outlives it is copied): its buffers go
+	// back for the next stream.
+	bufs := x.s.streams.get()
+	body, keepScrub := bufs.scrubbed(resp.Body, creds)
+	defer func() {
+		keepScrub()
+		x.s.streams.put(bufs)
+	}()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	idle := newIdleReader(resp.Body, x.s.cfg.StreamIdleTimeout, func() {
+	idle := newIdleReader(body, x.s.cfg.StreamIdleTimeout, func() {
 		// Cancelling ctx alone would not reach the read in progress: the
 		// request was made with the attempt's context. Closing the body
 		// does, and drops the silent connection.
@@ -270,7 +280,8 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	})
 	defer idle.stop()
 	fr := &flushBeforeRead{r: idle}
-	rd := sse.NewReader(fr)
+	rd := bufs.events
+	rd.Reset(fr)
 
 	first, err := firstEvent(rd)
 	if err != nil {

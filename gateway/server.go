@@ -138,6 +138,7 @@ type Server struct {
 	clients *clientCache
 	models  *modelCatalog
 	bodies  bodyBuffers
+	streams streamBuffers
 
 	inFlight atomic.Int64 // requests being served by Run
 

@@ -290,8 +290,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		return &failure{prov: prov, up: up, err: ue, hdr: resp.Header}
 	}
 	if stream {
-		resp.Body = scrubBody(resp.Body, creds)
-		return x.relayStream(ctx, deadline, prov, up, resp)
+		return x.relayStream(ctx, deadline, prov, up, resp, creds)
 	}
 	return x.relayBody(prov, up, resp, creds)
 }

@@ -61,6 +61,30 @@ func NewReaderSize(r io.Reader, max int) *Reader {
 	return &Reader{br: bufio.NewReaderSize(r, readBufSize), max: max}
 }
 
+// keptEventBuffer is the most event buffer capacity Reset keeps: a
+// Reader recycled after a stream with a multi-megabyte event would
+// otherwise hold that memory for as long as it sits unused.
+const keptEventBuffer = 64 << 10
+
+// Reset makes r read events from src as a new Reader would, keeping its
+// read buffer and (up to keptEventBuffer) its event buffers. A gateway
+// that relays many streams reuses Readers rather than allocate a fresh
+// buffer per stream: fresh memory must be zeroed, and faulted in page by
+// page once the runtime has handed it back to the system. Events returned
+// before the Reset must no longer be in use. Reset(nil) lets go of the
+// source.
+func (r *Reader) Reset(src io.Reader) {
+	r.br.Reset(src)
+	r.raw, r.data, r.pending = keep(r.raw), keep(r.data), false
+}
+
+func keep(b []byte) []byte {
+	if cap(b) > keptEventBuffer {
+		return nil
+	}
+	return b[:0]
+}
+
 // Next reads the next event. It returns io.EOF after the last event; a
 // stream that ends in the middle of an event returns that event first
 // (the LLM protocols do not always send a final blank line) and then

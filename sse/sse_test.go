@@ -21,7 +21,12 @@ type ev struct {
 
 func readAll(t *testing.T, r io.Reader) ([]ev, []byte) {
 	t.Helper()
-	rd := NewReader(r)
+	return readEvents(t, NewReader(r))
+}
+
+// readEvents reads rd to the end.
+func readEvents(t *testing.T, rd *Reader) ([]ev, []byte) {
+	t.Helper()
 	var out []ev
 	var raw []byte
 	for range 100000 {
@@ -228,4 +233,78 @@ func FuzzLineEnd(f *testing.F) {
 			t.Errorf("lineEnd(%q) = %d, want %d", b, got, want)
 		}
 	})
+}
+
+// TestReaderReset reuses one Reader for stream after stream, each left in
+// a different state (cut inside an event, after a lone CR whose LF may
+// follow, after an event larger than the buffers Reset keeps, after an
+// error): every next stream must read exactly as with a new Reader.
+func TestReaderReset(t *testing.T) {
+	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
+	if len(files) == 0 {
+		t.Fatal("no fixtures")
+	}
+	huge := "data: " + strings.Repeat("z", 2*keptEventBuffer) + "\n\n"
+	// Each left-over leaves the Reader after reading part of a stream.
+	leftovers := []struct {
+		name  string
+		in    string
+		reads int // events read before the Reset
+	}{
+		{"cut inside an event", "data: one\n\ndata: tw", 2},
+		{"pending CR", "data: one\r", 1},
+		{"pending CR, event unread", "data: one\r\rdata: x\r", 1},
+		{"huge event", huge, 1},
+		{"too large", "data: " + strings.Repeat("q", 64) + "\n\n", 1},
+		{"nothing read", "data: unread\n\n", 0},
+	}
+	rd := NewReaderSize(strings.NewReader(""), 1<<20)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantRaw := readEvents(t, NewReaderSize(bytes.NewReader(b), 1<<20))
+		for _, lo := range leftovers {
+			rd.max = 1 << 20
+			if lo.name == "too large" {
+				rd.max = 32
+			}
+			rd.Reset(strings.NewReader(lo.in))
+			for range lo.reads {
+				_, _ = rd.Next()
+			}
+			rd.max = 1 << 20
+			rd.Reset(iotest.HalfReader(bytes.NewReader(b)))
+			got, raw := readEvents(t, rd)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s after %s: events (-new Reader +reset Reader):\n%.600s", filepath.Base(f), lo.name, diff)
+			}
+			if !bytes.Equal(raw, wantRaw) {
+				t.Errorf("%s after %s: Raw differs from a new Reader's", filepath.Base(f), lo.name)
+			}
+		}
+	}
+	// A huge event's buffer is not kept; a stream's ordinary one is.
+	rd.Reset(strings.NewReader(huge))
+	if _, err := rd.Next(); err != nil {
+		t.Fatal(err)
+	}
+	rd.Reset(nil)
+	if cap(rd.raw) != 0 || cap(rd.data) != 0 {
+		t.Errorf("after a %d-byte event Reset kept buffers of %d and %d bytes, want none", len(huge), cap(rd.raw), cap(rd.data))
+	}
+	rd.Reset(strings.NewReader("data: small\n\n"))
+	if _, err := rd.Next(); err != nil {
+		t.Fatal(err)
+	}
+	raw := &rd.raw[:1][0]
+	rd.Reset(strings.NewReader("data: again\n\n"))
+	e, err := rd.Next()
+	if err != nil || string(e.Data) != "again" {
+		t.Fatalf("Next() after Reset = %q, %v", e.Data, err)
+	}
+	if &e.Raw[0] != raw {
+		t.Error("Reset did not keep the event buffer of a small event")
+	}
 }
