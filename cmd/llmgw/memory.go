@@ -15,8 +15,23 @@ import (
 // collections, which releaseMemoryWhenIdle gives back once traffic stops.
 const gcPercent = 200
 
-// idleAfter is how long without a finished request counts as idle.
-const idleAfter = time.Second
+// idleAfter is how long without a finished request counts as idle:
+// half a minute, so that the pauses of a working session (a model
+// thinking, an agent running its tools, a user reading) do not count.
+//
+// Giving memory back is not free. release forces a collection, and every
+// page handed back is a page fault when the heap grows into it again:
+// about 13 µs each on the 2-core VMs bench/README.md measures on, so a few
+// MB of heap cost tens of milliseconds of CPU on the next requests. Until
+// session 7 idleAfter was one second, and a gateway with a stream every
+// few seconds paid a forced collection and re-faulted its heap for nearly
+// every request: about 6 faults per stream during the benchmark's
+// streaming phases, which started after the gateway had sat idle.
+const idleAfter = 30 * time.Second
+
+// idleTick bounds how often releaseMemoryWhenIdle looks, and so how late
+// after idleAfter it releases.
+const idleTick = time.Second
 
 // releaseMemoryWhenIdle calls release (debug.FreeOSMemory in llmgw) once
 // each time traffic stops: when no request is in flight and activity (the
@@ -29,7 +44,7 @@ const idleAfter = time.Second
 // on one core, and a stream longer than idleAfter (most LLM streams) used
 // to get one in the middle of its events, every idleAfter.
 func releaseMemoryWhenIdle(ctx context.Context, activity, inFlight func() int64, idleAfter time.Duration, release func()) {
-	t := time.NewTicker(idleAfter / 4)
+	t := time.NewTicker(min(idleAfter/4, idleTick))
 	defer t.Stop()
 	last, changed, released := activity(), time.Now(), true // nothing to give back at start
 	for {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
+	"regexp"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,5 +74,23 @@ func TestTuneGCKeepsTheOperatorsGOGC(t *testing.T) {
 	tuneGC(func(k string) string { seen = append(seen, k); return "50" })
 	if len(seen) != 1 || seen[0] != "GOGC" {
 		t.Errorf("tuneGC read %v, want GOGC", seen)
+	}
+}
+
+// TestBenchWaitsForIdle: bench/run measures idle RSS after waiting
+// IDLE_WAIT seconds; shorter than idleAfter (plus a tick) it would measure
+// a heap the gateway has not given back yet.
+func TestBenchWaitsForIdle(t *testing.T) {
+	b, err := os.ReadFile("../../bench/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^IDLE_WAIT=(\d+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("bench/run sets no IDLE_WAIT")
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	if wait := time.Duration(n) * time.Second; wait <= idleAfter+idleTick {
+		t.Errorf("bench/run waits %v before measuring idle RSS; llmgw releases memory only after %v (+ up to %v)", wait, idleAfter, idleTick)
 	}
 }
