@@ -264,11 +264,8 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	// nothing it read is kept (what outlives it is copied): its buffers go
 	// back for the next stream.
 	bufs := x.s.streams.get()
-	body, keepScrub := bufs.scrubbed(resp.Body, creds)
-	defer func() {
-		keepScrub()
-		x.s.streams.put(bufs)
-	}()
+	defer x.s.streams.put(bufs)
+	body := bufs.scrubbed(resp.Body, creds)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	idle := newIdleReader(body, x.s.cfg.StreamIdleTimeout, func() {

@@ -81,7 +81,11 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 		s.work = slices.Grow(s.work, scrubChunk)
 		n, err := s.r.Read(s.work[len(s.work):cap(s.work)])
 		s.work, s.err = s.work[:len(s.work)+n], err
-		s.work = scrubBytes(s.work, s.secrets)
+		if sc := scrubBytes(s.work, s.secrets); len(sc) > 0 && &sc[0] != &s.work[0] {
+			// A redaction made a new slice: copy it back, so that the
+			// reader goes on with its own (perhaps recycled) buffer.
+			s.work = append(s.work[:0], sc...)
+		}
 		s.held = 0
 		if s.err == nil {
 			s.held = partialSecret(s.work, s.secrets)

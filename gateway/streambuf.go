@@ -29,7 +29,7 @@ type streamBuffers struct {
 // relayBuffers is what one stream relay reads with.
 type relayBuffers struct {
 	events *sse.Reader // reads nothing until Reset to the stream
-	scrub  []byte      // empty, for newScrubReader
+	scrub  scrubReader // reads nothing until scrubbed; its buffer is recycled
 }
 
 // get returns buffers for one stream; put them back when the relay has
@@ -38,33 +38,27 @@ func (p *streamBuffers) get() *relayBuffers {
 	if b, ok := p.pool.Get().(*relayBuffers); ok {
 		return b
 	}
-	return &relayBuffers{events: sse.NewReader(nil), scrub: make([]byte, 0, scrubChunk)}
+	return &relayBuffers{events: sse.NewReader(nil), scrub: scrubReader{work: make([]byte, 0, scrubChunk)}}
 }
 
 // put recycles b. The events it read and what the scrub reader returned
 // must no longer be in use.
 func (p *streamBuffers) put(b *relayBuffers) {
 	b.events.Reset(nil) // lets go of the upstream body
-	if cap(b.scrub) > keptScrubBuffer {
-		b.scrub = make([]byte, 0, scrubChunk)
+	work := b.scrub.work[:0]
+	if cap(work) > keptScrubBuffer {
+		work = make([]byte, 0, scrubChunk)
 	}
-	b.scrub = b.scrub[:0]
+	b.scrub = scrubReader{work: work}
 	p.pool.Put(b)
 }
 
-// scrubbed returns body wrapped in a scrub reader for secrets that reads
-// into b's buffer, or body itself when there is nothing to scrub, and a
-// func to call once reading is over: it keeps the reader's buffer if it
-// grew. (A redaction leaves the reader with a buffer of the redacted
-// bytes' size; b's own is kept then.)
-func (b *relayBuffers) scrubbed(body io.ReadCloser, secrets [][]byte) (io.ReadCloser, func()) {
+// scrubbed returns body read through b's scrub reader for secrets, or
+// body itself when there is nothing to scrub.
+func (b *relayBuffers) scrubbed(body io.ReadCloser, secrets [][]byte) io.ReadCloser {
 	if len(secrets) == 0 {
-		return body, func() {}
+		return body
 	}
-	s := &scrubReader{r: body, secrets: secrets, work: b.scrub[:0]}
-	return s, func() {
-		if cap(s.work) > cap(b.scrub) {
-			b.scrub = s.work[:0]
-		}
-	}
+	b.scrub.r, b.scrub.secrets = body, secrets
+	return &b.scrub
 }

@@ -56,8 +56,8 @@ func TestStreamBuffersAreRecycled(t *testing.T) {
 		// one of the streams must have returned its buffers.
 		if rb, ok := h.gw.streams.pool.Get().(*relayBuffers); ok {
 			returned = true
-			if len(rb.scrub) != 0 || cap(rb.scrub) < scrubChunk {
-				t.Errorf("recycled scrub buffer has len %d, cap %d; want empty with room for %d", len(rb.scrub), cap(rb.scrub), scrubChunk)
+			if w := rb.scrub.work; len(w) != 0 || cap(w) < scrubChunk {
+				t.Errorf("recycled scrub buffer has len %d, cap %d; want empty with room for %d", len(w), cap(w), scrubChunk)
 			}
 			h.gw.streams.put(rb)
 		}
@@ -73,10 +73,10 @@ func TestStreamBuffersAreRecycled(t *testing.T) {
 func TestStreamBuffersBounds(t *testing.T) {
 	var p streamBuffers
 	b := p.get()
-	b.scrub = make([]byte, 10, 2*keptScrubBuffer)
+	b.scrub.work = make([]byte, 10, 2*keptScrubBuffer)
 	p.put(b)
-	if len(b.scrub) != 0 || cap(b.scrub) != scrubChunk {
-		t.Errorf("after put, an oversized scrub buffer is len %d, cap %d; want a fresh one of %d", len(b.scrub), cap(b.scrub), scrubChunk)
+	if w := b.scrub.work; len(w) != 0 || cap(w) != scrubChunk {
+		t.Errorf("after put, an oversized scrub buffer is len %d, cap %d; want a fresh one of %d", len(w), cap(w), scrubChunk)
 	}
 
 	// A read that ends on the start of the key holds that tail back, and
@@ -84,26 +84,26 @@ func TestStreamBuffersBounds(t *testing.T) {
 	// grows, and the grown one is what the relay keeps.
 	secret := []byte("sk-secret-1234567890")
 	in := strings.Repeat("x", scrubChunk-4) + "sk-s" + strings.Repeat("y", scrubChunk)
-	body, keep := b.scrubbed(io.NopCloser(iotestHalves(in, scrubChunk)), [][]byte{secret})
+	body := b.scrubbed(io.NopCloser(iotestHalves(in, scrubChunk)), [][]byte{secret})
 	got, err := io.ReadAll(body)
 	if err != nil || string(got) != in {
 		t.Fatalf("scrubbed read = %d bytes, %v; want the input", len(got), err)
 	}
-	keep()
-	if cap(b.scrub) <= scrubChunk || cap(b.scrub) > keptScrubBuffer {
-		t.Errorf("after a grown read the relay keeps a buffer of cap %d, want the grown one", cap(b.scrub))
+	if c := cap(b.scrub.work); c <= scrubChunk || c > keptScrubBuffer {
+		t.Errorf("after a grown read the relay keeps a buffer of cap %d, want the grown one", c)
 	}
 	p.put(b)
-	if cap(b.scrub) <= scrubChunk {
-		t.Errorf("put dropped a grown buffer of cap %d under the %d limit", cap(b.scrub), keptScrubBuffer)
+	if c := cap(b.scrub.work); c <= scrubChunk {
+		t.Errorf("put dropped a grown buffer of cap %d under the %d limit", c, keptScrubBuffer)
+	}
+	if b.scrub.r != nil || b.scrub.secrets != nil {
+		t.Error("put kept the last stream's body or secrets")
 	}
 
-	// Nothing to scrub: the body itself, and keep changes nothing.
+	// Nothing to scrub: the body itself.
 	rc := io.NopCloser(strings.NewReader("x"))
-	if got, keep := b.scrubbed(rc, nil); got != rc {
+	if got := b.scrubbed(rc, nil); got != rc {
 		t.Error("scrubbed wraps a body with no secrets to scrub")
-	} else {
-		keep()
 	}
 }
 
