@@ -60,6 +60,9 @@ type Result struct {
 	// made the session noisy.
 	DirectP99 float64 `json:"direct_p99_ms,omitempty"`
 	Goals     []Goal  `json:"goals"`
+	// OverFloor restates the absolute goals against the bare proxy
+	// measured in the same run (see overFloor). Goals keeps the verdicts.
+	OverFloor []Goal `json:"over_floor,omitempty"`
 }
 
 // Evaluate computes the goals from the steps.
@@ -80,6 +83,7 @@ func Evaluate(meta map[string]string, steps map[string]loadgen.Result, rows *Row
 		e.slowStreams(),
 		logRows(rows),
 	)
+	r.OverFloor = e.overFloor()
 	if d, g, ok := e.pair("closed64_direct", "closed64_gw"); ok && d.RPS < 2*g.RPS {
 		r.HarnessBound = true
 	}
@@ -218,6 +222,74 @@ func (e evaluator) cpu() Goal {
 		m += fmt.Sprintf(" (bare proxy %.1f µs; %.2fx)", b.CPUPerRequestUS, g.CPUPerRequestUS/b.CPUPerRequestUS)
 	}
 	return Goal{name, target, m, check(g.CPUPerRequestUS <= 70)}
+}
+
+// The floor where the absolute goals were set: benchmarks.md measured a
+// bare net/http reverse proxy on the reference box at these figures, and
+// each goal is that floor plus a budget for what the gateway adds (policy,
+// log row, parsing). A host slower than that box moves the floor (the bare
+// proxy has cost 72-117 µs per request on the shared machines these runs
+// use, against 46 µs there), and with it every absolute target; the budget
+// over the floor is what the gateway itself is answerable for.
+const (
+	refCPUUS   = 46.0 // µs per request at c=64
+	refP50MS   = 0.24 // added p50 at 1k RPS
+	refP99MS   = 0.35 // added p99 at 1k RPS
+	refTTFCMS  = 0.27 // added time to first content p50
+	goalCPUUS  = 70.0
+	goalP50MS  = 0.35
+	goalP99MS  = 1.0
+	goalTTFCMS = 0.5
+)
+
+// overFloor compares the gateway with the bare proxy measured beside it in
+// the same run, against each absolute goal's budget over the reference
+// floor: CPU as a ratio (70/46 = 1.52x), latencies as milliseconds over
+// the bare proxy, each the median over the interleaved rounds. It is
+// reported beside the goals, never instead of them.
+func (e evaluator) overFloor() []Goal {
+	var out []Goal
+	cpuTarget := fmt.Sprintf("≤ %.2fx the bare proxy (%.0f / %.0f µs)", goalCPUUS/refCPUUS, goalCPUUS, refCPUUS)
+	if g, b, ok := e.pair("closed64_gw", "closed64_bare"); ok && g.CPUPerRequestUS > 0 && b.CPUPerRequestUS > 0 {
+		ratio := g.CPUPerRequestUS / b.CPUPerRequestUS
+		out = append(out, Goal{"CPU per request (c=64)", cpuTarget,
+			fmt.Sprintf("%.2fx (%.1f / %.1f µs)", ratio, g.CPUPerRequestUS, b.CPUPerRequestUS), check(ratio <= goalCPUUS/refCPUUS)})
+	} else {
+		out = append(out, missing("CPU per request (c=64)", cpuTarget))
+	}
+	latency := func(name, scenario string, pick func(round) (float64, bool), goal, ref float64) Goal {
+		budget := goal - ref
+		target := fmt.Sprintf("≤ +%.2f ms over the bare proxy (+%.2f − +%.2f)", budget, goal, ref)
+		_, over, all, ok := e.medianRound(scenario, func(r round) (float64, bool) {
+			if !r.hasBare {
+				return 0, false
+			}
+			return pick(r)
+		})
+		if !ok {
+			return missing(name, target)
+		}
+		m := fmt.Sprintf("%+.3f ms", over)
+		if rounds := ofRounds(all); rounds != "" {
+			m += " (" + strings.TrimPrefix(rounds, "; ") + ")"
+		}
+		return Goal{name, target, m, check(over <= budget)}
+	}
+	out = append(out,
+		latency("added latency p50 at 1k RPS", "open1k", func(r round) (float64, bool) {
+			return r.gw.Latency.P50 - r.bare.Latency.P50, true
+		}, goalP50MS, refP50MS),
+		latency("added latency p99 at 1k RPS", "open1k", func(r round) (float64, bool) {
+			return r.gw.Latency.P99 - r.bare.Latency.P99, true
+		}, goalP99MS, refP99MS),
+		latency("streaming: added time to first content p50", "sse", func(r round) (float64, bool) {
+			if r.gw.TTFC == nil || r.bare.TTFC == nil {
+				return 0, false
+			}
+			return r.gw.TTFC.P50 - r.bare.TTFC.P50, true
+		}, goalTTFCMS, refTTFCMS),
+	)
+	return out
 }
 
 // medianRound returns the round of scenario whose value is the median,
@@ -390,6 +462,15 @@ func Markdown(r Result) string {
 	b.WriteString("\n| Goal | Target | Measured | Status |\n|---|---|---|---|\n")
 	for _, g := range r.Goals {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.Name, g.Target, strings.ReplaceAll(g.Measured, "|", "/"), g.Status)
+	}
+	if len(r.OverFloor) > 0 {
+		b.WriteString("\nOver the floor: the absolute goals above restated against the bare proxy measured in this run, each as its\n" +
+			"budget over the bare proxy where the goal was set (benchmarks.md: 46 µs, +0.24/+0.35 ms at 1k RPS, +0.27 ms to first\n" +
+			"content). The verdicts above stand; these say what the gateway itself adds on this host.\n\n" +
+			"| Goal | Budget over the bare proxy | Measured | Status |\n|---|---|---|---|\n")
+		for _, g := range r.OverFloor {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.Name, g.Target, g.Measured, g.Status)
+		}
 	}
 	return b.String()
 }

@@ -158,3 +158,61 @@ func TestCPUAndSlowStreamFigures(t *testing.T) {
 		t.Errorf("no %q row", name)
 	}
 }
+
+// TestOverFloor checks the restatement of the absolute goals against the
+// bare proxy of the same run: the ratio and the per-round margins, the
+// median round deciding, and rounds without a bare proxy left out; the
+// absolute verdicts are unchanged by it.
+func TestOverFloor(t *testing.T) {
+	lat := func(p50, p99 float64) loadgen.Result {
+		return loadgen.Result{OK: 10, Requests: 10, Latency: loadgen.Dist{N: 10, P50: p50, P99: p99}}
+	}
+	sse := func(ttfc float64) loadgen.Result {
+		d := &loadgen.Dist{N: 8, P50: ttfc, P99: ttfc + 1}
+		return loadgen.Result{OK: 8, Requests: 8, TTFC: d, Gaps: &loadgen.Dist{N: 8, P50: 20, P99: 21}, StreamsFaithful: 1}
+	}
+	steps := map[string]loadgen.Result{
+		"closed64_bare": {OK: 10, RPS: 1000, CPUPerRequestUS: 80},
+		"closed64_gw":   {OK: 10, RPS: 900, CPUPerRequestUS: 100}, // 1.25x: within 70/46
+		// 1k RPS: gw over bare p50 +0.05, +0.20, +0.08; p99 +0.3, +0.9, +0.7
+		"open1k_direct": lat(0.5, 1.0), "open1k_bare": lat(0.8, 1.5), "open1k_gw": lat(0.85, 1.8),
+		"open1k_direct_r2": lat(0.5, 1.0), "open1k_bare_r2": lat(0.8, 1.5), "open1k_gw_r2": lat(1.0, 2.4),
+		"open1k_direct_r3": lat(0.5, 1.0), "open1k_bare_r3": lat(0.8, 1.5), "open1k_gw_r3": lat(0.88, 2.2),
+		// streams: the bare proxy alone adds 0.45 ms; the gateway 0.1 more
+		"sse_direct": sse(1.0), "sse_bare": sse(1.45), "sse_gw": sse(1.55),
+		"sse_direct_r2": sse(1.0), "sse_gw_r2": sse(1.9), // no bare proxy: not counted over the floor
+	}
+	r := Evaluate(nil, steps, nil)
+	want := map[string]struct {
+		measured string
+		status   Status
+	}{
+		"CPU per request (c=64)":                     {"1.25x (100.0 / 80.0 µs)", Met},
+		"added latency p50 at 1k RPS":                {"+0.080 ms (median of 3 rounds: +0.050, +0.080, +0.200)", Met},
+		"added latency p99 at 1k RPS":                {"+0.700 ms (median of 3 rounds: +0.300, +0.700, +0.900)", NotMet},
+		"streaming: added time to first content p50": {"+0.100 ms", Met},
+	}
+	if len(r.OverFloor) != len(want) {
+		t.Fatalf("OverFloor has %d rows, want %d: %+v", len(r.OverFloor), len(want), r.OverFloor)
+	}
+	for _, g := range r.OverFloor {
+		w := want[g.Name]
+		if g.Measured != w.measured || g.Status != w.status {
+			t.Errorf("%s over the floor = %q %s, want %q %s", g.Name, g.Measured, g.Status, w.measured, w.status)
+		}
+	}
+	for _, g := range r.Goals {
+		if g.Name == "CPU per request (c=64)" && g.Status != NotMet {
+			t.Errorf("absolute CPU goal at 100 µs = %s, want not met whatever the floor", g.Status)
+		}
+	}
+	md := Markdown(r)
+	if !strings.Contains(md, "| CPU per request (c=64) | ≤ 1.52x the bare proxy (70 / 46 µs) | 1.25x (100.0 / 80.0 µs) | met |") ||
+		!strings.Contains(md, "| streaming: added time to first content p50 | ≤ +0.23 ms over the bare proxy (+0.50 − +0.27) | +0.100 ms | met |") {
+		t.Errorf("Markdown lacks the over-the-floor rows:\n%s", md)
+	}
+	delete(steps, "closed64_bare")
+	if g := Evaluate(nil, steps, nil).OverFloor[0]; g.Status != NotMeasured {
+		t.Errorf("CPU over the floor without a bare proxy = %+v, want not measured", g)
+	}
+}
