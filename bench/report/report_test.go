@@ -145,7 +145,7 @@ func TestCPUAndSlowStreamFigures(t *testing.T) {
 		}},
 	}
 	want := map[string]string{
-		"CPU per request (c=64)":           "96.3 µs (bare proxy 72.0 µs; 1.34x)",
+		"CPU per request (c=64)":           "96.3 µs; bare proxy 72.0 µs in that round; 1.34x",
 		"slow streams (1 s upstream) held": "1000 in flight, 900 streams, 0 errors; fds 18→2018→2018; threads 7→7; peak RSS 175.2 MB",
 	}
 	for _, g := range Evaluate(nil, steps, nil).Goals {
@@ -214,5 +214,52 @@ func TestOverFloor(t *testing.T) {
 	delete(steps, "closed64_bare")
 	if g := Evaluate(nil, steps, nil).OverFloor[0]; g.Status != NotMeasured {
 		t.Errorf("CPU over the floor without a bare proxy = %+v, want not measured", g)
+	}
+}
+
+// TestClosedLoopRounds checks capacity and CPU per request over
+// interleaved closed-loop rounds: each round's gateway is compared with the
+// bare proxy measured beside it, and the median round decides, so one
+// round on a slow host neither fails nor passes a goal on its own.
+func TestClosedLoopRounds(t *testing.T) {
+	c := func(rps, cpu float64) loadgen.Result {
+		return loadgen.Result{OK: 100, Requests: 100, RPS: rps, Concurrency: 64, CPUPerRequestUS: cpu}
+	}
+	steps := map[string]loadgen.Result{
+		"closed64_direct": c(40000, 14),
+		// ratios 0.90, 0.50 (the gateway's phase hit a slow minute), 0.85;
+		// CPU 66 (1.10x), 130 (2.17x), 69 (1.15x)
+		"closed64_bare": c(10000, 60), "closed64_gw": c(9000, 66),
+		"closed64_bare_r2": c(10000, 60), "closed64_gw_r2": c(5000, 130),
+		"closed64_bare_r3": c(10000, 60), "closed64_gw_r3": c(8500, 69),
+	}
+	r := Evaluate(nil, steps, nil)
+	goal := func(name string) Goal {
+		for _, g := range r.Goals {
+			if g.Name == name {
+				return g
+			}
+		}
+		t.Fatalf("no goal %q", name)
+		return Goal{}
+	}
+	if g := goal("capacity at 32-64 in flight vs bare proxy"); g.Status != Met ||
+		g.Measured != "c=64: 8500 / 10000 RPS = 0.85x (median of 3 rounds: 0.50, 0.85, 0.90)" {
+		t.Errorf("capacity = %+v, want the median round's 0.85x, met", g)
+	}
+	if g := goal("CPU per request (c=64)"); g.Status != Met ||
+		g.Measured != "69.0 µs (median of 3 rounds: 66.0, 69.0, 130.0); bare proxy 60.0 µs in that round; 1.15x (median of 3 rounds: 1.10, 1.15, 2.17)" {
+		t.Errorf("CPU = %+v, want the median 69.0 µs, met", g)
+	}
+	if g := r.OverFloor[0]; g.Measured != "1.15x (69.0 / 60.0 µs) (median of 3 rounds: 1.10, 1.15, 2.17)" || g.Status != Met {
+		t.Errorf("CPU over the floor = %+v, want the median ratio 1.15x", g)
+	}
+	steps["closed64_gw_r3"] = c(5500, 120) // now two slow rounds of three: the median fails
+	r = Evaluate(nil, steps, nil)
+	if g := goal("capacity at 32-64 in flight vs bare proxy"); g.Status != NotMet {
+		t.Errorf("capacity with a median of 0.55x = %+v, want not met", g)
+	}
+	if g := goal("CPU per request (c=64)"); g.Status != NotMet {
+		t.Errorf("CPU with a median of 120 µs = %+v, want not met", g)
 	}
 }
