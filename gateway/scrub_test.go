@@ -47,10 +47,44 @@ func TestScrubBodyDoesNotDelayEvents(t *testing.T) {
 }
 
 func TestScrubHeader(t *testing.T) {
-	h := http.Header{"X-Echo": {"Bearer sk-secret-123456", "clean"}, "Retry-After": {"3"}}
-	scrubHeader(h, [][]byte{[]byte("sk-secret-123456")})
+	h := http.Header{
+		"X-Echo":      {"Bearer sk-secret-123456", "clean"},
+		"X-Both":      {"sk-secret-123456 and ak-other-654321, sk-secret-123456 again"},
+		"Retry-After": {"3"},
+	}
+	scrubHeader(h, [][]byte{[]byte("sk-secret-123456"), []byte("ak-other-654321")})
 	if got := h["X-Echo"]; got[0] != "Bearer [REDACTED]" || got[1] != "clean" || h.Get("Retry-After") != "3" {
 		t.Errorf("scrubHeader left %v", h)
+	}
+	if got := h.Get("X-Both"); got != "[REDACTED] and [REDACTED], [REDACTED] again" {
+		t.Errorf("scrubHeader left X-Both %q", got)
+	}
+}
+
+// TestPartialSecret: the held-back tail is the longest tail of what was
+// read that a secret starts with, found whichever secret and whatever the
+// repeats inside it.
+func TestPartialSecret(t *testing.T) {
+	secrets := [][]byte{[]byte("sk-abcab-d"), []byte("aaaab")}
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", 0},
+		{"no", 0},
+		{"x s", 1},
+		{"x sk-abcab", 8},
+		{"x sk-abcab-", 9},
+		{"x sk-abcab-d", 0}, // a whole secret is the scrub's, not held back
+		{"sk-ab sk-abca", 7},
+		{"xaaa", 3},
+		{"aaaaaaa", 4}, // "aaaa": the longest proper prefix of "aaaab"
+		{"x sk-a", 4},
+		{"b", 0},
+	} {
+		if got := partialSecret([]byte(tc.in), secrets); got != tc.want {
+			t.Errorf("partialSecret(%q) = %d, want %d", tc.in, got, tc.want)
+		}
 	}
 }
 
