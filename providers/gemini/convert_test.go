@@ -288,3 +288,65 @@ func TestCamelize(t *testing.T) {
 		t.Errorf("camelize(%s) = %s, want %s", in, got, want)
 	}
 }
+
+// TestEncodeRequestPairsSameNameResults: two calls of one function whose
+// ids llmgw made up (Gemini 2.x sends none, so neither is sent back) are
+// answered in the other order. On the wire the two calls differ only by
+// their arguments, so the responses must be put in call order by the
+// request's own ids: Tokyo's answer was paired with the Paris call when
+// the order came from the wire ids and names.
+func TestEncodeRequestPairsSameNameResults(t *testing.T) {
+	call := func(id, city string) llm.Part {
+		return llm.Part{Kind: llm.PartToolCall, ToolCallID: id, ToolName: "get_weather", Arguments: json.RawMessage(`{"city":"` + city + `"}`)}
+	}
+	result := func(id, text string) llm.Part {
+		return llm.Part{Kind: llm.PartToolResult, ToolCallID: id, Content: []llm.Part{{Kind: llm.PartText, Text: text}}}
+	}
+	for _, ids := range [][2]string{
+		{syntheticIDPrefix + "r1_0", syntheticIDPrefix + "r1_1"}, // made up: not sent
+		{"call_paris", "call_tokyo"},                             // the client's own: sent
+	} {
+		req := &llm.Request{Model: "gemini-2.5-flash", Messages: []llm.Message{
+			{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "Paris and Tokyo?"}}},
+			{Role: llm.RoleAssistant, Parts: []llm.Part{call(ids[0], "Paris"), call(ids[1], "Tokyo")}},
+			{Role: llm.RoleTool, Parts: []llm.Part{result(ids[1], "Tokyo: 25C")}},
+			{Role: llm.RoleTool, Parts: []llm.Part{result(ids[0], "Paris: 12C")}},
+		}}
+		body, _, err := EncodeRequest(req)
+		if err != nil {
+			t.Fatalf("EncodeRequest: %v", err)
+		}
+		var got struct {
+			Contents []struct {
+				Role  string `json:"role"`
+				Parts []struct {
+					FunctionCall     *struct{ Args struct{ City string } } `json:"functionCall"`
+					FunctionResponse *struct {
+						ID       string `json:"id"`
+						Response struct{ Result string }
+					} `json:"functionResponse"`
+				} `json:"parts"`
+			} `json:"contents"`
+		}
+		if err := json.Unmarshal(body, &got); err != nil || len(got.Contents) != 3 {
+			t.Fatalf("ids %v: body %s (%v), want user, model and user turns", ids, body, err)
+		}
+		var calls, answers []string
+		for _, p := range got.Contents[1].Parts {
+			if p.FunctionCall != nil {
+				calls = append(calls, p.FunctionCall.Args.City)
+			}
+		}
+		for _, p := range got.Contents[2].Parts {
+			if p.FunctionResponse != nil {
+				answers = append(answers, p.FunctionResponse.Response.Result)
+			}
+		}
+		if want := []string{"Paris", "Tokyo"}; !cmp.Equal(calls, want) {
+			t.Errorf("ids %v: calls %v, want %v", ids, calls, want)
+		}
+		if want := []string{"Paris: 12C", "Tokyo: 25C"}; !cmp.Equal(answers, want) {
+			t.Errorf("ids %v: responses %v, want them in the calls' order %v", ids, answers, want)
+		}
+	}
+}

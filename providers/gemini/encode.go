@@ -140,19 +140,27 @@ func signSteps(parts []part) {
 
 // orderResponses sorts the functionResponse parts of a user turn into the
 // order of the calls in the model turn before it, as Gemini requires;
-// other parts follow them.
+// other parts follow them. A response finds its call by the request's own
+// call id (part.callID), else by the id and name sent to Gemini.
 func orderResponses(parts, calls []part) {
-	pos := map[string]int{}
+	byCall, byWire := map[string]int{}, map[string]int{}
 	for i, c := range calls {
-		if c.FunctionCall != nil {
-			pos[c.FunctionCall.ID+"\x00"+c.FunctionCall.Name] = i
+		if c.FunctionCall == nil {
+			continue
 		}
+		if _, dup := byCall[c.callID]; c.callID != "" && !dup {
+			byCall[c.callID] = i
+		}
+		byWire[c.FunctionCall.ID+"\x00"+c.FunctionCall.Name] = i
 	}
 	rank := func(p part) int {
 		if p.FunctionResponse == nil {
 			return len(calls) + 1
 		}
-		if i, ok := pos[p.FunctionResponse.ID+"\x00"+p.FunctionResponse.Name]; ok {
+		if i, ok := byCall[p.callID]; ok && p.callID != "" {
+			return i
+		}
+		if i, ok := byWire[p.FunctionResponse.ID+"\x00"+p.FunctionResponse.Name]; ok {
 			return i
 		}
 		return len(calls)
@@ -185,7 +193,7 @@ func (e *requestEncoder) part(p llm.Part, role string) []part {
 	case llm.PartToolCall:
 		e.names[p.ToolCallID] = p.ToolName
 		fc := &functionCall{ID: geminiID(p.ToolCallID), Name: p.ToolName, Args: argsObject(p.Arguments)}
-		return []part{{FunctionCall: fc, ThoughtSignature: e.ownSignature(p)}}
+		return []part{{FunctionCall: fc, ThoughtSignature: e.ownSignature(p), callID: p.ToolCallID}}
 	case llm.PartToolResult:
 		return e.toolResult(p)
 	}
@@ -253,7 +261,7 @@ func (e *requestEncoder) toolResult(p llm.Part) []part {
 	} else {
 		fr.Response, _ = json.Marshal(map[string]string{key: text})
 	}
-	out := []part{{FunctionResponse: fr}}
+	out := []part{{FunctionResponse: fr, callID: p.ToolCallID}}
 	for _, c := range p.Content {
 		if c.Kind != llm.PartText {
 			out = append(out, e.media(c)...)

@@ -28,6 +28,12 @@ type part struct {
 	FileData         *fileData         `json:"fileData,omitempty"`
 	FunctionCall     *functionCall     `json:"functionCall,omitempty"`
 	FunctionResponse *functionResponse `json:"functionResponse,omitempty"`
+
+	// callID is the request's own id of a functionCall, or of the call a
+	// functionResponse answers; it is never sent. Gemini 2.x is sent no
+	// ids for calls whose ids llmgw made up, and calls of one function
+	// then differ by nothing on the wire, so orderResponses pairs by this.
+	callID string
 }
 
 type blob struct {
