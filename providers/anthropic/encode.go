@@ -554,7 +554,7 @@ func encodeBlock(p llm.Part) (map[string]any, error) {
 		for _, c := range p.Content {
 			switch c.Kind {
 			case llm.PartText, llm.PartImage, llm.PartDocument:
-				if c.Kind == llm.PartText && c.Text == "" {
+				if c.Kind == llm.PartText && strings.TrimSpace(c.Text) == "" {
 					continue
 				}
 				cb, err := encodeBlock(c)

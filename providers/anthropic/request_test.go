@@ -253,3 +253,78 @@ func TestMaxTokensFor(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeRequestBlankText: Claude rejects text blocks that are empty or
+// only whitespace ("text content blocks must contain non-whitespace text",
+// pitfall 5), in a message and inside a tool result alike, so a converted
+// history leaves them out; and with thinking on it takes only the default
+// temperature, so a client's is dropped with a warning (pitfall 11).
+func TestEncodeRequestBlankText(t *testing.T) {
+	temp := 0.2
+	req := &llm.Request{Model: "claude-sonnet-4-5", MaxTokens: 4096, Temperature: &temp,
+		Reasoning: &llm.Reasoning{BudgetTokens: 2048},
+		Messages: []llm.Message{
+			{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "Run it"}}},
+			{Role: llm.RoleAssistant, Parts: []llm.Part{
+				{Kind: llm.PartText, Text: " \n\t"},
+				{Kind: llm.PartToolCall, ToolCallID: "toolu_1", ToolName: "sh", Arguments: json.RawMessage(`{}`)}}},
+			{Role: llm.RoleTool, Parts: []llm.Part{{Kind: llm.PartToolResult, ToolCallID: "toolu_1",
+				Content: []llm.Part{{Kind: llm.PartText, Text: "\n"}, {Kind: llm.PartText, Text: "ok"}, {Kind: llm.PartText, Text: "  "}}}}},
+		}}
+	body, warnings, err := EncodeRequest(req)
+	if err != nil {
+		t.Fatalf("EncodeRequest: %v", err)
+	}
+	var got struct {
+		Temperature *float64 `json:"temperature"`
+		Thinking    struct{ Type string }
+		Messages    []struct {
+			Content []struct {
+				Type    string
+				Text    *string
+				Content []struct{ Type, Text string }
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &got); err != nil || len(got.Messages) != 3 {
+		t.Fatalf("body %s (%v), want three messages", body, err)
+	}
+	for i, m := range got.Messages {
+		for _, c := range m.Content {
+			if c.Text != nil && strings.TrimSpace(*c.Text) == "" {
+				t.Errorf("message %d carries a blank text block %q", i, *c.Text)
+			}
+			for _, cc := range c.Content {
+				if cc.Type == "text" && strings.TrimSpace(cc.Text) == "" {
+					t.Errorf("message %d: a tool result carries a blank text block %q", i, cc.Text)
+				}
+			}
+		}
+	}
+	if n := len(got.Messages[1].Content); n != 1 || got.Messages[1].Content[0].Type != "tool_use" {
+		t.Errorf("assistant turn = %+v, want the tool_use alone", got.Messages[1].Content)
+	}
+	if r := got.Messages[2].Content; len(r) != 1 || len(r[0].Content) != 1 || r[0].Content[0].Text != "ok" {
+		t.Errorf("tool result = %+v, want its one non-blank text", r)
+	}
+	// That history turns thinking off (its tool turn has no thinking
+	// block to replay), so the temperature stays.
+	if got.Temperature == nil || *got.Temperature != temp {
+		t.Errorf("thinking off: temperature %v, want the client's %v; warnings %q", got.Temperature, temp, warnings)
+	}
+
+	req.Messages = req.Messages[:1]
+	if body, warnings, err = EncodeRequest(req); err != nil {
+		t.Fatalf("EncodeRequest: %v", err)
+	}
+	got.Temperature = nil
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	if got.Thinking.Type != "enabled" || got.Temperature != nil {
+		t.Errorf("thinking %q, temperature %v: want thinking on and no temperature", got.Thinking.Type, got.Temperature)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "dropped temperature") {
+		t.Errorf("warnings %q, want one for the dropped temperature", warnings)
+	}
+}

@@ -96,6 +96,39 @@ func TestStreamDecoderMissingIndexAndReusedIndex(t *testing.T) {
 	}
 }
 
+// TestStreamDecoderReusedIndexNewID: an upstream that numbers every
+// parallel call 0 (pitfall 2): a second id at index 0 is a second call,
+// and fragments without an id continue the latest one.
+func TestStreamDecoderReusedIndexNewID(t *testing.T) {
+	body := chunks(
+		`{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\""}}]}}]}`,
+		`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]}}]}`,
+		`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"b","function":{"name":"f","arguments":"{\"y\""}}]}}]}`,
+		`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":":2}"}}]}}]}`,
+		`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+	)
+	evs := decodeStream(t, body)
+	assertWellFormed(t, evs)
+	want := summary{Blocks: []string{`tool_call:a:f:{"x":1}`, `tool_call:b:f:{"y":2}`}, Stop: llm.StopToolUse}
+	if diff := cmp.Diff(want, summarize(evs)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestStreamDecoderNullError: openai-go fails a stream whose chunks carry
+// "error": null (pitfall 18); some compatible servers send it on every
+// chunk, and it is no error.
+func TestStreamDecoderNullError(t *testing.T) {
+	body := chunks(
+		`{"id":"c","model":"m","error":null,"choices":[{"index":0,"delta":{"content":"hi"}}]}`,
+		`{"id":"c","error":null,"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+	)
+	got := summarize(decodeStream(t, body))
+	if want := (summary{Blocks: []string{"text:::hi"}, Stop: llm.StopEnd}); !cmp.Equal(want, got) {
+		t.Errorf("a stream with \"error\": null = %+v, want %+v", got, want)
+	}
+}
+
 func TestStreamDecoderFakeStreaming(t *testing.T) {
 	// One chunk with content, a tool call and finish_reason (pitfall 16),
 	// and usage on the same chunk.
