@@ -280,6 +280,74 @@ func TestSanitizeSchema(t *testing.T) {
 	}
 }
 
+// TestToolSchemaDialect: what reaches Gemini for a tool's JSON Schema
+// (pitfall 12). The OpenAPI subset of parameters takes no const, only
+// string enums and none of $schema or additionalProperties; a schema that
+// needs $ref, oneOf or allOf cannot be reduced without changing its
+// meaning and goes whole as parametersJsonSchema instead.
+func TestToolSchemaDialect(t *testing.T) {
+	tests := []struct {
+		name, schema     string
+		parameters, json string // what the declaration carries
+	}{
+		{"const becomes a one-value enum",
+			`{"type":"object","properties":{"op":{"const":"add"}},"required":["op"]}`,
+			`{"properties":{"op":{"enum":["add"],"type":"string"}},"required":["op"],"type":"object"}`, ""},
+		{"non-string enum dropped, string enum kept",
+			`{"type":"object","properties":{"n":{"type":"integer","enum":[1,2]},"s":{"type":"string","enum":["a"]}},"additionalProperties":false}`,
+			`{"properties":{"n":{"type":"integer"},"s":{"enum":["a"],"type":"string"}},"type":"object"}`, ""},
+		{"$ref travels as JSON Schema",
+			`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"p":{"$ref":"#/$defs/P"}},"$defs":{"P":{"type":"string"}}}`,
+			"", `{"$defs":{"P":{"type":"string"}},"properties":{"p":{"$ref":"#/$defs/P"}},"type":"object"}`},
+		{"oneOf travels as JSON Schema",
+			`{"type":"object","properties":{"v":{"oneOf":[{"type":"string"},{"type":"integer"}]}}}`,
+			"", `{"properties":{"v":{"oneOf":[{"type":"string"},{"type":"integer"}]}},"type":"object"}`},
+		{"allOf travels as JSON Schema",
+			`{"type":"object","properties":{"v":{"allOf":[{"type":"string"},{"minLength":1}]}}}`,
+			"", `{"properties":{"v":{"allOf":[{"type":"string"},{"minLength":1}]}},"type":"object"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &llm.Request{Model: "gemini-2.5-flash",
+				Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "go"}}}},
+				Tools:    []llm.Tool{{Name: "f", Parameters: json.RawMessage(tt.schema)}}}
+			body, _, err := EncodeRequest(req)
+			if err != nil {
+				t.Fatalf("EncodeRequest: %v", err)
+			}
+			var got struct {
+				Tools []struct {
+					FunctionDeclarations []struct {
+						Parameters           json.RawMessage `json:"parameters"`
+						ParametersJSONSchema json.RawMessage `json:"parametersJsonSchema"`
+					} `json:"functionDeclarations"`
+				} `json:"tools"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil || len(got.Tools) != 1 || len(got.Tools[0].FunctionDeclarations) != 1 {
+				t.Fatalf("body %s (%v), want one function declaration", body, err)
+			}
+			fd := got.Tools[0].FunctionDeclarations[0]
+			if canon(t, fd.Parameters) != tt.parameters || canon(t, fd.ParametersJSONSchema) != tt.json {
+				t.Errorf("parameters %s, parametersJsonSchema %s; want %q and %q", fd.Parameters, fd.ParametersJSONSchema, tt.parameters, tt.json)
+			}
+		})
+	}
+}
+
+// canon re-marshals a JSON value with sorted keys ("" for none).
+func canon(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	if len(raw) == 0 {
+		return ""
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("invalid JSON %s: %v", raw, err)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
 func TestCamelize(t *testing.T) {
 	in := `{"system_instruction":{"parts":[{"text":"a_b"}]},"contents":[{"parts":[{"function_call":{"name":"f","args":{"snake_key":1}}}]}]}`
 	got := string(camelize([]byte(in)))
