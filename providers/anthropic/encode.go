@@ -441,7 +441,9 @@ func anthropicImageType(mt string) bool {
 // pairToolResults makes every tool_use of an assistant turn answered by a
 // tool_result at the start of the next user turn (protocols.md §5.13
 // pitfall 4): results that answer no call become text, calls with no
-// result get an error result.
+// result get an error result. It is llm.PairToolResults's rule applied
+// after same-role turns are merged and ids sanitized, because two ids that
+// sanitize alike must not both answer one tool_use.
 func pairToolResults(turns []turn) {
 	for i := range turns {
 		if turns[i].role != "user" {
@@ -470,32 +472,16 @@ func pairToolResults(turns []turn) {
 				results = append(results, p)
 				continue
 			}
-			rest = append(rest, orphanText(p))
+			rest = append(rest, llm.OrphanResultText(p))
 		}
 		for _, id := range order {
 			if !answered[id] {
 				results = append(results, llm.Part{Kind: llm.PartToolResult, ToolCallID: id, IsError: true,
-					Content: []llm.Part{{Kind: llm.PartText, Text: "tool call was not executed"}}})
+					Content: []llm.Part{{Kind: llm.PartText, Text: llm.UnexecutedResult}}})
 			}
 		}
 		turns[i].parts = append(results, rest...)
 	}
-}
-
-// orphanText turns a tool result with no matching call into user text.
-func orphanText(p llm.Part) llm.Part {
-	var b strings.Builder
-	b.WriteString("Tool result")
-	if p.ToolName != "" {
-		b.WriteString(" (" + p.ToolName + ")")
-	}
-	b.WriteString(":")
-	for _, c := range p.Content {
-		if c.Kind == llm.PartText {
-			b.WriteString("\n" + c.Text)
-		}
-	}
-	return llm.Part{Kind: llm.PartText, Text: b.String()}
 }
 
 // sanitizeID maps a tool call id onto Anthropic's ^[a-zA-Z0-9_-]+$,

@@ -85,7 +85,9 @@ func textPart(s string) part { return part{Text: &s} }
 
 func (e *requestEncoder) contents() []content {
 	var out []content
-	for _, m := range e.req.Messages {
+	// Each model turn's functionCalls need their functionResponses in the
+	// next turn, one per call (pitfall 4).
+	for _, m := range llm.PairToolResults(e.req.Messages) {
 		role := "user"
 		switch m.Role {
 		case llm.RoleSystem:

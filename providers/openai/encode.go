@@ -171,7 +171,9 @@ func (e *requestEncoder) messages(req *llm.Request) ([]any, error) {
 	if sys := joinText(req.System); sys != "" {
 		out = append(out, map[string]any{"role": "system", "content": sys})
 	}
-	for _, m := range req.Messages {
+	// Each assistant message's tool_calls need their tool messages right
+	// after it, one per call (pitfall 4).
+	for _, m := range llm.PairToolResults(req.Messages) {
 		var err error
 		switch m.Role {
 		case llm.RoleSystem:

@@ -37,7 +37,8 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if len(sys) > 0 {
 		body["instructions"] = strings.Join(sys, "\n\n")
 	}
-	input, dropped := encodeInput(req.Messages, freeFormTools(req))
+	// Every function_call needs its function_call_output (pitfall 4).
+	input, dropped := encodeInput(llm.PairToolResults(req.Messages), freeFormTools(req))
 	body["input"] = input
 	if dropped > 0 {
 		warnings = append(warnings, fmt.Sprintf("responses: dropped %d thinking blocks from another provider", dropped))
