@@ -213,3 +213,51 @@ func TestDemoProviderAnswersOffline(t *testing.T) {
 		t.Errorf("record = provider %q usage %+v estimated %v", rec.Provider, rec.Usage, rec.UsageEstimated)
 	}
 }
+
+// TestForeignThinkingIsNotReplayedToClaude: a Claude client whose
+// conversation was served by Gemini for a turn (failover, a mixed route)
+// replays that turn's thinking with llmgw's "gemini:" signature, or with
+// none for OpenAI reasoning. Forwarded as it is, Claude refuses the next
+// turn ("Invalid signature in thinking block"); the gateway re-encodes
+// such a body without those blocks. A history with only Claude's own
+// thinking is still forwarded byte for byte.
+func TestForeignThinkingIsNotReplayedToClaude(t *testing.T) {
+	body := func(sig string) string {
+		return `{"model":"claude-sonnet-4-5","max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":1024},` +
+			`"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1; You are Claude Code."}],` +
+			`"messages":[{"role":"user","content":"Plan it"},` +
+			`{"role":"assistant","content":[{"type":"thinking","thinking":"Let me think.","signature":"` + sig + `"},{"type":"text","text":"Step one."}]},` +
+			`{"role":"user","content":"Go on"}]}`
+	}
+	for _, tt := range []struct {
+		sig     string
+		foreign bool
+	}{
+		{"gemini:c2lnMQ==", true},
+		{"", true},
+		{"EqQBCkYIARgCKkBx", false},
+	} {
+		up := providertest.New(t, providertest.FixtureReply(t, "anthropic_nonstream_tool_use_response.json"))
+		h := newHarness(t, providerDecl("p", "anthropic", up.URL, "")+"def route(req, ctx):\n    return [p]\n")
+		in := body(tt.sig)
+		resp, got := h.post("/v1/messages", in)
+		if resp.StatusCode != 200 {
+			t.Fatalf("signature %q: status = %d, body %s", tt.sig, resp.StatusCode, got)
+		}
+		sent := string(up.Requests()[0].Body)
+		if !tt.foreign {
+			if sent != in {
+				t.Errorf("Claude's own thinking: upstream body = %s, want the client's bytes", sent)
+			}
+			continue
+		}
+		if strings.Contains(sent, "Let me think.") || strings.Contains(sent, `"signature"`) {
+			t.Errorf("signature %q: the foreign thinking block reached Claude: %s", tt.sig, sent)
+		}
+		for _, keep := range []string{"Plan it", "Step one.", "Go on", "x-anthropic-billing-header: cc_version=2.1; You are Claude Code.", `"claude-sonnet-4-5"`} {
+			if !strings.Contains(sent, keep) {
+				t.Errorf("signature %q: upstream body lost %q: %s", tt.sig, keep, sent)
+			}
+		}
+	}
+}

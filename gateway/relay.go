@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/anthropic"
 	"github.com/llmgw/llmgw/providers/wirejson"
 	"github.com/llmgw/llmgw/sse"
 )
@@ -21,9 +22,10 @@ import (
 // the client's bytes as they are when the protocols match (model rewritten
 // only when the candidate says so, OpenAI's include_usage forced so that
 // every stream reports usage), a conversion otherwise (with remote images
-// fetched and inlined for Gemini).
+// fetched and inlined for Gemini), and a re-encoding when an Anthropic
+// history replays thinking Claude would refuse (replaysForeignThinking).
 func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, error) {
-	if up == x.ep.proto {
+	if up == x.ep.proto && !x.replaysForeignThinking(up) {
 		body := x.body
 		// The usage edit first: it splices at the offset readBody found,
 		// which the model edit would move.
@@ -70,6 +72,16 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, e
 		}
 	}
 	return body, nil
+}
+
+// replaysForeignThinking reports whether a same-protocol request must be
+// re-encoded rather than forwarded: an Anthropic history that replays
+// thinking llmgw served from another provider (after a failover or on a
+// mixed route), which Claude refuses. The encoder drops those blocks, and
+// turns thinking off with a warning when the history then cannot replay
+// Claude's own.
+func (x *exchange) replaysForeignThinking(up llm.Protocol) bool {
+	return up == llm.ProtocolAnthropic && x.ep.op == opGenerate && anthropic.ReplaysForeignThinking(x.body)
 }
 
 // decodeClient decodes the client's request into neutral form, once.

@@ -21,7 +21,8 @@
 // protocol is sent to Anthropic clients prefixed with that protocol's name
 // and a colon ("gemini:…"), which base64 never contains, so that when the
 // client replays the block DecodeRequest restores its origin and the
-// request encoders can drop or keep it correctly.
+// request encoders can drop or keep it correctly; ReplaysForeignThinking
+// tells the gateway when a same-protocol body needs that re-encoding.
 //
 // Requests for Anthropic upstreams are made acceptable to the API: a
 // max_tokens is always set (per model family when the client gave none,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -326,5 +327,56 @@ func TestEncodeRequestBlankText(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(warnings, "\n"), "dropped temperature") {
 		t.Errorf("warnings %q, want one for the dropped temperature", warnings)
+	}
+}
+
+func TestReplaysForeignThinking(t *testing.T) {
+	msgs := func(blocks string) string {
+		return `{"model":"claude-sonnet-4-5","max_tokens":9,"messages":[{"role":"user","content":"go"},{"role":"assistant","content":[` + blocks + `]},{"role":"user","content":"more"}]}`
+	}
+	tests := []struct {
+		name, body string
+		want       bool
+	}{
+		{"no thinking", msgs(`{"type":"text","text":"hi"}`), false},
+		{"Anthropic's own signature", msgs(`{"type":"thinking","thinking":"t","signature":"EqQBCkYIARgCKkBx/y+z=="}`), false},
+		{"Anthropic's, spaced JSON", msgs(`{"type": "thinking", "thinking": "t", "signature": "EqQBCkYIARgC"}`), false},
+		{"redacted thinking", msgs(`{"type":"redacted_thinking","data":"EmwKAhgBEgy3"}`), false},
+		{"Gemini's, served by llmgw", msgs(`{"type":"thinking","thinking":"t","signature":"gemini:c2lnMQ=="}`), true},
+		{"Gemini's, spaced JSON", msgs(`{"type": "thinking", "thinking": "t", "signature" : "gemini:c2lnMQ=="}`), true},
+		{"OpenAI reasoning, no signature", msgs(`{"type":"thinking","thinking":"t","signature":""}`), true},
+		{"second block foreign", msgs(`{"type":"thinking","thinking":"a","signature":"EqQB"},{"type":"thinking","thinking":"b","signature":"responses:abc"}`), true},
+		{"a colon that names no protocol", msgs(`{"type":"tool_use","id":"t","name":"f","input":{"signature":"x:y"}}`), false},
+		{"signature text inside a string", msgs(`{"type":"text","text":"the \"signature\":\"\" of it"}`), false},
+	}
+	for _, tt := range tests {
+		if got := ReplaysForeignThinking([]byte(tt.body)); got != tt.want {
+			t.Errorf("%s: ReplaysForeignThinking = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkReplaysForeignThinking scans a 128 KB agent history (this
+// package's own source as tool output, with a thinking block per turn,
+// all Claude's own): the cost every same-protocol Anthropic request pays.
+func BenchmarkReplaysForeignThinking(b *testing.B) {
+	src, err := os.ReadFile("encode.go")
+	if err != nil {
+		b.Fatal(err)
+	}
+	content, _ := json.Marshal(string(src[:4096]))
+	var sb strings.Builder
+	sb.WriteString(`{"model":"claude-sonnet-4-5","max_tokens":9,"messages":[`)
+	for sb.Len() < 128<<10 {
+		sb.WriteString(`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":` + string(content) + `}]},`)
+		sb.WriteString(`{"role":"assistant","content":[{"type":"thinking","thinking":"Plan.","signature":"EqQBCkYIARgCKkBxYzQ0NTY3ODkw"},{"type":"text","text":"Done."}]},`)
+	}
+	sb.WriteString(`{"role":"user","content":"go"}]}`)
+	body := []byte(sb.String())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if ReplaysForeignThinking(body) {
+			b.Fatal("Claude's own thinking reported foreign")
+		}
 	}
 }
