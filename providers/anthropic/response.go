@@ -175,7 +175,7 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 				tools = req.Tools
 			}
 			content = append(content, map[string]any{"type": "tool_use", "id": sanitizeID(p.ToolCallID),
-				"name": originalToolName(tools, p.ToolName), "input": objectArguments(p.Arguments)})
+				"name": llm.OriginalToolName(tools, p.ToolName), "input": objectArguments(p.Arguments)})
 		}
 	}
 	var stopSeq any

@@ -302,7 +302,7 @@ func (e *StreamEncoder) blockStart(dst []byte, ev llm.Event) []byte {
 		d = append(d, `{"type":"tool_use","id":`...)
 		d = appendString(d, sanitizeID(ev.ToolCallID))
 		d = append(d, `,"name":`...)
-		d = appendString(d, originalToolName(e.tools, ev.ToolName))
+		d = appendString(d, llm.OriginalToolName(e.tools, ev.ToolName))
 		d = append(d, `,"input":{}}`...)
 	default:
 		return dst

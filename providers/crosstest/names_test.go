@@ -68,3 +68,56 @@ func TestLongToolNames(t *testing.T) {
 		t.Errorf("client stream lacks the original tool name:\n%s", wire)
 	}
 }
+
+// TestLongToolNamesEveryUpstream: the same MCP tool, with a call and its
+// result in the history and the tool forced, through every upstream that
+// caps names at 64 characters; each sees only names within the cap, and a
+// call the upstream answers under the short name reaches the Claude client
+// under its own.
+func TestLongToolNamesEveryUpstream(t *testing.T) {
+	long := "mcp__company-internal-knowledge-base__search_documents_by_semantic_similarity"
+	client, err := anthropic.DecodeRequest([]byte(`{"model":"claude-sonnet-4","max_tokens":100,
+		"tools":[{"name":"` + long + `","input_schema":{"type":"object","properties":{"q":{"type":"string"}}}}],
+		"tool_choice":{"type":"tool","name":"` + long + `"},
+		"messages":[{"role":"user","content":"find the handbook"},
+			{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"` + long + `","input":{"q":"handbook"}}]},
+			{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"no match"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range codecs {
+		if c.proto == llm.ProtocolAnthropic {
+			continue
+		}
+		t.Run(string(c.proto), func(t *testing.T) {
+			body, _, err := c.encodeRequest(client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(body), long) {
+				t.Errorf("the upstream sees the %d-character name: %s", len(long), body)
+			}
+			short := llm.ShortToolName(long)
+			if n := strings.Count(string(body), `"`+short+`"`); n < 3 {
+				t.Errorf("the short name %q appears %d times, want in the tool, the choice and the history: %s", short, n, body)
+			}
+			resp := &llm.Response{ID: "r", Model: "m", StopReason: llm.StopToolUse,
+				Parts: []llm.Part{{Kind: llm.PartToolCall, ToolCallID: "call_2", ToolName: short, Arguments: json.RawMessage(`{"q":"x"}`)}}}
+			wire, err := c.encodeResponse(resp, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := c.decodeResponse(wire)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := anthropic.EncodeResponse(back, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(out), `"name":"`+long+`"`) {
+				t.Errorf("the Claude client's answer lacks the original name: %s", out)
+			}
+		})
+	}
+}

@@ -194,7 +194,7 @@ func (e *requestEncoder) part(p llm.Part, role string) []part {
 		return e.media(p)
 	case llm.PartToolCall:
 		e.names[p.ToolCallID] = p.ToolName
-		fc := &functionCall{ID: geminiID(p.ToolCallID), Name: p.ToolName, Args: argsObject(p.Arguments)}
+		fc := &functionCall{ID: geminiID(p.ToolCallID), Name: llm.ShortToolName(p.ToolName), Args: argsObject(p.Arguments)}
 		return []part{{FunctionCall: fc, ThoughtSignature: e.ownSignature(p), callID: p.ToolCallID}}
 	case llm.PartToolResult:
 		return e.toolResult(p)
@@ -252,7 +252,7 @@ func (e *requestEncoder) toolResult(p llm.Part) []part {
 		// orphan, which only plain text can carry (§5.1).
 		return []part{textPart("Tool result: " + resultText(p.Content))}
 	}
-	fr := &functionResponse{ID: geminiID(p.ToolCallID), Name: name}
+	fr := &functionResponse{ID: geminiID(p.ToolCallID), Name: llm.ShortToolName(name)}
 	text := resultText(p.Content)
 	key := "result"
 	if p.IsError {
@@ -316,7 +316,7 @@ func (e *requestEncoder) tools() ([]tool, *toolConfig) {
 			}
 			continue
 		}
-		fd := functionDeclaration{Name: t.Name, Description: t.Description}
+		fd := functionDeclaration{Name: llm.ShortToolName(t.Name), Description: t.Description}
 		if len(t.Parameters) > 0 {
 			if needsJSONSchema(t.Parameters) {
 				fd.ParametersJSONSchema = stripSchemaKey(t.Parameters)
@@ -345,7 +345,7 @@ func (e *requestEncoder) tools() ([]tool, *toolConfig) {
 	case llm.ToolChoiceRequired:
 		fcc.Mode = "ANY"
 	case llm.ToolChoiceTool:
-		fcc.Mode, fcc.AllowedFunctionNames = "ANY", []string{tc.Name}
+		fcc.Mode, fcc.AllowedFunctionNames = "ANY", []string{llm.ShortToolName(tc.Name)}
 	default:
 		fcc.Mode = "AUTO"
 	}

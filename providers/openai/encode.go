@@ -68,7 +68,7 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 		}
 		// tool_choice is rejected without tools.
 		if tc := req.ToolChoice; tc != nil && tc.Mode == llm.ToolChoiceTool {
-			out["tool_choice"] = map[string]any{"type": "function", "function": map[string]string{"name": shortToolName(tc.Name)}}
+			out["tool_choice"] = map[string]any{"type": "function", "function": map[string]string{"name": llm.ShortToolName(tc.Name)}}
 		} else if tc != nil {
 			out["tool_choice"] = string(tc.Mode)
 		}
@@ -158,7 +158,7 @@ func (e *requestEncoder) tools(tools []llm.Tool) []any {
 			params = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
 		out = append(out, wireTool{Type: "function", Function: wireFunctionDef{
-			Name: shortToolName(t.Name), Description: t.Description, Parameters: params, Strict: t.Strict,
+			Name: llm.ShortToolName(t.Name), Description: t.Description, Parameters: params, Strict: t.Strict,
 		}})
 	}
 	return out
@@ -225,7 +225,7 @@ func (e *requestEncoder) assistant(m llm.Message) map[string]any {
 				args = "{}"
 			}
 			calls = append(calls, wireToolCall{ID: p.ToolCallID, Type: "function",
-				Function: wireFunction{Name: shortToolName(p.ToolName), Arguments: args}})
+				Function: wireFunction{Name: llm.ShortToolName(p.ToolName), Arguments: args}})
 		}
 		// Thinking is provider-bound and chat completions takes none back.
 	}

@@ -50,7 +50,7 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if tc := req.ToolChoice; tc != nil {
 		switch tc.Mode {
 		case llm.ToolChoiceTool:
-			body["tool_choice"] = map[string]string{"type": "function", "name": tc.Name}
+			body["tool_choice"] = map[string]string{"type": "function", "name": llm.ShortToolName(tc.Name)}
 		default:
 			body["tool_choice"] = string(tc.Mode)
 		}
@@ -181,10 +181,10 @@ func encodeInput(msgs []llm.Message, custom map[string]bool) (items []any, dropp
 				flush()
 				if custom[p.ToolName] {
 					customCalls[p.ToolCallID] = true
-					items = append(items, map[string]any{"type": "custom_tool_call", "call_id": p.ToolCallID, "name": p.ToolName, "input": customInput(string(p.Arguments))})
+					items = append(items, map[string]any{"type": "custom_tool_call", "call_id": p.ToolCallID, "name": llm.ShortToolName(p.ToolName), "input": customInput(string(p.Arguments))})
 					continue
 				}
-				items = append(items, map[string]any{"type": "function_call", "call_id": p.ToolCallID, "name": p.ToolName, "arguments": string(p.Arguments)})
+				items = append(items, map[string]any{"type": "function_call", "call_id": p.ToolCallID, "name": llm.ShortToolName(p.ToolName), "arguments": string(p.Arguments)})
 			case llm.PartToolResult:
 				flush()
 				var texts []string
@@ -233,7 +233,7 @@ func encodeTools(ts []llm.Tool) ([]any, []string) {
 	for _, t := range ts {
 		switch {
 		case t.FreeForm:
-			out = append(out, map[string]any{"type": "custom", "name": t.Name, "description": t.Description})
+			out = append(out, map[string]any{"type": "custom", "name": llm.ShortToolName(t.Name), "description": t.Description})
 		case len(t.Raw) > 0:
 			if t.RawProtocol == llm.ProtocolResponses {
 				out = append(out, t.Raw)
@@ -245,7 +245,7 @@ func encodeTools(ts []llm.Tool) ([]any, []string) {
 			if len(params) == 0 {
 				params = json.RawMessage(`{"type":"object","properties":{}}`)
 			}
-			out = append(out, wireTool{Type: "function", Name: t.Name, Description: t.Description, Parameters: params, Strict: t.Strict})
+			out = append(out, wireTool{Type: "function", Name: llm.ShortToolName(t.Name), Description: t.Description, Parameters: params, Strict: t.Strict})
 		}
 	}
 	return out, warnings
