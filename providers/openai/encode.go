@@ -48,8 +48,20 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if req.MaxTokens > 0 {
 		out["max_completion_tokens"] = req.MaxTokens
 	}
-	setPtr(out, "temperature", req.Temperature)
-	setPtr(out, "top_p", req.TopP)
+	temp, topP := req.Temperature, req.TopP
+	if llm.OpenAIReasoningModel(req.Model) {
+		// Only the defaults are accepted: a client of another protocol's
+		// sampling would be a 400 (pitfall 11).
+		if temp != nil && *temp != 1 {
+			e.warnf("dropped temperature: %s takes only the default", req.Model)
+		}
+		if topP != nil && *topP != 1 {
+			e.warnf("dropped top_p: %s takes only the default", req.Model)
+		}
+		temp, topP = nil, nil
+	}
+	setPtr(out, "temperature", temp)
+	setPtr(out, "top_p", topP)
 	setPtr(out, "seed", req.Seed)
 	if req.TopK != nil {
 		e.warnf("dropped top_k: chat completions has no equivalent")

@@ -95,14 +95,21 @@ func TestRequestRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, warnings, err := EncodeRequest(req)
-		if err != nil || len(warnings) > 0 {
-			t.Fatalf("EncodeRequest(%s) = %v, %v; want no error or warning", name, warnings, err)
+		wantWarnings := 0
+		if llm.OpenAIReasoningModel(req.Model) && req.Temperature != nil && *req.Temperature != 1 {
+			wantWarnings = 1 // see TestReasoningModelSampling
+		}
+		if err != nil || len(warnings) != wantWarnings {
+			t.Fatalf("EncodeRequest(%s) = %v, %v; want no error and %d warnings", name, warnings, err, wantWarnings)
 		}
 		again, err := DecodeRequest(body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		again.Stream, again.IncludeUsage = req.Stream, req.IncludeUsage // forced upstream
+		if llm.OpenAIReasoningModel(req.Model) {
+			again.Temperature, again.TopP = req.Temperature, req.TopP // dropped: see TestReasoningModelSampling
+		}
 		if diff := cmp.Diff(req, again, compactJSON); diff != "" {
 			t.Errorf("%s: decode(encode(decode)) differs (-first +second):\n%s", name, diff)
 		}
@@ -173,5 +180,41 @@ func TestEncodeRequestLimits(t *testing.T) {
 	_ = json.Unmarshal(body, &got)
 	if len(got.Stop) != 4 || got.ToolChoice != nil || len(warnings) != 1 {
 		t.Errorf("EncodeRequest = %s, %q; want 4 stop sequences, no tool_choice, one warning", body, warnings)
+	}
+}
+
+// TestReasoningModelSampling: OpenAI's reasoning models (o-series, GPT-5
+// on) refuse any temperature or top_p but the defaults, which a client of
+// another protocol may send (pitfall 11): the encoder leaves them out,
+// with a warning when they were not the defaults, and keeps them for other
+// models.
+func TestReasoningModelSampling(t *testing.T) {
+	for _, tt := range []struct {
+		model    string
+		temp     float64
+		kept     bool
+		warnings int
+	}{
+		{"gpt-5", 0.2, false, 2},
+		{"o3-mini", 1, false, 1}, // temperature 1 is the default: only top_p warns
+		{"gpt-4o", 0.2, true, 0},
+	} {
+		temp, topP := tt.temp, 0.5
+		req := &llm.Request{Model: tt.model, Temperature: &temp, TopP: &topP,
+			Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "hi"}}}}}
+		body, warnings, err := EncodeRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		_, hasTemp := got["temperature"]
+		_, hasTopP := got["top_p"]
+		if hasTemp != tt.kept || hasTopP != tt.kept || len(warnings) != tt.warnings {
+			t.Errorf("%s: temperature sent %v, top_p sent %v, warnings %q; want sent %v and %d warnings",
+				tt.model, hasTemp, hasTopP, warnings, tt.kept, tt.warnings)
+		}
 	}
 }

@@ -57,8 +57,20 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	}
 	setIf(body, "parallel_tool_calls", req.ParallelToolCalls, req.ParallelToolCalls != nil)
 	setIf(body, "max_output_tokens", req.MaxTokens, req.MaxTokens > 0)
-	setIf(body, "temperature", req.Temperature, req.Temperature != nil)
-	setIf(body, "top_p", req.TopP, req.TopP != nil)
+	temp, topP := req.Temperature, req.TopP
+	if llm.OpenAIReasoningModel(req.Model) {
+		// Only the defaults are accepted: a client of another protocol's
+		// sampling would be a 400 (pitfall 11).
+		if temp != nil && *temp != 1 {
+			warnings = append(warnings, "responses: dropped temperature: "+req.Model+" takes only the default")
+		}
+		if topP != nil && *topP != 1 {
+			warnings = append(warnings, "responses: dropped top_p: "+req.Model+" takes only the default")
+		}
+		temp, topP = nil, nil
+	}
+	setIf(body, "temperature", temp, temp != nil)
+	setIf(body, "top_p", topP, topP != nil)
 	setIf(body, "user", req.User, req.User != "")
 	setIf(body, "stream", true, req.Stream)
 	if r := req.Reasoning; r != nil {
