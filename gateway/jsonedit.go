@@ -57,3 +57,39 @@ func appendTopLevel(body []byte, key string, val []byte) ([]byte, error) {
 	out = append(out, val...)
 	return append(out, body[end:]...), nil
 }
+
+// dropNullMember returns body without its top-level member key when that
+// member's value is null, and whether it removed one. Anything else (no
+// such member, another value, a key spelled with escapes, a body that is
+// not an object) leaves body as it is.
+func dropNullMember(body []byte, key string) ([]byte, bool) {
+	s, e, ok, err := wirejson.Find(body, key)
+	if err != nil || !ok || !wirejson.IsNull(body[s:e]) {
+		return body, false
+	}
+	// Back from the value over ':' to the key, spelled plainly.
+	k := len(bytes.TrimRight(body[:s], " \t\r\n"))
+	if k == 0 || body[k-1] != ':' {
+		return body, false
+	}
+	k = len(bytes.TrimRight(body[:k-1], " \t\r\n"))
+	quoted := `"` + key + `"`
+	if k < len(quoted) || string(body[k-len(quoted):k]) != quoted {
+		return body, false
+	}
+	start, end := k-len(quoted), e
+	// Take one comma with it: the one after, or else the one before.
+	if after := skipJSONSpace(body, end); after < len(body) && body[after] == ',' {
+		end = skipJSONSpace(body, after+1)
+	} else if before := len(bytes.TrimRight(body[:start], " \t\r\n")); before > 0 && body[before-1] == ',' {
+		start = before - 1
+	}
+	return replaceRange(body, start, end, nil), true
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}

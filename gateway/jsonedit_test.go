@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -134,4 +135,27 @@ func FuzzForceIncludeUsage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkUsageEdits(t, body)
 	})
+}
+
+func TestDropNullMember(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`{"error":null,"id":"c"}`, `{"id":"c"}`},
+		{`{"id":"c","error":null}`, `{"id":"c"}`},
+		{`{"id":"c", "error" : null ,"x":1}`, `{"id":"c", "x":1}`},
+		{`{"error":null}`, `{}`},
+		{` { "error": null } `, ` {  } `},
+		{`{"id":"c","error":{"message":"boom"}}`, `{"id":"c","error":{"message":"boom"}}`},
+		{`{"id":"c","choices":[{"error":null}]}`, `{"id":"c","choices":[{"error":null}]}`}, // not top level
+		{`{"id":"c"}`, `{"id":"c"}`},
+		{`{"err\u006fr":null}`, `{"err\u006fr":null}`}, // escaped key: left alone
+		{`[1]`, `[1]`},
+	} {
+		got, changed := dropNullMember([]byte(tt.in), "error")
+		if string(got) != tt.want || changed != (tt.in != tt.want) {
+			t.Errorf("dropNullMember(%s) = %s, %v; want %s", tt.in, got, changed, tt.want)
+		}
+		if changed && !json.Valid(got) {
+			t.Errorf("dropNullMember(%s) = %s: not JSON", tt.in, got)
+		}
+	}
 }

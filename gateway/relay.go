@@ -369,8 +369,17 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink) error {
 			if x.ttft == 0 && len(ev.Data) > 0 {
 				x.ttft = time.Since(x.start)
 			}
-			x.outBytes += len(ev.Data)
-			if err := out.event(ev.Raw, ev.Data); err != nil {
+			raw, data := ev.Raw, ev.Data
+			if x.ep.proto == llm.ProtocolOpenAI && bytes.Contains(data, []byte(`"error"`)) {
+				// openai-go fails a stream on any chunk with a top-level
+				// "error" key, null too (pitfall 18), which some compatible
+				// servers send on every chunk: such chunks lose the key.
+				if d, ok := dropNullMember(data, "error"); ok {
+					raw, data = sse.AppendEvent(nil, ev.Name, d), d
+				}
+			}
+			x.outBytes += len(data)
+			if err := out.event(raw, data); err != nil {
 				return err
 			}
 		}
@@ -463,7 +472,10 @@ func isUsageOnlyChunk(data []byte) bool {
 // Anthropic's event: error, an OpenAI or Gemini chunk that is an error
 // object, or a Responses error / response.failed event.
 func streamError(up llm.Protocol, ev sse.Event) (status int, typ, msg string, ok bool) {
-	if ev.Name == "error" || ev.Name == "response.failed" || bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"error"`)) ||
+	// An "error" member counts only when it is not null: some compatible
+	// servers put "error": null on every chunk (pitfall 18).
+	if ev.Name == "error" || ev.Name == "response.failed" ||
+		bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"error"`)) && wirejson.Member(ev.Data, "error") != nil ||
 		bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"type":"error"`)) {
 		var body struct {
 			Error struct {

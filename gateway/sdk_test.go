@@ -87,6 +87,26 @@ func TestOpenAISDKChatSameProtocol(t *testing.T) {
 			t.Errorf("usage total = %d, want 209", acc.Usage.TotalTokens)
 		}
 	})
+	t.Run("stream with error null on every chunk", func(t *testing.T) {
+		// Some compatible servers put "error": null on every chunk, and
+		// openai-go fails the stream at the first (pitfall 18).
+		body := "data: {\"error\":null,\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n" +
+			"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}],\"error\": null}\n\n" +
+			"data: [DONE]\n\n"
+		h, _ := sdkHarness(t, "openai", providertest.Reply{SSE: true, Body: []byte(body)})
+		stream := openaiClient(h).Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+			Model: "m", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		})
+		var text string
+		for stream.Next() {
+			for _, c := range stream.Current().Choices {
+				text += c.Delta.Content
+			}
+		}
+		if err := stream.Err(); err != nil || text != "Hello" {
+			t.Errorf("stream = %q, %v; want \"Hello\" and no error", text, err)
+		}
+	})
 	t.Run("responses stream", func(t *testing.T) {
 		h, _ := sdkHarness(t, "openai", providertest.FixtureReply(t, "openai_responses_stream_function_call_o3.sse"))
 		stream := openaiClient(h).Responses.NewStreaming(ctx, responses.ResponseNewParams{
