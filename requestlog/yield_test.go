@@ -26,6 +26,11 @@ func TestNetpollYieldWaitsBehindTheQueue(t *testing.T) {
 
 	const spinners = 3
 	for round := range 20 {
+		// Let the scheduler go idle, so that its own blocking poll is the
+		// last one: sysmon polls the network itself when none has for
+		// 10 ms, at any moment, and a poll of its between the helper's
+		// byte and the client's would end the yield early.
+		time.Sleep(time.Millisecond)
 		var spun atomic.Int32
 		var reading, read atomic.Bool
 		done := make(chan struct{})
@@ -50,9 +55,11 @@ func TestNetpollYieldWaitsBehindTheQueue(t *testing.T) {
 		}
 		go func() { _, _ = client.Write([]byte{1}) }()
 
+		t0 := time.Now()
 		y.yield()
+		el := time.Since(t0)
 		if n := spun.Load(); n != spinners {
-			t.Fatalf("round %d: yield returned after %d of %d runnable goroutines ran", round, n, spinners)
+			t.Fatalf("round %d: yield returned after %d of %d runnable goroutines ran (%v)", round, n, spinners, el)
 		}
 		// The reader was woken by the same poll as the yield, so it runs
 		// before a goroutine that calls Gosched runs again. After a
@@ -61,7 +68,7 @@ func TestNetpollYieldWaitsBehindTheQueue(t *testing.T) {
 			runtime.Gosched()
 		}
 		if !read.Load() {
-			t.Fatalf("round %d: yield returned before the network was polled", round)
+			t.Fatalf("round %d: yield returned before the network was polled (%v)", round, el)
 		}
 		<-done
 	}
