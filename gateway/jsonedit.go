@@ -46,7 +46,7 @@ func appendTopLevel(body []byte, key string, val []byte) ([]byte, error) {
 	if end < 0 {
 		return nil, errNotObject
 	}
-	prefix := bytes.TrimRight(body[:end], " \t\r\n")
+	prefix := bytes.TrimRight(body[:end], jsonSpace)
 	out = append(out, prefix...)
 	if prefix[len(prefix)-1] != '{' {
 		out = append(out, ',')
@@ -68,28 +68,24 @@ func dropNullMember(body []byte, key string) ([]byte, bool) {
 		return body, false
 	}
 	// Back from the value over ':' to the key, spelled plainly.
-	k := len(bytes.TrimRight(body[:s], " \t\r\n"))
+	k := len(bytes.TrimRight(body[:s], jsonSpace))
 	if k == 0 || body[k-1] != ':' {
 		return body, false
 	}
-	k = len(bytes.TrimRight(body[:k-1], " \t\r\n"))
+	k = len(bytes.TrimRight(body[:k-1], jsonSpace))
 	quoted := `"` + key + `"`
 	if k < len(quoted) || string(body[k-len(quoted):k]) != quoted {
 		return body, false
 	}
 	start, end := k-len(quoted), e
 	// Take one comma with it: the one after, or else the one before.
-	if after := skipJSONSpace(body, end); after < len(body) && body[after] == ',' {
-		end = skipJSONSpace(body, after+1)
-	} else if before := len(bytes.TrimRight(body[:start], " \t\r\n")); before > 0 && body[before-1] == ',' {
+	if after := bytes.TrimLeft(body[end:], jsonSpace); len(after) > 0 && after[0] == ',' {
+		end = len(body) - len(bytes.TrimLeft(after[1:], jsonSpace))
+	} else if before := len(bytes.TrimRight(body[:start], jsonSpace)); before > 0 && body[before-1] == ',' {
 		start = before - 1
 	}
 	return replaceRange(body, start, end, nil), true
 }
 
-func skipJSONSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
+// jsonSpace is the whitespace JSON allows between tokens.
+const jsonSpace = " \t\r\n"

@@ -32,3 +32,20 @@ func OpenAIReasoningModel(model string) bool {
 	major, err := strconv.Atoi(rest[:end])
 	return err == nil && major >= 5
 }
+
+// OpenAISampling returns temp and topP as model takes them: both nil for
+// an OpenAI reasoning model (OpenAIReasoningModel), which refuses any but
+// the defaults, with the names of those it dropped that were not the
+// defaults, for the caller's warning; otherwise as they are.
+func OpenAISampling(model string, temp, topP *float64) (t, p *float64, dropped []string) {
+	if !OpenAIReasoningModel(model) {
+		return temp, topP, nil
+	}
+	if temp != nil && *temp != 1 {
+		dropped = append(dropped, "temperature")
+	}
+	if topP != nil && *topP != 1 {
+		dropped = append(dropped, "top_p")
+	}
+	return nil, nil, dropped
+}

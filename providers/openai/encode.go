@@ -48,17 +48,11 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if req.MaxTokens > 0 {
 		out["max_completion_tokens"] = req.MaxTokens
 	}
-	temp, topP := req.Temperature, req.TopP
-	if llm.OpenAIReasoningModel(req.Model) {
-		// Only the defaults are accepted: a client of another protocol's
-		// sampling would be a 400 (pitfall 11).
-		if temp != nil && *temp != 1 {
-			e.warnf("dropped temperature: %s takes only the default", req.Model)
-		}
-		if topP != nil && *topP != 1 {
-			e.warnf("dropped top_p: %s takes only the default", req.Model)
-		}
-		temp, topP = nil, nil
+	// A reasoning model refuses a client's sampling but the defaults
+	// (pitfall 11).
+	temp, topP, unset := llm.OpenAISampling(req.Model, req.Temperature, req.TopP)
+	for _, d := range unset {
+		e.warnf("dropped %s: %s takes only the default", d, req.Model)
 	}
 	setPtr(out, "temperature", temp)
 	setPtr(out, "top_p", topP)

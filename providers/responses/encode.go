@@ -57,17 +57,11 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	}
 	setIf(body, "parallel_tool_calls", req.ParallelToolCalls, req.ParallelToolCalls != nil)
 	setIf(body, "max_output_tokens", req.MaxTokens, req.MaxTokens > 0)
-	temp, topP := req.Temperature, req.TopP
-	if llm.OpenAIReasoningModel(req.Model) {
-		// Only the defaults are accepted: a client of another protocol's
-		// sampling would be a 400 (pitfall 11).
-		if temp != nil && *temp != 1 {
-			warnings = append(warnings, "responses: dropped temperature: "+req.Model+" takes only the default")
-		}
-		if topP != nil && *topP != 1 {
-			warnings = append(warnings, "responses: dropped top_p: "+req.Model+" takes only the default")
-		}
-		temp, topP = nil, nil
+	// A reasoning model refuses a client's sampling but the defaults
+	// (pitfall 11).
+	temp, topP, unset := llm.OpenAISampling(req.Model, req.Temperature, req.TopP)
+	for _, d := range unset {
+		warnings = append(warnings, "responses: dropped "+d+": "+req.Model+" takes only the default")
 	}
 	setIf(body, "temperature", temp, temp != nil)
 	setIf(body, "top_p", topP, topP != nil)
