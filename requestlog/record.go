@@ -25,6 +25,9 @@ type Record struct {
 	ProtocolOut string `json:"protocol_out"`
 	// Model is the model the client asked for, UpstreamModel the one sent
 	// to Provider (the provider that served or last failed the request).
+	// Both upstream fields are empty when no upstream was called: a
+	// candidate the gateway refused before calling it (an attempt of class
+	// "skip") served and failed nothing.
 	Model         string `json:"model"`
 	UpstreamModel string `json:"upstream_model"`
 	Provider      string `json:"provider"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -21,8 +22,10 @@ type Counters struct {
 	// display; CostMicros is exact).
 	CostUSD    float64 `json:"cost_usd"`
 	CostMicros int64   `json:"cost_micros"`
-	// Unpriced counts requests whose cost is unknown (model not in the
-	// price table); they are not in CostUSD.
+	// Unpriced counts requests that used tokens but have no cost (their
+	// model is not in the price table): the usage CostUSD leaves out. A
+	// request without usage (most failures) costs nothing and is not
+	// unpriced, although its cost is stored as NULL too.
 	Unpriced int64 `json:"unpriced"`
 	// LatencyMsAvg is the mean request latency in milliseconds.
 	LatencyMsAvg float64 `json:"latency_ms_avg"`
@@ -39,10 +42,35 @@ type ModelCounters struct {
 	Counters
 }
 
-// ProviderCounters are the Counters of one provider.
+// ServedModelCounters are the Counters of one pair of requested model and
+// the model sent to the provider that served (or last failed) it: a
+// route's model override, a provider's models mapping, or the same name.
+// ServedModel is "" for requests that reached no upstream.
+type ServedModelCounters struct {
+	Model       string `json:"model"`
+	ServedModel string `json:"served_model"`
+	Counters
+}
+
+// ProviderCounters are the Counters of one provider: the requests it
+// served or was the last to fail, and every upstream attempt made to it.
+// A request that failed over from A to B is B's request, and A's failed
+// attempt shows in A's AttemptErrors and Failovers (A may have no requests
+// at all). A request refused before any upstream was called (a client's
+// body that no candidate's protocol could carry) is no provider's.
 type ProviderCounters struct {
 	Provider string `json:"provider"`
 	Counters
+	// Attempts counts the upstream calls made to the provider.
+	Attempts int64 `json:"attempts"`
+	// AttemptErrors counts the attempts that failed: an error status, no
+	// response, or a stream that broke after it started. An attempt the
+	// client abandoned is not the provider's failure.
+	AttemptErrors int64 `json:"attempt_errors"`
+	// Failovers counts the failed attempts the policy classified
+	// "failover" or "cooldown": the request moved on to the next
+	// candidate (when one was left), as the failovers metric counts them.
+	Failovers int64 `json:"failovers"`
 }
 
 // KeyCounters are the Counters of one client key (by name).
@@ -52,13 +80,15 @@ type KeyCounters struct {
 }
 
 // Stats is what `llmgw stats --json` prints: totals since a time, and the
-// same counters by model, provider and client key, busiest first.
+// same counters by requested model, by requested and served model,
+// provider and client key, busiest first.
 type Stats struct {
 	Since time.Time `json:"since"`
 	Counters
-	ByModel    []ModelCounters    `json:"by_model"`
-	ByProvider []ProviderCounters `json:"by_provider"`
-	ByKey      []KeyCounters      `json:"by_key"`
+	ByModel       []ModelCounters       `json:"by_model"`
+	ByServedModel []ServedModelCounters `json:"by_served_model"`
+	ByProvider    []ProviderCounters    `json:"by_provider"`
+	ByKey         []KeyCounters         `json:"by_key"`
 }
 
 // counterCols computes Counters over a WHERE-filtered set of requests, in
@@ -68,8 +98,21 @@ const counterCols = `COUNT(*),
 	COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
 	COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cache_write_tokens), 0),
 	COALESCE(SUM(reasoning_tokens), 0),
-	COALESCE(SUM(cost_micros), 0), COALESCE(SUM(cost_micros IS NULL), 0),
+	COALESCE(SUM(cost_micros), 0),
+	COALESCE(SUM(cost_micros IS NULL AND input_tokens + output_tokens + cache_read_tokens + cache_write_tokens > 0), 0),
 	COALESCE(AVG(latency_us), 0)`
+
+// A request's attempts are rows of the attempts table. An attempt of
+// class "skip" is a candidate the gateway refused itself before calling it
+// (the request could not be expressed in its protocol): it says nothing
+// about that provider and is not counted as its attempt. (The gateway
+// does not log such a candidate as the request's provider either.)
+//
+// attemptCounts computes a provider's attempt counters over the attempts
+// (alias a) of a WHERE-filtered set of requests, skipped ones excluded.
+const attemptCounts = `COUNT(*),
+	COALESCE(SUM(a.class != 'cancelled' AND (a.class != '' OR a.error != '' OR a.status = 0 OR a.status >= 400)), 0),
+	COALESCE(SUM(a.class IN ('failover', 'cooldown')), 0)`
 
 func counterDest(c *Counters, avgLatencyUS *float64) []any {
 	return []any{&c.Requests, &c.Errors, &c.InputTokens, &c.OutputTokens,
@@ -106,9 +149,11 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (*Stats, error) {
 		return nil, err
 	}
 	s := &Stats{Since: since.UTC(), Counters: tot}
-	if err := db.groups(ctx, tr, &s.ByModel, &s.ByProvider, &s.ByKey); err != nil {
+	g, err := db.groups(ctx, tr)
+	if err != nil {
 		return nil, err
 	}
+	s.ByModel, s.ByServedModel, s.ByProvider, s.ByKey = g.models, g.served, g.providers, g.keys
 	return s, nil
 }
 
@@ -147,50 +192,124 @@ func (db *DB) percentile(ctx context.Context, where string, args []any, n int64,
 	return &ms, nil
 }
 
-// groups fills the by-model, by-provider and by-key breakdowns.
-func (db *DB) groups(ctx context.Context, tr timeRange, models *[]ModelCounters, providers *[]ProviderCounters, keys *[]KeyCounters) error {
-	*models, *providers, *keys = []ModelCounters{}, []ProviderCounters{}, []KeyCounters{}
-	err := db.groupBy(ctx, tr, "model", func(name string, c Counters) {
-		*models = append(*models, ModelCounters{Model: name, Counters: c})
-	})
-	if err == nil {
-		err = db.groupBy(ctx, tr, "provider", func(name string, c Counters) {
-			*providers = append(*providers, ProviderCounters{Provider: name, Counters: c})
-		})
-	}
-	if err == nil {
-		err = db.groupBy(ctx, tr, "key", func(name string, c Counters) {
-			*keys = append(*keys, KeyCounters{Key: name, Counters: c})
-		})
-	}
-	return err
+// breakdowns are the groupings Stats and Summary share.
+type breakdowns struct {
+	models    []ModelCounters
+	served    []ServedModelCounters
+	providers []ProviderCounters
+	keys      []KeyCounters
 }
 
-// groupBy calls add for each distinct value of col (a constant column
-// name, never user input), busiest first.
-func (db *DB) groupBy(ctx context.Context, tr timeRange, col string, add func(string, Counters)) error {
+// groups computes the breakdowns by requested model, requested and served
+// model, provider (with its attempts) and key.
+func (db *DB) groups(ctx context.Context, tr timeRange) (breakdowns, error) {
+	g := breakdowns{models: []ModelCounters{}, served: []ServedModelCounters{}, providers: []ProviderCounters{}, keys: []KeyCounters{}}
+	err := db.groupBy(ctx, tr, "model", "", func(name, _ string, c Counters) {
+		g.models = append(g.models, ModelCounters{Model: name, Counters: c})
+	})
+	if err == nil {
+		err = db.groupBy(ctx, tr, "model", "upstream_model", func(name, served string, c Counters) {
+			g.served = append(g.served, ServedModelCounters{Model: name, ServedModel: served, Counters: c})
+		})
+	}
+	if err == nil {
+		err = db.groupBy(ctx, tr, "provider", "", func(name, _ string, c Counters) {
+			g.providers = append(g.providers, ProviderCounters{Provider: name, Counters: c})
+		})
+	}
+	if err == nil {
+		g.providers, err = db.addAttempts(ctx, tr, g.providers)
+	}
+	if err == nil {
+		err = db.groupBy(ctx, tr, "key", "", func(name, _ string, c Counters) {
+			g.keys = append(g.keys, KeyCounters{Key: name, Counters: c})
+		})
+	}
+	return g, err
+}
+
+// groupBy calls add for each distinct value of the column col (and of
+// col2 when not ""), busiest first. Both are constant column names, never
+// user input.
+func (db *DB) groupBy(ctx context.Context, tr timeRange, col, col2 string, add func(string, string, Counters)) error {
 	where, args := tr.where()
-	q := "SELECT " + col + ", " + counterCols + " FROM requests WHERE " + where +
-		" GROUP BY " + col + " ORDER BY COUNT(*) DESC, " + col
+	keys := "g1"
+	sel := col + " AS g1, "
+	if col2 != "" {
+		keys = "g1, g2"
+		sel += col2 + " AS g2, "
+	}
+	q := "SELECT " + sel + counterCols + " FROM requests WHERE " + where +
+		" GROUP BY " + keys + " ORDER BY COUNT(*) DESC, " + keys
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("requestlog: stats by %s: %w", col, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var name string
+		var name, name2 string
 		var c Counters
 		var avg float64
-		if err := rows.Scan(append([]any{&name}, counterDest(&c, &avg)...)...); err != nil {
+		dest := []any{&name}
+		if col2 != "" {
+			dest = append(dest, &name2)
+		}
+		if err := rows.Scan(append(dest, counterDest(&c, &avg)...)...); err != nil {
 			return fmt.Errorf("requestlog: stats by %s: %w", col, err)
 		}
 		c.finish(avg)
-		add(name, c)
+		add(name, name2, c)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("requestlog: stats by %s: %w", col, err)
 	}
 	return nil
+}
+
+// addAttempts fills in the attempt counters of the providers called for
+// the requests in tr, adding the providers that served none of them, and
+// orders the list by requests, then attempts, then name.
+func (db *DB) addAttempts(ctx context.Context, tr timeRange, providers []ProviderCounters) ([]ProviderCounters, error) {
+	where, args := tr.where()
+	q := "SELECT a.provider, " + attemptCounts + " FROM attempts a JOIN requests ON requests.id = a.request_row WHERE " +
+		where + " AND a.class != 'skip' GROUP BY a.provider"
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("requestlog: attempts by provider: %w", err)
+	}
+	defer rows.Close()
+	index := make(map[string]int, len(providers))
+	for i, p := range providers {
+		index[p.Provider] = i
+	}
+	for rows.Next() {
+		var name string
+		var attempts, errs, failovers int64
+		if err := rows.Scan(&name, &attempts, &errs, &failovers); err != nil {
+			return nil, fmt.Errorf("requestlog: attempts by provider: %w", err)
+		}
+		i, ok := index[name]
+		if !ok {
+			i = len(providers)
+			providers = append(providers, ProviderCounters{Provider: name})
+		}
+		p := &providers[i]
+		p.Attempts, p.AttemptErrors, p.Failovers = attempts, errs, failovers
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("requestlog: attempts by provider: %w", err)
+	}
+	sort.SliceStable(providers, func(i, j int) bool {
+		a, b := providers[i], providers[j]
+		if a.Requests != b.Requests {
+			return a.Requests > b.Requests
+		}
+		if a.Attempts != b.Attempts {
+			return a.Attempts > b.Attempts
+		}
+		return a.Provider < b.Provider
+	})
+	return providers, nil
 }
 
 // SummaryQuery selects the time range of a Summary.
@@ -216,16 +335,17 @@ type Point struct {
 
 // Summary is the dashboard's overview (GET /api/summary): totals, a time
 // series with one point per bucket (empty buckets included, zeroed) and
-// the breakdowns by model, provider and key.
+// the breakdowns by model, served model, provider and key.
 type Summary struct {
-	Since         time.Time          `json:"since"`
-	Until         time.Time          `json:"until"`
-	BucketSeconds int64              `json:"bucket_seconds"`
-	Totals        Counters           `json:"totals"`
-	Series        []Point            `json:"series"`
-	ByModel       []ModelCounters    `json:"by_model"`
-	ByProvider    []ProviderCounters `json:"by_provider"`
-	ByKey         []KeyCounters      `json:"by_key"`
+	Since         time.Time             `json:"since"`
+	Until         time.Time             `json:"until"`
+	BucketSeconds int64                 `json:"bucket_seconds"`
+	Totals        Counters              `json:"totals"`
+	Series        []Point               `json:"series"`
+	ByModel       []ModelCounters       `json:"by_model"`
+	ByServedModel []ServedModelCounters `json:"by_served_model"`
+	ByProvider    []ProviderCounters    `json:"by_provider"`
+	ByKey         []KeyCounters         `json:"by_key"`
 }
 
 // Summary returns the overview of the requests in q's range. Buckets are
@@ -243,9 +363,11 @@ func (db *DB) Summary(ctx context.Context, q SummaryQuery) (*Summary, error) {
 	if s.Series, err = db.series(ctx, tr, q.Bucket); err != nil {
 		return nil, err
 	}
-	if err := db.groups(ctx, tr, &s.ByModel, &s.ByProvider, &s.ByKey); err != nil {
+	g, err := db.groups(ctx, tr)
+	if err != nil {
 		return nil, err
 	}
+	s.ByModel, s.ByServedModel, s.ByProvider, s.ByKey = g.models, g.served, g.providers, g.keys
 	return s, nil
 }
 
