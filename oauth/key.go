@@ -44,7 +44,18 @@ func LoadKey(getenv func(string) string, dbPath string) ([]byte, error) {
 		}
 		return k, nil
 	}
-	return loadKeyFile(filepath.Join(filepath.Dir(dbPath), KeyFileName))
+	return loadKeyFile(KeyPath(getenv, dbPath))
+}
+
+// KeyPath returns the key file LoadKey uses for a database at dbPath:
+// KeyFileName in the database's directory, so that the database and the
+// one key that opens its tokens are kept (and backed up) together. It is
+// "" when the key comes from LLMGW_SECRET_KEY.
+func KeyPath(getenv func(string) string, dbPath string) string {
+	if strings.TrimSpace(getenv(KeyEnv)) != "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(dbPath), KeyFileName)
 }
 
 // parseKey decodes a 32-byte key written in hex or base64. The error never

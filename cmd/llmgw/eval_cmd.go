@@ -35,6 +35,9 @@ func runEval(ctx context.Context, args []string, e env) error {
 	if *reqPath == "" {
 		return fmt.Errorf("eval: --request FILE or --request - is required")
 	}
+	if err := checkPolicyPath("eval", *policy); err != nil {
+		return err
+	}
 	body, err := readRequest(*reqPath, e.stdin)
 	if err != nil {
 		return err

@@ -14,9 +14,12 @@ import (
 )
 
 // runFmt implements 'llmgw fmt [--check] PATH...': format Starlark policy
-// files (a directory means every *.star file under it) with buildifier's
-// formatter. --check writes nothing, lists the files that need formatting
-// and exits 1 when there is any.
+// files (a directory means every *.star file under it, no PATH the working
+// directory) with buildifier's formatter. It lists the files it changed;
+// --check writes nothing, lists the files that need formatting and exits 1
+// when there is any. Without a PATH it also prints a summary on stderr, so
+// that a run that found nothing to do does not look like one that did
+// nothing.
 func runFmt(_ context.Context, args []string, e env) error {
 	fset := flagSet("fmt", e)
 	check := fset.Bool("check", false, "list files that need formatting and exit 1 if any; write nothing")
@@ -24,7 +27,8 @@ func runFmt(_ context.Context, args []string, e env) error {
 		return err
 	}
 	paths := fset.Args()
-	if len(paths) == 0 {
+	implicit := len(paths) == 0
+	if implicit {
 		paths = []string{"."}
 	}
 	var files []string
@@ -64,10 +68,27 @@ func runFmt(_ context.Context, args []string, e env) error {
 			fmt.Fprintln(e.stdout, f)
 		}
 	}
+	if implicit {
+		// With no argument the files were found, not named: say which
+		// directory and what came of it, even when nothing changed.
+		fmt.Fprintf(e.stderr, "llmgw fmt: %s under the working directory\n", fmtSummary(len(files), unformatted, *check))
+	}
 	if *check && unformatted > 0 {
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+// fmtSummary says what fmt did to n .star files of which changed needed
+// formatting.
+func fmtSummary(n, changed int, check bool) string {
+	switch {
+	case n == 0:
+		return "no .star files"
+	case check:
+		return fmt.Sprintf("%d of %d .star files need formatting", changed, n)
+	}
+	return fmt.Sprintf("formatted %d of %d .star files", changed, n)
 }
 
 // formatFile formats one file, writing it back when write is set. It

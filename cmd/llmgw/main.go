@@ -1,11 +1,12 @@
 // Command llmgw is an LLM API gateway: one binary between LLM clients
 // (OpenAI, Anthropic and Gemini wire protocols) and providers, routed by a
-// Starlark policy. See README.md and the contract for the user-facing
-// surface.
+// Starlark policy. README.md and docs/ describe the user-facing surface;
+// 'llmgw help' lists the commands.
 //
 // This package is the only one that knows every other package: it parses
-// flags (each also read from an LLMGW_* environment variable), builds the
-// concrete pieces and runs the long-lived loops under an errgroup.
+// flags (start's, and every --policy and --db, also read from an LLMGW_*
+// environment variable), builds the concrete pieces and runs the
+// long-lived loops under an errgroup.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -53,27 +55,91 @@ type env struct {
 	stderr io.Writer
 }
 
-const usage = `usage: llmgw <command> [flags]
+// command is one of llmgw's commands as `llmgw help` lists it and its own
+// -h explains it.
+type command struct {
+	name     string // "start", or "oauth login" for a subcommand
+	synopsis string // what follows the name on the command line
+	summary  string // one line for `llmgw help`
+	about    string // what the command does, for its -h
+}
 
-commands:
-  start    serve the gateway
-  test     validate the policy and run its *_test.star tests
-  eval     dry-run the policy for one request
-  replay   re-decide logged traffic with a candidate policy
-  stats    tokens, cost, latency and errors from the request log
-  fmt      format policy files
-  oauth    log in to subscription accounts (login, status, refresh, logout)
-  version  print the version
+// commands is the table behind `llmgw help` and every command's -h, in
+// the order help lists them.
+var commands = []command{
+	{"start", "[flags]", "serve the gateway", `Serve the gateway: load the policy (its *_test.star tests must pass), open
+the request log and answer OpenAI, Anthropic and Gemini clients on --listen
+until SIGINT or SIGTERM. Saving a policy file, or SIGHUP, reloads the policy;
+a version whose tests fail is refused and the running one keeps serving.
+OAuth tokens are sealed with LLMGW_SECRET_KEY, or else with the key in
+llmgw.key beside --db, created on first start.`},
+	{"test", "[flags]", "validate the policy and run its *_test.star tests", `Load the policy, run the tests in its *_test.star files and print a report.
+Exits 1 when a test fails or the policy does not load.`},
+	{"eval", "--request FILE|- [flags]", "dry-run the policy for one request", `Decide one request with the policy, as the gateway would, without sending
+anything: print the candidates in failover order, the policy's notes and,
+with --simulate-errors, every attempt of the failover walk.`},
+	{"replay", "[flags]", "re-decide logged traffic with a candidate policy", `Re-decide the requests in the request log (their routing features, never
+their content) with a candidate policy and print how many decisions change
+and what that does to cost. The log is the one llmgw start writes at --db.`},
+	{"stats", "[flags]", "tokens, cost, latency and errors from the request log", `Print the request log's totals since --since, then the same by provider,
+model and client key.`},
+	{"fmt", "[--check] [FILE|DIR]...", "format policy files", `Format Starlark policy files in place; a directory means every *.star file
+under it, and no argument means the working directory. Prints the files it
+changed (with --check: the files it would change) and a summary on stderr.`},
+	{"oauth", "login|status|refresh|logout [flags] [NAME]", "log in to subscription accounts", oauthAbout},
+	{"oauth login", "NAME --kind KIND [flags]", "log in an account", `Log in the subscription account NAME (a provider's oauth = NAME) in a
+browser and store its tokens, sealed, in the database.`},
+	{"oauth status", "[flags]", "list the accounts", `List the logged-in accounts, their token expiry and last refresh; never a
+token.`},
+	{"oauth refresh", "NAME [flags]", "refresh an account's token now", `Refresh the account's access token now (the gateway refreshes on its own
+before expiry).`},
+	{"oauth logout", "NAME [flags]", "delete an account's tokens", `Delete the account's stored tokens.`},
+	{"version", "", "print the version", `Print the module version, the VCS revision the binary was built from (its
+commit time, and "modified" when the work tree had uncommitted changes), the
+Go version and the platform.`},
+}
 
-Run 'llmgw <command> -h' for the flags of a command.`
+// lookupCommand returns the command named name.
+func lookupCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// usage is the text of `llmgw help`.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: llmgw <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		if !strings.Contains(c.name, " ") {
+			fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+		}
+	}
+	b.WriteString("\nRun 'llmgw <command> -h' (or 'llmgw help <command>') for what a command\ndoes and its flags.")
+	return b.String()
+}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, usage())
 		return exitError{code: 2}
 	}
-	cmd, rest := args[0], args[1:]
+	err := runCommand(ctx, args[0], args[1:], e)
+	var help helpRequested
+	if errors.As(err, &help) {
+		// -h is a request, not a failure: the help goes to stdout and
+		// the exit status is 0.
+		_, err = io.WriteString(stdout, help.text)
+	}
+	return err
+}
+
+// runCommand runs the command cmd with its arguments.
+func runCommand(ctx context.Context, cmd string, rest []string, e env) error {
 	switch cmd {
 	case "start":
 		return runStart(ctx, rest, e)
@@ -90,11 +156,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "oauth":
 		return runOAuth(ctx, rest, e)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "llmgw "+version())
-		return nil
+		return runVersion(rest, e)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
-		return nil
+		return runHelp(ctx, rest, e)
 	}
 	return fmt.Errorf("unknown command %q (run 'llmgw help')", cmd)
+}
+
+// runHelp implements 'llmgw help [COMMAND [SUBCOMMAND]]': the list of
+// commands, or what 'llmgw COMMAND -h' prints.
+func runHelp(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stdout, usage())
+		return nil
+	}
+	name := strings.Join(args, " ")
+	if _, ok := lookupCommand(name); !ok {
+		return fmt.Errorf("help: unknown command %q (run 'llmgw help')", name)
+	}
+	return runCommand(ctx, args[0], append(args[1:len(args):len(args)], "-h"), e)
 }

@@ -19,21 +19,23 @@ import (
 	_ "modernc.org/sqlite" // the database driver; requestlog uses the same
 )
 
-const oauthUsage = `usage: llmgw oauth <login|status|refresh|logout> [flags] [NAME]
+// oauthAbout is what 'llmgw oauth -h' says.
+const oauthAbout = `Log in to subscription accounts (Claude, ChatGPT/Codex, Gemini) that a
+policy's provider(..., oauth = NAME) uses instead of an API key:
 
-  login NAME --kind anthropic|openai|gemini [--db PATH] [--auth-url URL] [--token-url URL]
-             [--client-id ID] [--redirect-url URL] [--scopes "a b"] [--no-browser] [--timeout DUR]
-  status [--db PATH] [--json]
-  refresh NAME [--db PATH]
-  logout NAME [--db PATH]
+  login NAME --kind anthropic|openai|gemini   log in in a browser, store the tokens
+  status                                      list the accounts
+  refresh NAME                                refresh an account's token now
+  logout NAME                                 delete an account's tokens
 
-The tokens are sealed in the database with the key in LLMGW_SECRET_KEY, or
-in llmgw.key beside the database (created 0600 on first use).`
+The tokens are sealed in the database (--db, env LLMGW_DB) with the key in
+LLMGW_SECRET_KEY, or else with the key in llmgw.key beside the database
+(created 0600 on first use). Run 'llmgw oauth SUBCOMMAND -h' for its flags.`
 
 // runOAuth implements 'llmgw oauth': subscription-account logins.
 func runOAuth(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, oauthUsage)
+		fmt.Fprintln(e.stderr, oauthHelp())
 		return exitError{code: 2}
 	}
 	switch args[0] {
@@ -45,11 +47,16 @@ func runOAuth(ctx context.Context, args []string, e env) error {
 		return oauthRefresh(ctx, args[1:], e)
 	case "logout":
 		return oauthLogout(ctx, args[1:], e)
-	case "help", "-h", "--help":
-		fmt.Fprintln(e.stdout, oauthUsage)
-		return nil
+	case "help", "-h", "-help", "--help":
+		return helpRequested{text: oauthHelp() + "\n"}
 	}
 	return fmt.Errorf("oauth: unknown subcommand %q (login, status, refresh, logout)", args[0])
+}
+
+// oauthHelp is the help of 'llmgw oauth' itself.
+func oauthHelp() string {
+	c, _ := lookupCommand("oauth")
+	return "usage: llmgw oauth " + c.synopsis + "\n\n" + c.about
 }
 
 // oauthFlags are the flags every subcommand shares.
@@ -59,13 +66,8 @@ type oauthFlags struct {
 }
 
 func newOAuthFlags(name string, e env) oauthFlags {
-	fs := flag.NewFlagSet("oauth "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	db := e.getenv("LLMGW_DB")
-	if db == "" {
-		db = "./llmgw.db"
-	}
-	return oauthFlags{fs: fs, db: fs.String("db", db, "SQLite database `path` (env LLMGW_DB)")}
+	fs := flagSet("oauth "+name, e)
+	return oauthFlags{fs: fs, db: envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite database `path`; the key file llmgw.key sits beside it")}
 }
 
 // parse parses args, flags and the account name in any order, and returns
@@ -73,8 +75,8 @@ func newOAuthFlags(name string, e env) oauthFlags {
 func (f oauthFlags) parse(args []string, wantName bool) (string, error) {
 	var names []string
 	for {
-		if err := f.fs.Parse(args); err != nil {
-			return "", exitError{code: 2}
+		if err := parseFlags(f.fs, args); err != nil {
+			return "", err
 		}
 		if f.fs.NArg() == 0 {
 			break
@@ -84,9 +86,9 @@ func (f oauthFlags) parse(args []string, wantName bool) (string, error) {
 	}
 	switch {
 	case wantName && len(names) != 1:
-		return "", fmt.Errorf("oauth %s: want exactly one account NAME", f.fs.Name()[len("oauth "):])
+		return "", fmt.Errorf("%s: want exactly one account NAME", f.fs.Name())
 	case !wantName && len(names) != 0:
-		return "", fmt.Errorf("oauth %s: unexpected argument %q", f.fs.Name()[len("oauth "):], names[0])
+		return "", fmt.Errorf("%s: unexpected argument %q", f.fs.Name(), names[0])
 	case wantName:
 		return names[0], nil
 	}

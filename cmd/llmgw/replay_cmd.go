@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -47,17 +50,28 @@ type replayExample struct {
 // the log (their routing features, never their content) with a candidate
 // policy, and report how many decisions change and what that does to cost.
 func runReplay(ctx context.Context, args []string, e env) error {
-	fs := flagSet("replay", e)
-	policyPath := fs.String("policy", envDefault(e, "LLMGW_POLICY", "./policies.star"), "candidate policy file or directory (env LLMGW_POLICY)")
-	dbPath := fs.String("db", envDefault(e, "LLMGW_DB", "./llmgw.db"), "SQLite request log (env LLMGW_DB)")
-	sinceFlag := fs.String("since", "24h", "replay requests logged this long ago and later (e.g. 90m, 24h, 7d)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return exitError{code: 2}
+	flags := flagSet("replay", e)
+	policyPath := envString(flags, e, "policy", "LLMGW_POLICY", defaultPolicy, "candidate policy `file` or directory")
+	dbPath := envString(flags, e, "db", "LLMGW_DB", "./llmgw.db", "request log `file` that llmgw start wrote")
+	sinceFlag := flags.String("since", "24h", "replay requests logged this long ago and later (`duration`, e.g. 90m, 24h, 7d)")
+	asJSON := flags.Bool("json", false, "print the report as JSON")
+	if err := parseFlags(flags, args); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("replay: unexpected argument %q", flags.Arg(0))
 	}
 	since, err := parseDays(*sinceFlag)
 	if err != nil {
 		return fmt.Errorf("replay: --since: %w", err)
+	}
+	if err := checkPolicyPath("replay", *policyPath); err != nil {
+		return err
+	}
+	// Opening a missing log would create an empty one and report nothing
+	// to replay; say where the log comes from instead.
+	if _, err := os.Stat(*dbPath); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replay: no request log at %s: llmgw start writes one there (--db, env LLMGW_DB) as it serves", *dbPath)
 	}
 	eng, err := engine.New(ctx, engine.Config{Path: *policyPath, Getenv: e.getenv})
 	if err != nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -27,43 +29,63 @@ import (
 	"github.com/llmgw/llmgw/sticky"
 )
 
+// startOptions are the flags of 'llmgw start'.
+type startOptions struct {
+	policy, listen, db, prices, retention, grace, logFormat, logLevel *string
+}
+
+// startFlags defines start's flags, each also read from an LLMGW_*
+// variable, on a new FlagSet (tests and the docs test enumerate them
+// through it).
+func startFlags(e env) (*flag.FlagSet, startOptions) {
+	fs := flagSet("start", e)
+	return fs, startOptions{
+		policy:    envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
+		listen:    envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
+		db:        envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
+		prices:    envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
+		retention: envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
+		grace:     envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
+		logFormat: envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
+		logLevel:  envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
+	}
+}
+
 // runStart implements 'llmgw start': load the policy, open the request
 // log, and serve until SIGINT/SIGTERM, then shut down gracefully (in-flight
 // requests and streams finish, the log is flushed).
 func runStart(ctx context.Context, args []string, e env) error {
-	fs := flagSet("start", e)
-	policyPath := fs.String("policy", envDefault(e, "LLMGW_POLICY", "./policies.star"), "policy file or directory (env LLMGW_POLICY)")
-	listen := fs.String("listen", envDefault(e, "LLMGW_LISTEN", "127.0.0.1:8080"), "address to listen on (env LLMGW_LISTEN)")
-	dbPath := fs.String("db", envDefault(e, "LLMGW_DB", "./llmgw.db"), "SQLite request log (env LLMGW_DB)")
-	pricesFile := fs.String("prices", envDefault(e, "LLMGW_PRICES", ""), "optional price file in LiteLLM's JSON format (env LLMGW_PRICES)")
-	retention := fs.String("retention", envDefault(e, "LLMGW_RETENTION", "30d"), "how long request log rows are kept (env LLMGW_RETENTION)")
-	graceFlag := fs.String("shutdown-grace", envDefault(e, "LLMGW_SHUTDOWN_GRACE", "30s"), "how long in-flight requests may run after SIGTERM; a second signal ends it (env LLMGW_SHUTDOWN_GRACE)")
-	logFormat := fs.String("log-format", envDefault(e, "LLMGW_LOG_FORMAT", "json"), "log format: json or console (env LLMGW_LOG_FORMAT)")
-	logLevel := fs.String("log-level", envDefault(e, "LLMGW_LOG_LEVEL", "info"), "log level (env LLMGW_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
-		return exitError{code: 2}
+	fs, opt := startFlags(e)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("start: unexpected argument %q (the policy is --policy PATH)", fs.Arg(0))
+	}
+	if err := checkPolicyPath("start", *opt.policy); err != nil {
+		return err
 	}
 	tuneGC(e.getenv)
-	keep, err := parseDays(*retention)
+	keep, err := parseDays(*opt.retention)
 	if err != nil {
 		return fmt.Errorf("start: --retention: %w", err)
 	}
-	grace, err := time.ParseDuration(*graceFlag)
+	grace, err := time.ParseDuration(*opt.grace)
 	if err != nil || grace < 0 {
-		return fmt.Errorf("start: --shutdown-grace: bad duration %q", *graceFlag)
+		return fmt.Errorf("start: --shutdown-grace: bad duration %q", *opt.grace)
 	}
-	logger, err := newLogger(e, *logFormat, *logLevel)
+	logger, err := newLogger(e, *opt.logFormat, *opt.logLevel)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 
 	m := metrics.New()
 	eng, err := engine.New(ctx, engine.Config{
-		Path:   *policyPath,
+		Path:   *opt.policy,
 		Getenv: e.getenv,
 		// The request log beside the policy (the defaults) is written with
 		// every batch: not a reason to reload the policy.
-		Ignore: requestlog.Files(*dbPath),
+		Ignore: requestlog.Files(*opt.db),
 		OnReload: func(st engine.Status) {
 			if st.LastError != "" && st.LastErrorAt.After(st.LoadedAt) {
 				m.PolicyReload("error")
@@ -85,7 +107,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 		logger.Warn().Msg("the policy declares no client key(): the gateway is OPEN to anyone who can reach it")
 	}
 
-	db, err := requestlog.Open(ctx, *dbPath)
+	db, err := requestlog.Open(ctx, *opt.db)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -100,23 +122,24 @@ func runStart(ctx context.Context, args []string, e env) error {
 	})
 
 	prices := pricing.Default()
-	if *pricesFile != "" {
-		f, err := os.Open(*pricesFile)
+	if *opt.prices != "" {
+		f, err := os.Open(*opt.prices)
 		if err != nil {
 			return fmt.Errorf("start: --prices: %w", err)
 		}
 		extra, err := pricing.LoadLiteLLM(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("start: --prices %s: %w", *pricesFile, err)
+			return fmt.Errorf("start: --prices %s: %w", *opt.prices, err)
 		}
 		prices = prices.With(pricing.FileOverrides(extra)...)
 	}
 
-	secret, err := oauth.LoadKey(e.getenv, *dbPath)
+	secret, err := oauth.LoadKey(e.getenv, *opt.db)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	logFiles(logger, e.getenv, *opt.db)
 	store, err := oauth.OpenStore(ctx, db.SQL(), secret)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -137,11 +160,11 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Logger:    logger,
 	})
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", *opt.listen)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	logger.Info().Str("listen", ln.Addr().String()).Str("policy", pol.Hash).Str("db", *dbPath).Msg("llmgw listening")
+	logger.Info().Str("listen", ln.Addr().String()).Str("policy", pol.Hash).Str("db", *opt.db).Msg("llmgw listening")
 	fmt.Fprintf(e.stdout, "llmgw listening on http://%s\n", ln.Addr())
 
 	// The log writer outlives the server: it stops only after the last
@@ -212,11 +235,47 @@ func reloadOnHUP(ctx context.Context, eng *engine.Engine, logger zerolog.Logger)
 		case <-ctx.Done():
 			return nil
 		case <-hup:
-			if err := eng.Reload(ctx); err != nil {
-				logger.Error().Err(err).Msg("policy reload on SIGHUP failed")
-			}
+			reloadForOperator(ctx, eng, logger)
 		}
 	}
+}
+
+// reloadForOperator reloads the policy because an operator asked (SIGHUP)
+// and logs the outcome. A new version or a refused one is logged by the
+// engine's OnReload; files identical to the live policy change nothing
+// and OnReload stays silent, so this says that the policy was checked and
+// is unchanged: without it a SIGHUP would look ignored.
+func reloadForOperator(ctx context.Context, eng *engine.Engine, logger zerolog.Logger) {
+	before := eng.Status()
+	if err := eng.Reload(ctx); err != nil {
+		logger.Error().Err(err).Msg("policy reload on SIGHUP failed; the last good policy keeps serving")
+		return
+	}
+	if after := eng.Status(); after.Reloads == before.Reloads {
+		logger.Info().Str("policy", after.Hash).Strs("files", after.Files).Msg("policy checked on SIGHUP: unchanged")
+	}
+}
+
+// logFiles logs where start keeps its files: the request log and the key
+// that seals OAuth tokens (a file beside the database unless
+// LLMGW_SECRET_KEY is set).
+func logFiles(logger zerolog.Logger, getenv func(string) string, dbPath string) {
+	ev := logger.Info().Str("db", absPath(dbPath))
+	if key := oauth.KeyPath(getenv, dbPath); key != "" {
+		ev = ev.Str("key_file", absPath(key))
+	} else {
+		ev = ev.Str("key_env", oauth.KeyEnv)
+	}
+	ev.Msg("request log and oauth key")
+}
+
+// absPath is path made absolute for a log line, or path itself when that
+// fails.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 func ignoreCanceled(err error) error {

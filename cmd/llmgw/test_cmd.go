@@ -13,20 +13,9 @@ import (
 	"github.com/llmgw/llmgw/engine"
 )
 
-// policyFlag adds --policy, defaulting to $LLMGW_POLICY or policies.star.
+// policyFlag adds --policy, defaulting to $LLMGW_POLICY or ./policies.star.
 func policyFlag(fs *flag.FlagSet, e env) *string {
-	return fs.String("policy", envDefault(e, "LLMGW_POLICY", "policies.star"), "policy file or directory (env LLMGW_POLICY)")
-}
-
-// parseFlags parses args; -h is not an error, a bad flag exits 2.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitError{code: 0}
-		}
-		return exitError{code: 2}
-	}
-	return nil
+	return envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)")
 }
 
 // runTest implements 'llmgw test': load the policy, run its *_test.star
@@ -44,6 +33,9 @@ func runTest(ctx context.Context, args []string, e env) error {
 	}
 	if *caps {
 		return printCapabilities(e.stdout, *asJSON)
+	}
+	if err := checkPolicyPath("test", *policy); err != nil {
+		return err
 	}
 	rep, err := engine.RunTests(ctx, engine.Config{Path: *policy, Getenv: e.getenv},
 		engine.TestOptions{Run: *run, FailOnEmpty: *failOnEmpty})
