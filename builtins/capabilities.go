@@ -2,24 +2,38 @@ package builtins
 
 // Capability is one name a policy can use, with a one-line description.
 type Capability struct {
-	Group string `json:"group"` // builtin, req, ctx, health, err or test
+	// Group is hook, builtin, provider, value, req, ctx, health, err,
+	// test or result.
+	Group string `json:"group"`
 	Name  string `json:"name"`
 	Doc   string `json:"doc"`
 }
 
-// Capabilities lists everything a policy can see: builtins (including the
-// engine's declarations), the fields of req, ctx, ctx.health(p) and err,
-// and the helpers of policy tests. `llmgw test --capabilities` prints it.
+// Capabilities lists everything a policy can see or define: the hooks the
+// engine calls, builtins (including the engine's declarations) and every
+// argument of provider(), the attributes of the values they return, the
+// fields of req, ctx, ctx.health(p) and err, the helpers of policy tests
+// and the keys of the dict decide() and walk() return. `llmgw test
+// --capabilities` prints it (--json as an array of {group, name, doc}).
+//
+// The list is written by hand, because most of it is behaviour no
+// reflection can describe; tests in cmd/llmgw keep it honest: every field,
+// attribute and result key the engine really exposes must be listed here,
+// and every name listed here must be documented in docs/policy.md.
 func Capabilities() []Capability {
 	return []Capability{
+		{"hook", "route(req, ctx)", "required; returns a provider, a target, a list or tuple of them (at most 64, policy order), or None or [] for none (the client then gets 503)"},
+		{"hook", "classify(err, ctx)", "optional; runs after each failed attempt and returns \"retry\", \"failover\", \"fail\", \"cooldown\" (60 s), cooldown(seconds), default_class(err) or None (the default)"},
+		{"hook", "sticky_key(req, ctx)", "optional; returns the session's sticky key, or None or \"\" for no stickiness; without it the key is req.key + \":\" + req.session, req.key alone with no session, req.session alone on an open gateway"},
+
 		{"builtin", "provider(name, kind, base_url=None, api_key=None, priority=1, weight=100, models=None, headers=None, timeout=None, oauth=None)", "declare an upstream; kind is openai, anthropic, gemini or demo (load time only)"},
-		{"builtin", "target(provider, model=None, priority=None, weight=None)", "a candidate with model, priority or weight overrides"},
+		{"builtin", "target(provider, model=None, priority=None, weight=None)", "a candidate with model, priority or weight overrides; provider may be a target to override again"},
 		{"builtin", "key(name, secret)", "declare a client key; with none the gateway is open (load time only)"},
 		{"builtin", "admin_key(secret)", "protect the dashboard and its API (load time only)"},
 		{"builtin", "price(model, input=, output=, cache_read=, cache_write=)", "USD per million tokens, overriding the embedded price table (load time only)"},
 		{"builtin", "env(name, default=None)", "an environment variable, or default when unset or empty"},
-		{"builtin", "note(msg)", "attach a line to the decision (eval output, request log)"},
-		{"builtin", "cooldown(seconds)", "classify result: cool the provider down, then fail over"},
+		{"builtin", "note(msg)", "attach a line to the decision (eval output, request log); at most 32 per decision, 1024 bytes each"},
+		{"builtin", "cooldown(seconds)", "classify result: cool the provider down, then fail over; seconds may be a number or a time.duration"},
 		{"builtin", "default_class(err)", "classify result: the built-in classification of err"},
 		{"builtin", `"retry" / "failover" / "fail"`, "classify results: retry once, try the next candidate, return the error"},
 		{"builtin", "hash_bucket(s, n)", "stable FNV-1a bucket of s in [0, n), for A/B splits"},
@@ -30,6 +44,23 @@ func Capabilities() []Capability {
 		{"builtin", `load("@stock/NAME.star", ...)`, "stock modules: fallback.star (healthy_first, available), models.star (family, tier)"},
 		{"builtin", `load("lib/x.star", ...)`, "a module inside the policy directory"},
 		{"builtin", "fail(msg)", "raise an error (the request fails; a test fails)"},
+
+		{"provider", "name", "unique name of the upstream instance, used in health, logs and metrics"},
+		{"provider", "kind", "wire protocol: openai, anthropic, gemini or demo (in-process, offline)"},
+		{"provider", "base_url=", "endpoint; defaults to the public API (https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com)"},
+		{"provider", "api_key=", "upstream credential, sent as the kind expects (Bearer, x-api-key, x-goog-api-key); never logged or shown"},
+		{"provider", "priority=", "tier, lower first (default 1)"},
+		{"provider", "weight=", "share of first picks within its tier (default 100; 0 = only after the weighted ones)"},
+		{"provider", "models=", "dict mapping a requested model to the upstream's model name"},
+		{"provider", "headers=", "dict of extra headers sent upstream"},
+		{"provider", "timeout=", "seconds (or a time.duration) one attempt may take; None means the gateway's default"},
+		{"provider", "oauth=", "name of a subscription account logged in with `llmgw oauth login`, used instead of api_key"},
+
+		{"value", "provider.name / provider.kind / provider.base_url", "attributes of what provider() returns"},
+		{"value", "provider.priority / provider.weight / provider.timeout / provider.models", "attributes of what provider() returns (timeout in seconds)"},
+		{"value", "target.provider / target.model / target.priority / target.weight", "attributes of what target() returns (priority and weight resolved)"},
+		{"value", "class.action / class.cooldown / class.mark_failed", "attributes of what cooldown() and default_class() return"},
+
 		{"req", "req.model", "the requested model"},
 		{"req", "req.protocol", "openai, responses, anthropic or gemini"},
 		{"req", "req.stream", "whether the client asked for a stream"},
@@ -43,15 +74,18 @@ func Capabilities() []Capability {
 		{"req", "req.has_thinking", "the request enables thinking / reasoning"},
 		{"req", "req.input_tokens_estimate", "rough input size: body bytes / 4"},
 		{"req", "req.max_output_tokens", "the requested output cap; 0 when absent"},
-		{"ctx", "ctx.health(provider)", "the provider's health (see health.*)"},
+
+		{"ctx", "ctx.health(provider)", "the provider's health (see health.*); provider is a provider, a target or a name"},
 		{"ctx", "ctx.sticky", "the provider this session is bound to, or None"},
 		{"ctx", "ctx.now", "the decision's time (a time.time)"},
+
 		{"health", "health.state", "healthy, half_open or cooldown"},
 		{"health", "health.healthy / health.available", "state is healthy / state is not cooldown"},
 		{"health", "health.error_rate", "recent error rate, 0..1"},
 		{"health", "health.latency_ms", "recent latency in milliseconds"},
 		{"health", "health.in_flight", "requests in flight"},
 		{"health", "health.cooldown_left", "seconds of cooldown left"},
+
 		{"err", "err.status", "HTTP status; 0 when there was none"},
 		{"err", "err.kind", "http, timeout, connect or stream"},
 		{"err", "err.type / err.message", "from the provider's error body"},
@@ -59,9 +93,23 @@ func Capabilities() []Capability {
 		{"err", "err.retry_after", "seconds from Retry-After, or None"},
 		{"err", "err.attempt", "1 for the request's first attempt"},
 		{"err", "err.first_byte_sent", "part of the response already reached the client (no failover)"},
-		{"test", "decide(request, health={}, sticky=None, now=None)", "the decision eval --json prints, plus providers (names in failover order)"},
-		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=)", "the simulated failover walk: attempts, outcome, tried, served_by"},
+
+		{"test", "decide(request, health={}, sticky=None, now=None)", "the decision eval --json prints, plus providers, tried and served_by (see result)"},
+		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=)", "decide() with simulated upstream errors: the failover walk calls classify for each"},
 		{"test", "assert_eq(got, want, msg=None) / assert_ne / assert_true / assert_contains", "assertions; a failure ends the test with its file:line"},
 		{"test", "assert_fails(fn, pattern=None)", "fn() must fail, with an error matching pattern"},
+
+		{"result", `["policy"]`, "the policy version's hash"},
+		{"result", `["candidates"]`, "candidates in failover order, each {provider, model, priority, weight}"},
+		{"result", `["returned"]`, "the candidates as route returned them, each {provider, model, priority, weight}"},
+		{"result", `["providers"]`, "candidate provider names in failover order"},
+		{"result", `["sticky_key"]`, "the sticky key, or None"},
+		{"result", `["sticky"]`, "the provider the sticky key is bound to (present only when bound)"},
+		{"result", `["notes"]`, "the note() lines of the decision"},
+		{"result", `["explain"]`, "why the core reordered or removed candidates"},
+		{"result", `["attempts"]`, "the walk, each {provider, model, status, error, class, cooldown_s, mark_failed}; class is ok or the classify action"},
+		{"result", `["tried"]`, "the walk as \"provider:class\" strings"},
+		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, failed, exhausted or no_candidates"},
+		{"result", `["served_by"]`, "the provider that served, or None"},
 	}
 }

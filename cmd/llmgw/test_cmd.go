@@ -27,7 +27,7 @@ func runTest(ctx context.Context, args []string, e env) error {
 	verbose := fs.Bool("v", false, "print every test, not only failures")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnEmpty := fs.Bool("fail-on-empty", false, "fail when no test ran")
-	caps := fs.Bool("capabilities", false, "list every builtin and every field of req, ctx and err, then exit")
+	caps := fs.Bool("capabilities", false, "list the hooks, builtins, fields and test helpers a policy can use, then exit (with --json: a JSON array of {group, name, doc})")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
