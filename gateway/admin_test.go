@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/llmgw/llmgw/metrics"
+	"github.com/llmgw/llmgw/pricing"
+	"github.com/llmgw/llmgw/providers/providertest"
 )
 
 // TestAdminAccess checks who may reach the admin surface (the JSON API,
@@ -44,5 +47,58 @@ func TestAdminAccess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRefusedBeforeUpstreamIsNoProviders: a request the gateway refuses
+// before calling any upstream (one no candidate's protocol can carry) is
+// logged without a provider and leaves the provider's live health alone:
+// neither its request count, its error rate nor its latency moves.
+func TestRefusedBeforeUpstreamIsNoProviders(t *testing.T) {
+	c := providertest.New(t, providertest.Reply{})
+	h := newHarness(t, providerDecl("c", "anthropic", c.URL, "")+"def route(req, ctx):\n    return [c]\n")
+	resp, out := h.post("/v1/responses", `{"model":"gpt-4.1","previous_response_id":"resp_123","input":"and then?"}`)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status = %d (%s), want 400", resp.StatusCode, out)
+	}
+	if c.Count() != 0 {
+		t.Fatalf("the upstream received %d requests", c.Count())
+	}
+	rec := h.rec.last(t)
+	if rec.Provider != "" || rec.UpstreamModel != "" || len(rec.Attempts) != 1 || rec.Attempts[0].Class != "skip" || rec.Attempts[0].Provider != "c" {
+		t.Errorf("record provider %q, upstream model %q, attempts %+v; want none, with c's attempt skipped", rec.Provider, rec.UpstreamModel, rec.Attempts)
+	}
+	if st := h.gw.health.Snapshot("c"); st.Requests != 0 || st.Failures != 0 || st.LatencyMS != 0 || st.InFlight != 0 {
+		t.Errorf("c's health = %+v, want untouched", st)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/providers", nil)
+	req.RemoteAddr = "127.0.0.1:5000"
+	w := httptest.NewRecorder()
+	h.gw.ServeHTTP(w, req)
+	var got struct {
+		Providers []providerView `json:"providers"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || len(got.Providers) != 1 {
+		t.Fatalf("/api/providers = %s (%v)", w.Body, err)
+	}
+	if p := got.Providers[0]; p.Requests != 0 || p.Failures != 0 || p.ErrorRate != 0 {
+		t.Errorf("/api/providers c = %+v, want no requests or failures", p)
+	}
+}
+
+// TestDemoCostsNothing: the in-process demo provider is free whatever
+// model the client names; a model the price table knows is not billed.
+func TestDemoCostsNothing(t *testing.T) {
+	h := newHarness(t, "d = provider(\"d\", kind = \"demo\")\ndef route(req, ctx):\n    return [d]\n")
+	resp, out := h.post("/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d (%s), want 200", resp.StatusCode, out)
+	}
+	rec := h.rec.last(t)
+	if rec.CostMicros == nil || *rec.CostMicros != 0 || rec.PriceSource != pricing.SourceFree {
+		t.Errorf("demo request cost %v, source %q; want 0 from %q", rec.CostMicros, rec.PriceSource, pricing.SourceFree)
+	}
+	if rec.Usage.InputTokens+rec.Usage.OutputTokens == 0 {
+		t.Errorf("demo request usage = %+v, want tokens (free, not unused)", rec.Usage)
 	}
 }

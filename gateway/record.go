@@ -26,6 +26,7 @@ func (x *exchange) finish() {
 		}
 	}
 	latency := time.Since(x.start)
+	provider, upModel := calledUpstream(x.attempts, x.provider, x.upModel)
 	estimated := false
 	if !x.usageKnown && x.status < 400 && x.ep.op == opGenerate {
 		// The provider reported no usage: estimate (about 4 bytes a token)
@@ -40,8 +41,8 @@ func (x *exchange) finish() {
 		Endpoint:       x.ep.name,
 		ProtocolIn:     string(x.ep.proto),
 		ProtocolOut:    string(x.protoOut),
-		UpstreamModel:  x.upModel,
-		Provider:       x.provider,
+		UpstreamModel:  upModel,
+		Provider:       provider,
 		Status:         x.status,
 		ErrorClass:     x.errClass,
 		ErrorMessage:   x.errMsg,
@@ -72,7 +73,17 @@ func (x *exchange) finish() {
 	}
 	var cost pricing.Micros
 	priced := false
-	if x.pol != nil && rec.UpstreamModel != "" && x.status < 400 {
+	free := false
+	if x.pol != nil && x.status < 400 {
+		prov, ok := x.pol.Provider(provider)
+		free = ok && pricing.FreeKind(prov.Kind)
+	}
+	if free {
+		// In-process (demo) answers cost nothing, whatever model they name.
+		priced = true
+		c := int64(0)
+		rec.CostMicros, rec.PriceSource = &c, pricing.SourceFree
+	} else if x.pol != nil && rec.UpstreamModel != "" && x.status < 400 {
 		var src string
 		cost, src, priced = x.s.priceTable(x.pol).Cost(rec.UpstreamModel, x.usage)
 		if !priced && rec.Model != rec.UpstreamModel {
@@ -87,9 +98,9 @@ func (x *exchange) finish() {
 		x.s.cfg.Log.Record(rec)
 	}
 	if m := x.s.cfg.Metrics; m != nil {
-		m.Request(string(x.ep.proto), x.provider, rec.Model, x.status, latency, x.ttft, x.usage, int64(cost), priced)
-		if x.status < 400 && x.provider != "" {
-			m.Attempt(x.provider, "ok")
+		m.Request(string(x.ep.proto), provider, rec.Model, x.status, latency, x.ttft, x.usage, int64(cost), priced)
+		if x.status < 400 && provider != "" {
+			m.Attempt(provider, "ok")
 		}
 	}
 	// The request log in SQLite is the access log; the structured log gets
@@ -104,10 +115,33 @@ func (x *exchange) finish() {
 		return // before the request's logger is built: it costs an allocation
 	}
 	ev := x.logger().WithLevel(level)
-	ev.Str("key", x.key).Str("model", rec.Model).Str("provider", x.provider).Int("status", x.status).
+	ev.Str("key", x.key).Str("model", rec.Model).Str("provider", provider).Int("status", x.status).
 		Int("attempts", len(x.attempts)).Dur("latency", latency).Dur("ttft", x.ttft).
 		Int64("input_tokens", x.usage.InputTokens).Int64("output_tokens", x.usage.OutputTokens).
 		Str("error_class", rec.ErrorClass).Msg("request")
+}
+
+// calledUpstream returns the provider and upstream model of the request's
+// last attempt that called an upstream: the exchange's own (those of its
+// last attempt) unless that attempt was skipped, "" when every attempt
+// was. A skipped candidate (class "skip": the gateway could not express
+// the request in its protocol and refused it before any call) neither
+// served nor failed the request, so the log, the metrics and the stats
+// never count it against that provider.
+func calledUpstream(attempts []requestlog.Attempt, provider, model string) (string, string) {
+	for i := len(attempts) - 1; i >= 0; i-- {
+		if attempts[i].Class == "skip" {
+			continue
+		}
+		if i == len(attempts)-1 {
+			return provider, model
+		}
+		return attempts[i].Provider, attempts[i].Model
+	}
+	if len(attempts) > 0 {
+		return "", ""
+	}
+	return provider, model
 }
 
 // priceTable returns the price table with the policy's price() overrides,

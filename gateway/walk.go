@@ -182,7 +182,9 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 	}
 	if f.final != nil {
 		a.Status, a.Class, a.Error = f.final.Status, "skip", f.final.Message
-		done(health.Outcome{Latency: lat})
+		// Refused before any call: the provider did nothing to count
+		// (Cancelled counts toward nothing and only ends the attempt).
+		done(health.Outcome{Cancelled: true})
 		return f
 	}
 	a.Status, a.Error = f.err.Status, f.err.Error()

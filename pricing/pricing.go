@@ -50,7 +50,14 @@ const (
 	SourceBuiltin = "builtin" // the embedded prices.json
 	SourcePolicy  = "policy"  // the policy's price() calls
 	SourceFile    = "file"    // a LiteLLM-format --prices file
+	SourceFree    = "free"    // a provider kind that costs nothing (FreeKind)
 )
+
+// FreeKind reports whether providers of a kind cost nothing whatever model
+// they serve. The "demo" kind answers in-process and serves any model
+// name, so pricing its answers at the named model's rate would bill money
+// nobody spent; its requests cost 0 (source SourceFree), not unpriced.
+func FreeKind(kind string) bool { return kind == "demo" }
 
 // Price is what one model costs, in micro-USD per million tokens.
 type Price struct {

@@ -297,3 +297,13 @@ func FuzzLoadLiteLLM(f *testing.F) {
 		}
 	})
 }
+
+// TestFreeKind: the in-process demo provider is free; the kinds that call
+// a paid upstream are not.
+func TestFreeKind(t *testing.T) {
+	for kind, want := range map[string]bool{"demo": true, "openai": false, "anthropic": false, "gemini": false, "": false} {
+		if got := FreeKind(kind); got != want {
+			t.Errorf("FreeKind(%q) = %v, want %v", kind, got, want)
+		}
+	}
+}
