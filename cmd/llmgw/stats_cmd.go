@@ -16,7 +16,8 @@ import (
 )
 
 // runStats implements 'llmgw stats': totals of the request log since a
-// time, then the same by provider, model and client key, as tables or
+// time, then the same by provider (with its upstream attempts), requested
+// model, requested and served model, and client key, as tables or
 // (--json) as one requestlog.Stats object.
 func runStats(ctx context.Context, args []string, e env) error {
 	flags := flagSet("stats", e)
@@ -80,42 +81,60 @@ func printStats(w io.Writer, st *requestlog.Stats, path, since string, all bool)
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// A row is a name, its counters and the table's extra columns.
 	type row struct {
-		name string
-		c    requestlog.Counters
+		name  string
+		c     requestlog.Counters
+		extra []string
 	}
-	table := func(title string, rows []row) {
-		fmt.Fprintf(tw, "%s\tREQUESTS\tERRORS\tERR%%\tINPUT\tOUTPUT\tCACHE READ\tCACHE WRITE\tREASONING\tCOST\tUNPRICED\tAVG LATENCY\n", title)
+	table := func(title string, extra []string, rows []row) {
+		fmt.Fprintf(tw, "%s\tREQUESTS\tERRORS\tERR%%\tINPUT\tOUTPUT\tCACHE READ\tCACHE WRITE\tREASONING\tCOST\tUNPRICED\tAVG LATENCY", title)
+		for _, h := range extra {
+			fmt.Fprintf(tw, "\t%s", h)
+		}
+		fmt.Fprintln(tw)
 		for _, r := range rows {
 			c := r.c
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s",
 				r.name, c.Requests, c.Errors, percent(c.Errors, c.Requests), count(c.InputTokens), count(c.OutputTokens),
 				count(c.CacheReadTokens), count(c.CacheWriteTokens), count(c.ReasoningTokens),
 				dollars(c.CostMicros), c.Unpriced, millis(c.LatencyMsAvg))
+			for _, v := range r.extra {
+				fmt.Fprintf(tw, "\t%s", v)
+			}
+			fmt.Fprintln(tw)
 		}
 		fmt.Fprintln(tw)
 	}
-	table("TOTAL", []row{{"all", st.Counters}})
+	table("TOTAL", nil, []row{{name: "all", c: st.Counters}})
+	// A provider's requests are those it served or failed last; its
+	// attempts include the ones it failed and the request moved on from.
 	var rows []row
 	for _, g := range st.ByProvider {
-		rows = append(rows, row{orNone(g.Provider), g.Counters})
+		rows = append(rows, row{orNone(g.Provider), g.Counters, []string{
+			strconv.FormatInt(g.Attempts, 10), strconv.FormatInt(g.AttemptErrors, 10), strconv.FormatInt(g.Failovers, 10)}})
 	}
-	table("PROVIDER", rows)
+	table("PROVIDER", []string{"ATTEMPTS", "ATTEMPT ERRORS", "FAILOVERS"}, rows)
 	rows = rows[:0]
 	for _, g := range st.ByModel {
-		rows = append(rows, row{orNone(g.Model), g.Counters})
+		rows = append(rows, row{name: orNone(g.Model), c: g.Counters})
 	}
-	table("MODEL", rows)
+	table("MODEL", nil, rows)
+	rows = rows[:0]
+	for _, g := range st.ByServedModel {
+		rows = append(rows, row{name: orNone(g.Model) + " → " + orNone(g.ServedModel), c: g.Counters})
+	}
+	table("MODEL → SERVED", nil, rows)
 	rows = rows[:0]
 	for _, g := range st.ByKey {
-		rows = append(rows, row{orNone(g.Key), g.Counters})
+		rows = append(rows, row{name: orNone(g.Key), c: g.Counters})
 	}
-	table("KEY", rows)
+	table("KEY", nil, rows)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if st.Unpriced > 0 {
-		fmt.Fprintf(w, "unpriced requests: %d (model not in the price table; not included in COST)\n", st.Unpriced)
+		fmt.Fprintf(w, "unpriced requests: %d (tokens used by a model not in the price table; not included in COST)\n", st.Unpriced)
 	}
 	return nil
 }

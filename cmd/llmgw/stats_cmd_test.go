@@ -32,8 +32,14 @@ func seedStatsDB(t *testing.T) string {
 	cost := func(n int64) *int64 { return &n }
 	hourAgo := time.Now().Add(-time.Hour)
 	for _, r := range []*requestlog.Record{
-		{Time: hourAgo, RequestID: "1", Key: "team-a", Model: "gpt-4o", Provider: "openai-main", Status: 200,
-			Latency: 120 * time.Millisecond, Usage: llm.Usage{InputTokens: 1000, OutputTokens: 200}, CostMicros: cost(4500)},
+		// Failed over twice (529s from openai-eu, which served nothing).
+		{Time: hourAgo, RequestID: "1", Key: "team-a", Model: "gpt-4o", UpstreamModel: "gpt-4o-2024-08-06", Provider: "openai-main", Status: 200,
+			Latency: 120 * time.Millisecond, Usage: llm.Usage{InputTokens: 1000, OutputTokens: 200}, CostMicros: cost(4500),
+			Attempts: []requestlog.Attempt{
+				{N: 1, Provider: "openai-eu", Model: "gpt-4o", Status: 529, Class: "failover", Error: "overloaded"},
+				{N: 2, Provider: "openai-eu", Model: "gpt-4o", Status: 529, Class: "failover", Error: "overloaded"},
+				{N: 3, Provider: "openai-main", Model: "gpt-4o-2024-08-06", Status: 200},
+			}},
 		{Time: hourAgo, RequestID: "2", Key: "team-a", Model: "gpt-4o", Provider: "openai-main", Status: 500,
 			Latency: 80 * time.Millisecond, CostMicros: cost(0)},
 		{Time: hourAgo, RequestID: "3", Key: "team-b", Model: "claude-sonnet-4-5", Provider: "anthropic-main", Status: 200,
@@ -74,8 +80,10 @@ func TestStatsJSON(t *testing.T) {
 	}{
 		{"24h", 4, 1, 1_254_500, 1, "openai-main"},
 		{"7d", 4, 1, 1_254_500, 1, "openai-main"},
-		{"30d", 5, 1, 1_254_500, 2, "openai-main"}, // the old request is unpriced too
-		{"0", 5, 1, 1_254_500, 2, "openai-main"},
+		// The old request used no tokens: no cost, and not unpriced (nor
+		// is the 500 without usage).
+		{"30d", 5, 1, 1_254_500, 1, "openai-main"},
+		{"0", 5, 1, 1_254_500, 1, "openai-main"},
 		{"1m", 0, 0, 0, 0, ""},
 	}
 	for _, tt := range tests {
@@ -87,9 +95,17 @@ func TestStatsJSON(t *testing.T) {
 			Requests, Errors, CostMicros, Unpriced, InputTokens int64
 			CostUSD                                             float64 `json:"cost_usd"`
 			ByProvider                                          []struct {
-				Provider string
-				Requests int64
+				Provider      string
+				Requests      int64
+				Attempts      int64
+				AttemptErrors int64 `json:"attempt_errors"`
+				Failovers     int64
 			} `json:"by_provider"`
+			ByServedModel []struct {
+				Model       string
+				ServedModel string `json:"served_model"`
+				Requests    int64
+			} `json:"by_served_model"`
 			ByModel []map[string]any `json:"by_model"`
 			ByKey   []map[string]any `json:"by_key"`
 		}
@@ -112,8 +128,33 @@ func TestStatsJSON(t *testing.T) {
 		if first != tt.firstProvider {
 			t.Errorf("stats --since %s: first provider = %q, want %q", tt.since, first, tt.firstProvider)
 		}
+		if tt.requests > 0 {
+			// openai-eu served nothing, yet its two failed-over 529s show.
+			var eu, main string
+			for _, p := range got.ByProvider {
+				switch p.Provider {
+				case "openai-eu":
+					eu = fmt.Sprintf("%d requests, %d attempts, %d errors, %d failovers", p.Requests, p.Attempts, p.AttemptErrors, p.Failovers)
+				case "openai-main":
+					main = fmt.Sprintf("%d attempts, %d errors", p.Attempts, p.AttemptErrors)
+				}
+			}
+			if want := "0 requests, 2 attempts, 2 errors, 2 failovers"; eu != want {
+				t.Errorf("stats --since %s: openai-eu = %q, want %q", tt.since, eu, want)
+			}
+			if want := "1 attempts, 0 errors"; main != want {
+				t.Errorf("stats --since %s: openai-main = %q, want %q", tt.since, main, want)
+			}
+			found := false
+			for _, m := range got.ByServedModel {
+				found = found || m.Model == "gpt-4o" && m.ServedModel == "gpt-4o-2024-08-06" && m.Requests == 1
+			}
+			if !found {
+				t.Errorf("stats --since %s: by_served_model = %+v, want gpt-4o served as gpt-4o-2024-08-06 once", tt.since, got.ByServedModel)
+			}
+		}
 		for _, k := range []string{"since", "requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens",
-			"cache_write_tokens", "reasoning_tokens", "cost_usd", "by_model", "by_provider", "by_key"} {
+			"cache_write_tokens", "reasoning_tokens", "cost_usd", "by_model", "by_served_model", "by_provider", "by_key"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("stats --json lacks %q", k)
 			}
@@ -141,14 +182,28 @@ func TestStatsTables(t *testing.T) {
 		"12.3k",   // cache reads
 		"50.0%",   // openai-main error rate
 		"unpriced requests: 1",
+		"ATTEMPTS", "ATTEMPT ERRORS", "FAILOVERS", "openai-eu",
+		"MODEL → SERVED", "gpt-4o → gpt-4o-2024-08-06",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stats output lacks %q:\n%s", want, out)
 		}
 	}
-	// Sections come in order: totals, provider, model, key.
+	// Sections come in order: totals, provider, model, served model, key.
 	if i, j, k := strings.Index(out, "PROVIDER"), strings.Index(out, "MODEL"), strings.Index(out, "KEY"); !(strings.Index(out, "TOTAL") < i && i < j && j < k) {
 		t.Errorf("stats sections out of order:\n%s", out)
+	}
+	if j, k := strings.Index(out, "MODEL → SERVED"), strings.Index(out, "KEY"); !(strings.Index(out, "MODEL ") < j && j < k) {
+		t.Errorf("stats: the served-model table is not between the model and key tables:\n%s", out)
+	}
+	// openai-eu's row: no requests of its own, 2 attempts, both errors,
+	// both failovers.
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "openai-eu" {
+			if n := len(f); n < 4 || f[1] != "0" || f[n-3] != "2" || f[n-2] != "2" || f[n-1] != "2" {
+				t.Errorf("openai-eu row = %q, want 0 requests and 2 attempts, 2 errors, 2 failovers", line)
+			}
+		}
 	}
 }
 
