@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -94,6 +95,17 @@ func (p *Policy) Provider(name string) (Provider, bool) {
 		return Provider{}, false
 	}
 	return p.Providers[i], true
+}
+
+// Source returns the contents of one of Files as this version read them:
+// the code that is live, which the file on disk no longer is after an edit
+// that failed to reload. It reports false for a name not in Files.
+func (p *Policy) Source(name string) ([]byte, bool) {
+	if p.src == nil || strings.HasPrefix(name, StockPrefix) {
+		return nil, false
+	}
+	b, ok := p.src.files[name]
+	return b, ok
 }
 
 // Request holds the routing features of one request: what route(req, ctx)

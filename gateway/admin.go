@@ -218,8 +218,52 @@ func (s *Server) apiProviders(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"providers": out, "sticky_bindings": s.sticky.Len()})
 }
 
+// policyView is GET /api/policy: the engine's reload status and the live
+// version's source, file by file, for the dashboard to show.
+type policyView struct {
+	engine.Status
+	Sources []policySource `json:"sources"`
+}
+
+// policySource is one file of the live policy as it was loaded.
+type policySource struct {
+	File   string `json:"file"`
+	Source string `json:"source"`
+}
+
 func (s *Server) apiPolicy(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.cfg.Policies.Status())
+	pol := s.cfg.Policies.Policy()
+	v := policyView{Status: s.cfg.Policies.Status(), Sources: []policySource{}}
+	if pol != nil {
+		secrets := policySecrets(pol)
+		for _, f := range pol.Files {
+			if b, ok := pol.Source(f); ok {
+				v.Sources = append(v.Sources, policySource{File: f, Source: string(scrubBytes(b, secrets))})
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// policySecrets are the credentials a policy declares (provider API keys,
+// client key secrets, the admin key). A policy normally reads them with
+// env(), so its source holds none; one written into the code as a literal
+// is shown redacted, like a credential an upstream quotes.
+func policySecrets(pol *engine.Policy) [][]byte {
+	var out [][]byte
+	add := func(v string) {
+		if len(v) >= minCredential {
+			out = append(out, []byte(v))
+		}
+	}
+	add(pol.AdminKey)
+	for _, p := range pol.Providers {
+		add(p.APIKey)
+	}
+	for _, k := range pol.Keys {
+		add(k.Secret)
+	}
+	return out
 }
 
 // apiEval is the dashboard's playground: the same decision as
@@ -252,14 +296,11 @@ func (s *Server) apiEval(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if v := q.Get("simulate_errors"); v != "" {
-		opts.SimulateErrors = map[string]string{}
-		for _, pair := range strings.Split(v, ",") {
-			name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			if !ok || name == "" || val == "" {
-				apiError(w, http.StatusBadRequest, "simulate_errors: want provider=CODE|timeout, got "+strconv.Quote(pair))
-				return
-			}
-			opts.SimulateErrors[name] = val
+		// The same list as llmgw eval --simulate-errors, checked the same
+		// way: provider=STATUS[:retry-after], or timeout, connect, stream.
+		if opts.SimulateErrors, err = engine.ParseSimulateErrors(v); err != nil {
+			apiError(w, http.StatusBadRequest, "simulate_errors: "+err.Error())
+			return
 		}
 	}
 	res, err := s.cfg.Policies.Policy().Eval(r.Context(), req, opts)
