@@ -27,7 +27,7 @@ func Capabilities() []Capability {
 		{"hook", "sticky_key(req, ctx)", "optional; returns the session's sticky key, or None or \"\" for no stickiness; without it the key is req.key + \":\" + req.session, req.key alone with no session, req.session alone on an open gateway"},
 
 		{"builtin", "provider(name, kind, base_url=None, api_key=None, priority=1, weight=100, models=None, headers=None, timeout=None, oauth=None)", "declare an upstream; kind is openai, anthropic, gemini or demo (load time only)"},
-		{"builtin", "target(provider, model=None, priority=None, weight=None)", "a candidate with model, priority or weight overrides; provider may be a target to override again"},
+		{"builtin", `target(provider, model="", priority=None, weight=None)`, "a candidate with model, priority or weight overrides (model \"\" keeps the provider's); provider may be a target to override again"},
 		{"builtin", "key(name, secret)", "declare a client key; with none the gateway is open (load time only)"},
 		{"builtin", "admin_key(secret)", "protect the dashboard and its API (load time only)"},
 		{"builtin", "price(model, input=, output=, cache_read=, cache_write=)", "USD per million tokens, overriding the embedded price table (load time only)"},
