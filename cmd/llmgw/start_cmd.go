@@ -164,6 +164,12 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	// SIGHUP reloads from here on: registered before the gateway says it
+	// listens, so that a reload sent as soon as it does cannot meet the
+	// default action, which ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	logger.Info().Str("listen", ln.Addr().String()).Str("policy", pol.Hash).Str("db", *opt.db).Msg("llmgw listening")
 	fmt.Fprintf(e.stdout, "llmgw listening on http://%s\n", ln.Addr())
 
@@ -187,7 +193,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return nil
 	})
 	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
-	g.Go(func() error { return reloadOnHUP(gctx, eng, logger) })
+	g.Go(func() error { return reloadOnHUP(gctx, hup, eng, logger) })
 	err = g.Wait()
 	logger.Info().Msg("llmgw stopped")
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
@@ -225,11 +231,9 @@ func secondSignal(ctx context.Context) (cut <-chan struct{}, stop func()) {
 	}
 }
 
-// reloadOnHUP reloads the policy on SIGHUP.
-func reloadOnHUP(ctx context.Context, eng *engine.Engine, logger zerolog.Logger) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnHUP reloads the policy for every signal on hup (SIGHUP) until
+// ctx is done.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, eng *engine.Engine, logger zerolog.Logger) error {
 	for {
 		select {
 		case <-ctx.Done():
