@@ -1,24 +1,13 @@
 package engine
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/llmgw/llmgw/internal/fixtures"
 )
-
-const fixtures = "../../shared/fixtures"
-
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		t.Skipf("fixture %s: %v", name, err)
-	}
-	return b
-}
 
 func TestRequestFromFixtures(t *testing.T) {
 	tests := []struct {
@@ -35,7 +24,7 @@ func TestRequestFromFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			body := readFixture(t, tt.file)
+			body := fixtures.Read(t, tt.file)
 			if got := GuessProtocol(body); got != tt.want.Protocol {
 				t.Errorf("GuessProtocol(%s) = %q, want %q", tt.file, got, tt.want.Protocol)
 			}

@@ -12,6 +12,8 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/llmgw/llmgw/internal/fixtures"
 )
 
 type ev struct {
@@ -88,10 +90,7 @@ func TestReader(t *testing.T) {
 }
 
 func TestReaderFixturesByteFaithful(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
-	if len(files) == 0 {
-		t.Skip("no shared fixtures beside the repository")
-	}
+	files := fixtures.Glob(t, "*.sse")
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -170,8 +169,7 @@ func TestWriter(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
-	for _, p := range files {
+	for _, p := range fixtures.Glob(f, "*.sse") {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
@@ -211,8 +209,7 @@ func TestLineEndIsIndexAny(t *testing.T) {
 		}
 	}
 	gen(nil, 7)
-	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
-	for _, f := range files {
+	for _, f := range fixtures.Glob(t, "*.sse") {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -240,10 +237,7 @@ func FuzzLineEnd(f *testing.F) {
 // follow, after an event larger than the buffers Reset keeps, after an
 // error): every next stream must read exactly as with a new Reader.
 func TestReaderReset(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/fixtures/*.sse")
-	if len(files) == 0 {
-		t.Fatal("no fixtures")
-	}
+	files := fixtures.Glob(t, "*.sse")
 	huge := "data: " + strings.Repeat("z", 2*keptEventBuffer) + "\n\n"
 	// Each left-over leaves the Reader after reading part of a stream.
 	leftovers := []struct {

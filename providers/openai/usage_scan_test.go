@@ -3,12 +3,12 @@ package openai
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	recorded "github.com/llmgw/llmgw/internal/fixtures"
 	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
@@ -23,8 +23,7 @@ func TestScanUsageMatchesDecode(t *testing.T) {
 		`{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":9}}`, // more cached than prompt: input clamps at 0
 		`{}`,
 	}
-	files, _ := filepath.Glob("../../../shared/fixtures/openai*")
-	for _, f := range files {
+	for _, f := range recorded.Glob(t, "openai*") {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

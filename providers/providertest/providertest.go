@@ -1,6 +1,6 @@
 // Package providertest runs fake upstream providers for tests: httptest
 // servers on 127.0.0.1 that answer with recorded provider transcripts (the
-// files in the shared fixtures directory) or canned replies, with fault
+// files in the repository's testdata/fixtures) or canned replies, with fault
 // injection: any status code, Retry-After headers, delays before headers,
 // stalls between stream events and connections cut mid-stream (with a TCP
 // reset, as a crashed upstream or a middlebox would).
@@ -17,13 +17,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/llmgw/llmgw/internal/fixtures"
 	"github.com/llmgw/llmgw/sse"
 )
 
@@ -246,40 +245,11 @@ func sleep(r *http.Request, d time.Duration) bool {
 	}
 }
 
-// FixturesDir finds the shared fixtures directory: ../shared/fixtures
-// beside the repository root (found by walking up to go.mod), or the
-// directory named by LLMGW_FIXTURES.
-func FixturesDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("LLMGW_FIXTURES"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("providertest: %v", err)
-	}
-	for range 20 {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared", "fixtures")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	t.Fatalf("providertest: no go.mod above the working directory")
-	return ""
-}
-
-// Fixture returns the bytes of a shared fixture file.
+// Fixture returns the bytes of a recorded fixture in the repository's
+// testdata/fixtures directory (see package internal/fixtures).
 func Fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(FixturesDir(t), name))
-	if err != nil {
-		t.Fatalf("providertest: fixture: %v", err)
-	}
-	return b
+	return fixtures.Read(t, name)
 }
 
 // FixtureReply returns a reply that replays a fixture: streamed event by

@@ -5,12 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/llmgw/llmgw/internal/fixtures"
 )
 
 func TestValidMatchesEncodingJSON(t *testing.T) {
@@ -64,8 +65,7 @@ func TestFieldsMatchesMapDecode(t *testing.T) {
 		`{"a":1,"a":2}`,
 		`{}`,
 	}
-	fixtures, _ := filepath.Glob("../../../shared/fixtures/*.json")
-	for _, f := range fixtures {
+	for _, f := range fixtures.Glob(t, "*.json") {
 		b, err := os.ReadFile(f)
 		if err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
 			bodies = append(bodies, string(b))
@@ -171,8 +171,7 @@ func FuzzFields(f *testing.F) {
 	f.Add([]byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	f.Add([]byte(`{"a":[1,2,{"b":"\u00e9"}],"c":-1.5e3,"d":null}`))
 	f.Add([]byte(`[{"a":1}]`))
-	fixtures, _ := filepath.Glob("../../../shared/fixtures/*.json")
-	for _, p := range fixtures {
+	for _, p := range fixtures.Glob(f, "*.json") {
 		if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 {
 			f.Add(b)
 		}

@@ -1,8 +1,9 @@
 // Package goldentest holds the golden-file and fixture helpers the
 // converters' tests share: compare or rewrite testdata/golden files, read
-// testdata/fixtures (the link to ../shared/fixtures), run recorded streams
-// through a decoder, and render neutral events one per line. It is test
-// support; converters never import it.
+// the package's testdata/fixtures (its copy of the recordings in the
+// repository's testdata/fixtures that its goldens were built from), run
+// recorded streams through a decoder, and render neutral events one per
+// line. It is test support; converters never import it.
 package goldentest
 
 import (
