@@ -263,15 +263,18 @@ func runREADMEStart(t *testing.T, where, bin string, args []string, dir string, 
 }
 
 // copyRepoFiles copies the repository's top-level regular files and the
-// examples/ tree into dir: what the README's commands read.
+// examples/ tree into dir: what the README's commands read. Files that
+// .gitignore covers (a request log or policy of the developer's) are not
+// in a fresh clone and are left out.
 func copyRepoFiles(t *testing.T, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(repoRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ignore := gitignorePatterns(t)
 	for _, e := range entries {
-		if e.Type().IsRegular() {
+		if e.Type().IsRegular() && !ignored(ignore, e.Name()) {
 			copyFile(t, filepath.Join(repoRoot, e.Name()), filepath.Join(dir, e.Name()))
 		}
 	}
@@ -407,5 +410,34 @@ func testSIGHUPUnchanged(t *testing.T, bin string) {
 	}
 	if code := g.wait(t, 20*time.Second); code != 0 {
 		t.Errorf("exit after SIGTERM = %d, want 0", code)
+	}
+}
+
+// TestGitignore checks the repository's .gitignore, through the matcher
+// testREADMECommands uses: it covers what the gateway writes and the
+// operator's copied policy, never the tracked example policies.
+func TestGitignore(t *testing.T) {
+	pats := gitignorePatterns(t)
+	for path, want := range map[string]bool{
+		"llmgw.db":                              true,
+		"llmgw.db-wal":                          true,
+		"llmgw.db-shm":                          true,
+		"llmgw.db-journal":                      true,
+		"data/gateway.db":                       true,
+		"llmgw.key":                             true,
+		"data/llmgw.key":                        true,
+		"policies.star":                         true,
+		"policies_test.star":                    true,
+		"artifacts/screenshots/overview.png":    true,
+		"llmgw":                                 true,
+		"policies.star.example":                 false,
+		"policies_test.star.example":            false,
+		"examples/claude-code/policies.star":    false,
+		"examples/team-keys/policies_test.star": false,
+		"cmd/llmgw/main.go":                     false,
+	} {
+		if got := ignored(pats, path); got != want {
+			t.Errorf("ignored(%s) = %v, want %v", path, got, want)
+		}
 	}
 }
