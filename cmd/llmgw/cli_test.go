@@ -28,7 +28,7 @@ func TestHelpEveryCommand(t *testing.T) {
 			if code != 0 || errOut != "" {
 				t.Errorf("llmgw %s = exit %d, stderr %q; want 0 and nothing on stderr", strings.Join(args, " "), code, errOut)
 			}
-			if want := "usage: llmgw " + c.name + " "; !strings.HasPrefix(out, want) {
+			if want := strings.TrimSpace("usage: llmgw "+c.name+" "+c.synopsis) + "\n"; !strings.HasPrefix(out, want) {
 				t.Errorf("llmgw %s printed %q, want it to start with %q", strings.Join(args, " "), out, want)
 			}
 			first, _, _ := strings.Cut(c.about, "\n")
@@ -43,6 +43,9 @@ func TestHelpEveryCommand(t *testing.T) {
 		}
 	}
 	out, _, code := runCmd(t, "", nil, "help")
+	if h, _, _ := runCmd(t, "", nil, "help", "-h"); h != out {
+		t.Errorf("llmgw help -h = %q, want the command list", h)
+	}
 	for _, c := range commands {
 		if !strings.Contains(c.name, " ") && !strings.Contains(out, "  "+c.name+" ") {
 			t.Errorf("llmgw help does not list %s:\n%s", c.name, out)

@@ -29,7 +29,7 @@ func flagSet(name string, e env) *flag.FlagSet {
 func writeHelp(fs *flag.FlagSet) {
 	w := fs.Output()
 	c, _ := lookupCommand(fs.Name())
-	fmt.Fprintf(w, "usage: llmgw %s %s\n", fs.Name(), c.synopsis)
+	fmt.Fprintln(w, strings.TrimSpace("usage: llmgw "+fs.Name()+" "+c.synopsis))
 	if c.about != "" {
 		fmt.Fprintf(w, "\n%s\n", c.about)
 	}

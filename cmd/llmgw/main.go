@@ -166,7 +166,7 @@ func runCommand(ctx context.Context, cmd string, rest []string, e env) error {
 // runHelp implements 'llmgw help [COMMAND [SUBCOMMAND]]': the list of
 // commands, or what 'llmgw COMMAND -h' prints.
 func runHelp(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(e.stdout, usage())
 		return nil
 	}
