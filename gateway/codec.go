@@ -31,7 +31,11 @@ type usageScanner interface {
 // providers/* packages own the conversions; this table only names them,
 // so that the pipeline is written once for every protocol.
 type codec struct {
-	decodeRequest     func([]byte) (*llm.Request, error)
+	decodeRequest func([]byte) (*llm.Request, error)
+	// convertible refuses a request decoded from this protocol that no
+	// other protocol can serve faithfully (state only this vendor holds);
+	// nil when every request converts.
+	convertible       func(*llm.Request) error
 	encodeRequest     func(*llm.Request) ([]byte, []string, error)
 	decodeResponse    func([]byte) (*llm.Response, error)
 	encodeResponse    func(*llm.Response, *llm.Request) ([]byte, error)
@@ -61,6 +65,7 @@ var codecs = map[llm.Protocol]*codec{
 	},
 	llm.ProtocolResponses: {
 		decodeRequest:     responses.DecodeRequest,
+		convertible:       responses.Convertible,
 		encodeRequest:     responses.EncodeRequest,
 		decodeResponse:    responses.DecodeResponse,
 		encodeResponse:    responses.EncodeResponse,
@@ -87,6 +92,7 @@ var codecs = map[llm.Protocol]*codec{
 	},
 	llm.ProtocolGemini: {
 		decodeRequest:     gemini.DecodeRequest,
+		convertible:       gemini.Convertible,
 		encodeRequest:     gemini.EncodeRequest,
 		decodeResponse:    gemini.DecodeResponse,
 		encodeResponse:    gemini.EncodeResponse,

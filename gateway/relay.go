@@ -53,6 +53,15 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	if check := codecFor(x.ep.proto).convertible; check != nil {
+		// State only the client's vendor holds (a stored conversation)
+		// would be lost in a conversion: this candidate is skipped, and
+		// the refusal (a 400 naming the field) is the answer when no
+		// candidate of the client's protocol follows.
+		if err := check(req); err != nil {
+			return nil, err
+		}
+	}
 	r2 := *req
 	r2.Model = x.upModel
 	r2.Stream = x.feat.Stream
@@ -372,8 +381,8 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink) error {
 			raw, data := ev.Raw, ev.Data
 			if x.ep.proto == llm.ProtocolOpenAI && bytes.Contains(data, []byte(`"error"`)) {
 				// openai-go fails a stream on any chunk with a top-level
-				// "error" key, null too (pitfall 18), which some compatible
-				// servers send on every chunk: such chunks lose the key.
+				// "error" key, null too, which some compatible servers
+				// send on every chunk: such chunks lose the key.
 				if d, ok := dropNullMember(data, "error"); ok {
 					raw, data = sse.AppendEvent(nil, ev.Name, d), d
 				}
@@ -473,7 +482,7 @@ func isUsageOnlyChunk(data []byte) bool {
 // object, or a Responses error / response.failed event.
 func streamError(up llm.Protocol, ev sse.Event) (status int, typ, msg string, ok bool) {
 	// An "error" member counts only when it is not null: some compatible
-	// servers put "error": null on every chunk (pitfall 18).
+	// servers put "error": null on every chunk.
 	if ev.Name == "error" || ev.Name == "response.failed" ||
 		bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"error"`)) && wirejson.Member(ev.Data, "error") != nil ||
 		bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"type":"error"`)) {

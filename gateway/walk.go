@@ -47,6 +47,8 @@ func (x *exchange) walk(order []route.Candidate) error {
 	deadline := time.AfterFunc(x.s.cfg.RequestTimeout, func() { cancel(context.DeadlineExceeded) })
 	defer deadline.Stop()
 
+	// last is the last failure of a provider: a candidate skipped after
+	// it (one that cannot serve the request) does not hide it.
 	var last *failure
 	for _, c := range order {
 		prov, ok := x.pol.Provider(c.Provider)
@@ -61,10 +63,13 @@ func (x *exchange) walk(order []route.Candidate) error {
 			if f == nil {
 				return nil
 			}
-			last = f
 			if f.final != nil {
+				if last == nil || last.final != nil {
+					last = f
+				}
 				break
 			}
+			last = f
 			if x.committed {
 				return nil // the client already has its protocol's error event
 			}
@@ -396,9 +401,9 @@ func (x *exchange) allFailed(last *failure, why string) error {
 		return last.final
 	}
 	x.errClass = "exhausted"
-	msg := fmt.Sprintf("all providers failed (%d attempts); last: %s", len(x.attempts), last.err.Error())
-	if last.err == nil {
-		msg = fmt.Sprintf("all providers failed (%d attempts)", len(x.attempts))
+	msg := fmt.Sprintf("all providers failed (%d attempts)", len(x.attempts))
+	if last.err != nil {
+		msg += "; last: " + last.err.Error()
 	}
 	if why != "" {
 		msg += " (" + why + ")"
