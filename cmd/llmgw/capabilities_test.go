@@ -183,3 +183,23 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestCapabilitiesText checks that the text listing shows every name and
+// doc of the JSON one, under its group's heading.
+func TestCapabilitiesText(t *testing.T) {
+	out, _, code := runCmd(t, "", nil, "test", "--capabilities")
+	if code != 0 {
+		t.Fatalf("llmgw test --capabilities: exit %d", code)
+	}
+	for _, c := range listed(t) {
+		heading := strings.Index(out, "\n["+c.Group+"]\n")
+		name := strings.Index(out, "  "+c.Name+" ")
+		if name < 0 {
+			name = strings.Index(out, "  "+c.Name+"\n")
+		}
+		doc := strings.Index(out[max(name, 0):], "  "+c.Doc+"\n")
+		if heading < 0 || name < heading || doc < 0 {
+			t.Errorf("llmgw test --capabilities does not show %s %q with its doc under [%s]", c.Group, c.Name, c.Group)
+		}
+	}
+}

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/llmgw/llmgw/builtins"
@@ -82,6 +82,14 @@ func printReport(w io.Writer, rep *engine.TestReport, verbose bool) {
 	}
 }
 
+// capNameWidth is the longest capability name printed in the text
+// listing's first column; a longer one (provider's full signature) gets a
+// line of its own with its doc below, so that one name does not push every
+// doc of its group off the screen.
+const capNameWidth = 36
+
+// printCapabilities prints builtins.Capabilities as text, grouped, or as a
+// JSON array of {group, name, doc}.
 func printCapabilities(w io.Writer, asJSON bool) error {
 	caps := builtins.Capabilities()
 	if asJSON {
@@ -89,14 +97,24 @@ func printCapabilities(w io.Writer, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(caps)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	width := map[string]int{} // of each group's first column
+	for _, c := range caps {
+		if len(c.Name) <= capNameWidth {
+			width[c.Group] = max(width[c.Group], len(c.Name))
+		}
+	}
+	bw := bufio.NewWriter(w)
 	group := ""
 	for _, c := range caps {
 		if c.Group != group {
 			group = c.Group
-			fmt.Fprintf(tw, "\n[%s]\n", group)
+			fmt.Fprintf(bw, "\n[%s]\n", group)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Doc)
+		if len(c.Name) > capNameWidth {
+			fmt.Fprintf(bw, "  %s\n  %*s  %s\n", c.Name, width[c.Group], "", c.Doc)
+			continue
+		}
+		fmt.Fprintf(bw, "  %-*s  %s\n", width[c.Group], c.Name, c.Doc)
 	}
-	return tw.Flush()
+	return bw.Flush()
 }
