@@ -256,6 +256,17 @@ func TestKeyFileBesideDatabase(t *testing.T) {
 	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
 		t.Errorf("start wrote into the working directory: %v", entries)
 	}
+	// The oauth commands follow the same rule.
+	other := filepath.Join(t.TempDir(), "other.db")
+	if _, errOut, code := runCmd(t, "", nil, "oauth", "status", "--db", other); code != 0 {
+		t.Fatalf("oauth status --db %s = exit %d, %s", other, code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(other), oauth.KeyFileName)); err != nil {
+		t.Errorf("oauth status made no key file beside its --db: %v", err)
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Errorf("oauth status wrote into the working directory: %v", entries)
+	}
 	if !strings.Contains(g.logs.String(), `"db":"`+g.db+`"`) || !strings.Contains(g.logs.String(), `"key_file":"`+key+`"`) {
 		t.Errorf("start did not log where the database and key file are:\n%s", g.logs.String())
 	}
