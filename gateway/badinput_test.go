@@ -411,8 +411,10 @@ func checkBadInput(t *testing.T, h *harness, up *providertest.Server, addr strin
 	}
 }
 
-// checkErrorShape validates an error body in a protocol's shape
-// (protocols.md §4.1).
+// checkErrorShape validates an error body in a protocol's shape: OpenAI's
+// {"error":{"message","type","param","code"}}, Anthropic's
+// {"type":"error","error":{"type","message"}}, Gemini's
+// {"error":{"code","message","status"}}.
 func checkErrorShape(shape string, status int, hdr http.Header, body []byte) error {
 	if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return fmt.Errorf("Content-Type = %q, want application/json", ct)

@@ -52,8 +52,9 @@ func asHTTPError(err error) *HTTPError {
 	return &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "upstream request failed", Err: err}
 }
 
-// errorBody renders e in the shape of the caller's protocol
-// (protocols.md §4.1), with the same encoders the converters use for an
+// errorBody renders e in the shape of the caller's protocol (OpenAI's
+// error object, Anthropic's typed error, Gemini's code and gRPC status),
+// with the same encoders the converters use for an
 // upstream's errors, so that a client sees one error vocabulary whether
 // llmgw or a provider refused its request.
 func errorBody(p llm.Protocol, e *HTTPError) []byte {

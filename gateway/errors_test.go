@@ -9,9 +9,9 @@ import (
 )
 
 // TestErrorBodyFollowsTheStatusTable checks the gateway's own errors
-// against protocols.md §4.2, the table of what each provider sends for
-// each condition: an official client must not tell llmgw's refusal from
-// its provider's.
+// against what each provider sends for each condition (status, type, and
+// Gemini's gRPC status): an official client must not tell llmgw's refusal
+// from its provider's.
 func TestErrorBodyFollowsTheStatusTable(t *testing.T) {
 	tests := []struct {
 		status                  int

@@ -29,7 +29,7 @@ const (
 
 // inlineImages fetches the remote images and documents of req and inlines
 // them as base64 data: the Gemini Developer API reads only inline bytes,
-// its own Files API URIs and YouTube links (protocols.md §5.2). Each
+// its own Files API URIs and YouTube links, not arbitrary URLs. Each
 // distinct URL is fetched once, a few at a time. The inlined messages
 // replace the exchange's decoded request too, so that a failover to
 // another candidate does not fetch them again (every protocol accepts

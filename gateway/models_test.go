@@ -561,7 +561,7 @@ func TestModelsUnknownModel(t *testing.T) {
 				t.Errorf("GET %s error shape = %s, want %s: %s", tt.path, shape, tt.wantShape, body)
 			}
 			if typ != tt.wantType {
-				t.Errorf("GET %s error type = %s, want %s (protocols.md §4.2): %s", tt.path, typ, tt.wantType, body)
+				t.Errorf("GET %s error type = %s, want %s: %s", tt.path, typ, tt.wantType, body)
 			}
 			if tt.wantCode != "" && !strings.Contains(string(body), `"code":"`+tt.wantCode+`"`) {
 				t.Errorf("GET %s error = %s, want code %s", tt.path, body, tt.wantCode)

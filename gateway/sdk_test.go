@@ -89,7 +89,7 @@ func TestOpenAISDKChatSameProtocol(t *testing.T) {
 	})
 	t.Run("stream with error null on every chunk", func(t *testing.T) {
 		// Some compatible servers put "error": null on every chunk, and
-		// openai-go fails the stream at the first (pitfall 18).
+		// openai-go fails the stream at the first.
 		body := "data: {\"error\":null,\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n" +
 			"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}],\"error\": null}\n\n" +
 			"data: [DONE]\n\n"

@@ -7,7 +7,9 @@ import (
 )
 
 // ErrorType is the neutral category of an error, from which each protocol
-// derives its own type string and HTTP status (protocols.md §4.2).
+// derives its own type string and HTTP status: an overloaded upstream is
+// overloaded_error to an Anthropic client, service_unavailable_error to an
+// OpenAI one and UNAVAILABLE to a Gemini one.
 type ErrorType string
 
 // Error types.

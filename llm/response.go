@@ -1,7 +1,8 @@
 package llm
 
 // StopReason is why generation stopped, in neutral terms. Converters map
-// each wire's reasons onto these (protocols.md §5.6).
+// each wire's reasons onto these and back, so that a client only ever sees
+// values of its own protocol's enum.
 type StopReason string
 
 // Stop reasons.

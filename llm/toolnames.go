@@ -6,8 +6,7 @@ import (
 )
 
 // MaxToolName is the longest function name OpenAI (chat completions and
-// Responses) and Gemini accept; Anthropic and MCP names reach 128
-// (protocols.md §5.13 pitfall 13).
+// Responses) and Gemini accept; Anthropic and MCP names reach 128.
 const MaxToolName = 64
 
 // ShortToolName fits a tool name into MaxToolName bytes. A longer name

@@ -7,9 +7,8 @@ import "strings"
 const UnexecutedResult = "tool call was not executed"
 
 // PairToolResults returns msgs arranged as every protocol's tool loop
-// requires (protocols.md §5.13 pitfall 4). Histories that a client
-// compacted, reordered or cut short (a cancelled tool) break it, and each
-// provider answers that with a 400:
+// requires. Histories that a client compacted, reordered or cut short (a
+// cancelled tool) break it, and each provider answers that with a 400:
 //
 //   - each assistant message's tool calls are answered right after it, by
 //     one tool message holding a result per call, in call order, ahead of

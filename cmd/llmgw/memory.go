@@ -22,11 +22,11 @@ const gcPercent = 200
 // Giving memory back is not free. release forces a collection, and every
 // page handed back is a page fault when the heap grows into it again:
 // about 13 µs each on the 2-core VMs bench/README.md measures on, so a few
-// MB of heap cost tens of milliseconds of CPU on the next requests. Until
-// session 7 idleAfter was one second, and a gateway with a stream every
-// few seconds paid a forced collection and re-faulted its heap for nearly
-// every request: about 6 faults per stream during the benchmark's
-// streaming phases, which started after the gateway had sat idle.
+// MB of heap cost tens of milliseconds of CPU on the next requests. With
+// an idleAfter of one second, a gateway with a stream every few seconds
+// pays a forced collection and re-faults its heap for nearly every
+// request: about 6 faults per stream were measured in the benchmark's
+// streaming phases, which start after the gateway has sat idle.
 const idleAfter = 30 * time.Second
 
 // idleTick bounds how often releaseMemoryWhenIdle looks, and so how late

@@ -9,13 +9,14 @@
 // ResponseUsage and UsageScanner extract token usage from pass-through
 // bodies and streams.
 //
-// Conventions the encoders guarantee for official SDKs and Claude Code
-// (protocols.md §2.3, §6): every SSE event has an event: name; block
-// indices are dense, 0-based and in start order; message_start carries the
-// input usage known so far; message_delta is held until the end of the
-// stream so that it carries the final cumulative usage (an OpenAI
-// upstream sends usage after finish_reason), and its usage.output_tokens
-// is always present; a tool call forces stop_reason tool_use.
+// Conventions the encoders guarantee for official SDKs and Claude Code,
+// which drop events without a name and address blocks by position: every
+// SSE event has an event: name; block indices are dense, 0-based and in
+// start order; message_start carries the input usage known so far;
+// message_delta is held until the end of the stream so that it carries the
+// final cumulative usage (an OpenAI upstream sends usage after
+// finish_reason), and its usage.output_tokens is always present; a tool
+// call forces stop_reason tool_use.
 //
 // Thinking signatures are provider-bound. A signature issued by another
 // protocol is sent to Anthropic clients prefixed with that protocol's name

@@ -15,7 +15,8 @@ import (
 const defaultMaxTokens = 4096
 
 // maxTokensFor is the max_tokens sent when the client gave none: a cap
-// every model of the family accepts (protocols.md §5.7).
+// every model of the family accepts (Anthropic requires max_tokens;
+// OpenAI and Gemini do not).
 func maxTokensFor(model string) int {
 	switch {
 	case strings.Contains(model, "claude-3-5"):
@@ -33,8 +34,8 @@ func maxTokensFor(model string) int {
 // minBudget is the smallest thinking budget the API accepts.
 const minBudget = 1024
 
-// budgetForEffort maps an effort onto a thinking budget (protocols.md
-// §5.8).
+// budgetForEffort maps an effort onto a thinking budget, the thresholds
+// LiteLLM uses, from the API's minimum of 1024 up.
 func budgetForEffort(effort string) int {
 	switch effort {
 	case "minimal", "low":
@@ -287,7 +288,9 @@ func (e *requestEncoder) sampling(out map[string]any) {
 
 // budget returns the thinking budget to request (0: no thinking) or
 // adaptive thinking. Thinking is turned off when the history cannot
-// satisfy it (protocols.md §5.13 pitfall 8).
+// satisfy it: with thinking on, Anthropic wants the last assistant turn
+// with a tool_use to start with a thinking block carrying an Anthropic
+// signature, and rejects another provider's.
 func (e *requestEncoder) budget() (budget int, adaptive bool) {
 	r := e.req.Reasoning
 	if r == nil || r.Disabled || r.Effort == "none" {
@@ -439,11 +442,12 @@ func anthropicImageType(mt string) bool {
 }
 
 // pairToolResults makes every tool_use of an assistant turn answered by a
-// tool_result at the start of the next user turn (protocols.md §5.13
-// pitfall 4): results that answer no call become text, calls with no
-// result get an error result. It is llm.PairToolResults's rule applied
-// after same-role turns are merged and ids sanitized, because two ids that
-// sanitize alike must not both answer one tool_use.
+// tool_result at the start of the next user turn, as Anthropic requires
+// (it answers anything else with a 400): results that answer no call
+// become text, calls with no result get an error result. It is
+// llm.PairToolResults's rule applied after same-role turns are merged and
+// ids sanitized, because two ids that sanitize alike must not both answer
+// one tool_use.
 func pairToolResults(turns []turn) {
 	for i := range turns {
 		if turns[i].role != "user" {

@@ -85,8 +85,9 @@ func appendError(dst []byte, e *llm.Error) []byte {
 // EncodeError returns the Anthropic error body for e.
 func EncodeError(e *llm.Error) []byte { return appendError(nil, e) }
 
-// EncodeStreamError appends the in-stream error event for e
-// (protocols.md §4.3); the SDKs raise it as an APIError.
+// EncodeStreamError appends the in-stream error event for e (event:
+// error, for a stream whose 200 status has been sent); the SDKs raise it
+// as an APIError.
 func EncodeStreamError(dst []byte, e *llm.Error) []byte {
 	dst = append(dst, "event: error\ndata: "...)
 	dst = appendError(dst, e)

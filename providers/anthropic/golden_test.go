@@ -182,7 +182,8 @@ func TestEncodeResponseGolden(t *testing.T) {
 // streamCases are neutral event sequences, as other protocols' decoders
 // produce them.
 var streamCases = map[string][]llm.Event{
-	// As the OpenAI decoder emits: usage after finish (pitfall 3).
+	// As the OpenAI decoder emits: usage after finish, since OpenAI
+	// sends the usage chunk after the finish_reason chunk.
 	"openai_usage_after_finish": {
 		{Kind: llm.EventStart, ID: "chatcmpl-1", Model: "gpt-4o"},
 		{Kind: llm.EventBlockStart, Index: 0, Block: llm.PartThinking},

@@ -256,10 +256,10 @@ func TestMaxTokensFor(t *testing.T) {
 }
 
 // TestEncodeRequestBlankText: Claude rejects text blocks that are empty or
-// only whitespace ("text content blocks must contain non-whitespace text",
-// pitfall 5), in a message and inside a tool result alike, so a converted
+// only whitespace ("text content blocks must contain non-whitespace
+// text"), in a message and inside a tool result alike, so a converted
 // history leaves them out; and with thinking on it takes only the default
-// temperature, so a client's is dropped with a warning (pitfall 11).
+// temperature, so a client's is dropped with a warning.
 func TestEncodeRequestBlankText(t *testing.T) {
 	temp := 0.2
 	req := &llm.Request{Model: "claude-sonnet-4-5", MaxTokens: 4096, Temperature: &temp,

@@ -97,7 +97,8 @@ func appendUsage(dst []byte, u llm.Usage) []byte {
 	return append(dst, '}')
 }
 
-// stopReason maps a stop_reason (protocols.md §5.6).
+// stopReason maps a stop_reason onto a neutral one; an unknown reason is
+// a natural end.
 func stopReason(s string) llm.StopReason {
 	switch s {
 	case "max_tokens":

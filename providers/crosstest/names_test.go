@@ -11,8 +11,7 @@ import (
 )
 
 // TestLongToolNames follows a Claude Code MCP tool whose name is longer
-// than OpenAI's 64 characters through an OpenAI upstream and back
-// (protocols.md §5.13 pitfall 13).
+// than OpenAI's 64 characters through an OpenAI upstream and back.
 func TestLongToolNames(t *testing.T) {
 	long := "mcp__company-internal-knowledge-base__search_documents_by_semantic_similarity"
 	client, err := anthropic.DecodeRequest([]byte(`{"model":"claude-sonnet-4","max_tokens":100,"stream":true,

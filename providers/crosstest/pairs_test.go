@@ -8,7 +8,7 @@ import (
 )
 
 // TestToolLoopsStayPaired: a history with a cancelled tool call, a result
-// after the user's text and a result that answers nothing (pitfall 4) is
+// after the user's text and a result that answers nothing is
 // sent to every upstream protocol as its tool loop requires, read back
 // with that protocol's own decoder: each assistant turn's calls answered
 // right after it, one result per call, before any other content, and no

@@ -10,8 +10,8 @@ import (
 
 // TestStopReasonsStayInEnum: every neutral stop reason, pause_turn and
 // refusal included, becomes a value of the client protocol's own enum
-// (pitfall 20: copying an unknown reason through, or Gemini's raw
-// "MAX_TOKENS", breaks the SDKs that switch on it).
+// (copying an unknown reason through, or Gemini's raw "MAX_TOKENS",
+// breaks the SDKs that switch on it).
 func TestStopReasonsStayInEnum(t *testing.T) {
 	reasons := []llm.StopReason{llm.StopEnd, llm.StopLength, llm.StopToolUse, llm.StopSequence,
 		llm.StopContentFilter, llm.StopRefusal, llm.StopPause, llm.StopContextWindow, llm.StopError}

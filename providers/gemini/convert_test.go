@@ -280,11 +280,12 @@ func TestSanitizeSchema(t *testing.T) {
 	}
 }
 
-// TestToolSchemaDialect: what reaches Gemini for a tool's JSON Schema
-// (pitfall 12). The OpenAPI subset of parameters takes no const, only
-// string enums and none of $schema or additionalProperties; a schema that
-// needs $ref, oneOf or allOf cannot be reduced without changing its
-// meaning and goes whole as parametersJsonSchema instead.
+// TestToolSchemaDialect: what reaches Gemini for a tool's JSON Schema,
+// since Gemini answers keys outside its dialect with a 400. The OpenAPI
+// subset of parameters takes no const, only string enums and none of
+// $schema or additionalProperties; a schema that needs $ref, oneOf or
+// allOf cannot be reduced without changing its meaning and goes whole as
+// parametersJsonSchema instead.
 func TestToolSchemaDialect(t *testing.T) {
 	tests := []struct {
 		name, schema     string

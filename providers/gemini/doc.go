@@ -5,7 +5,7 @@
 // upstream (EncodeRequest, DecodeResponse, StreamDecoder). It also reads
 // usage from same-protocol (pass-through) bodies and streams, cheaply.
 //
-// Wire facts this package relies on (protocols.md §2.4, §5):
+// Wire facts this package relies on:
 //   - The model and the streaming flag live in the URL
 //     (/v1beta/models/{model}:{action}), not in the body. ParseModelAction
 //     splits the path; DecodeRequestModel sets Request.Model from it; the

@@ -86,7 +86,7 @@ func textPart(s string) part { return part{Text: &s} }
 func (e *requestEncoder) contents() []content {
 	var out []content
 	// Each model turn's functionCalls need their functionResponses in the
-	// next turn, one per call (pitfall 4).
+	// next turn, one per call, in the calls' order.
 	for _, m := range llm.PairToolResults(e.req.Messages) {
 		role := "user"
 		switch m.Role {
@@ -127,8 +127,9 @@ func (e *requestEncoder) contents() []content {
 }
 
 // signSteps gives the first functionCall of a model turn the skip
-// sentinel when no Gemini signature is present on it (§5.8): Gemini 3
-// rejects unsigned calls in the current turn.
+// sentinel when no Gemini signature is present on it: Gemini 3 rejects
+// unsigned calls in the current turn, and a call another provider made
+// has no signature Gemini would accept.
 func signSteps(parts []part) {
 	for i := range parts {
 		if parts[i].FunctionCall != nil {
@@ -249,7 +250,7 @@ func (e *requestEncoder) toolResult(p llm.Part) []part {
 	}
 	if name == "" {
 		// Gemini requires the function name; without the call it is an
-		// orphan, which only plain text can carry (§5.1).
+		// orphan, which only plain text can carry.
 		return []part{textPart("Tool result: " + resultText(p.Content))}
 	}
 	fr := &functionResponse{ID: geminiID(p.ToolCallID), Name: llm.ShortToolName(name)}

@@ -85,7 +85,7 @@ func EncodeError(e *llm.Error) []byte {
 
 // EncodeStreamError appends the in-stream form of e: a data: event whose
 // JSON is a Gemini error object, which js-genai raises as an ApiError
-// (Gemini has no documented in-band error event; protocols.md §4.3).
+// (Gemini has no documented in-band error event).
 func EncodeStreamError(dst []byte, e *llm.Error) []byte {
 	dst = append(dst, "data: "...)
 	dst = append(dst, EncodeError(e)...)

@@ -112,7 +112,8 @@ func sanitizeID(s string) string {
 	return string(b)
 }
 
-// stopReason maps a Gemini finishReason (protocols.md §5.6).
+// stopReason maps a Gemini finishReason onto a neutral one (Gemini says
+// STOP after tool calls too; the decoder's tool presence decides).
 func stopReason(r string) llm.StopReason {
 	switch r {
 	case "MAX_TOKENS":

@@ -146,7 +146,7 @@ func walkSchema(v any, fn func(map[string]any)) any {
 }
 
 // openAPIKeys is what Gemini's parameters (an OpenAPI 3.0 subset Schema)
-// accepts; everything else is a 400 (protocols.md §2.4, pitfall 12).
+// accepts; everything else is a 400.
 var openAPIKeys = map[string]bool{
 	"type": true, "format": true, "title": true, "description": true,
 	"nullable": true, "enum": true, "maxItems": true, "minItems": true,

@@ -7,8 +7,8 @@ import "strings"
 // (a call made by another provider, or by the client).
 const SkipSignatureSentinel = "skip_thought_signature_validator"
 
-// EffortForBudget maps a thinking budget onto a reasoning effort
-// (protocols.md §5.8, LiteLLM's thresholds).
+// EffortForBudget maps a thinking budget onto a reasoning effort, by
+// LiteLLM's thresholds.
 func EffortForBudget(budget int) string {
 	switch {
 	case budget >= 16384:

@@ -8,11 +8,12 @@
 // ResponseUsage and UsageScanner extract token usage from pass-through
 // bodies and streams without decoding events that cannot carry it.
 //
-// Conventions the encoders guarantee for official SDKs (protocols.md §2.1,
-// §6): stream chunks never carry a top-level "error" key except on error
-// chunks; role, tool call id and name are sent once; every tool call delta
-// has an index; the usage chunk (choices: []) is sent only when the client
-// asked for stream_options.include_usage.
+// Conventions the encoders guarantee for official SDKs (openai-python
+// concatenates every string field of a delta; openai-go fails a stream on
+// any top-level "error" key): stream chunks never carry a top-level
+// "error" key except on error chunks; role, tool call id and name are sent
+// once; every tool call delta has an index; the usage chunk (choices: [])
+// is sent only when the client asked for stream_options.include_usage.
 //
 // Tool names longer than chat completions' 64 characters (Anthropic and
 // MCP allow 128) are shortened deterministically in EncodeRequest; the

@@ -48,8 +48,7 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if req.MaxTokens > 0 {
 		out["max_completion_tokens"] = req.MaxTokens
 	}
-	// A reasoning model refuses a client's sampling but the defaults
-	// (pitfall 11).
+	// A reasoning model refuses a client's sampling but the defaults.
 	temp, topP, unset := llm.OpenAISampling(req.Model, req.Temperature, req.TopP)
 	for _, d := range unset {
 		e.warnf("dropped %s: %s takes only the default", d, req.Model)
@@ -178,7 +177,7 @@ func (e *requestEncoder) messages(req *llm.Request) ([]any, error) {
 		out = append(out, map[string]any{"role": "system", "content": sys})
 	}
 	// Each assistant message's tool_calls need their tool messages right
-	// after it, one per call (pitfall 4).
+	// after it, one per call; OpenAI answers anything else with a 400.
 	for _, m := range llm.PairToolResults(req.Messages) {
 		var err error
 		switch m.Role {

@@ -71,7 +71,7 @@ func appendNullable(dst []byte, s string) []byte {
 func EncodeError(e *llm.Error) []byte { return appendError(nil, e) }
 
 // EncodeStreamError appends the in-stream error chunk for e, which every
-// OpenAI SDK raises as a stream error (protocols.md §4.3). No [DONE]
+// OpenAI SDK raises as a stream error. No [DONE]
 // follows it.
 func EncodeStreamError(dst []byte, e *llm.Error) []byte {
 	dst = append(dst, "data: "...)

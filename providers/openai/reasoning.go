@@ -1,7 +1,7 @@
 package openai
 
 // effortForBudget derives a reasoning_effort from a thinking budget
-// (protocols.md §5.8, LiteLLM's reasoning_effort_from_thinking_budget),
+// (LiteLLM's reasoning_effort_from_thinking_budget thresholds),
 // clamped to the efforts chat completions accepts.
 func effortForBudget(budget int) string {
 	switch {

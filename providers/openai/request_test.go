@@ -185,7 +185,7 @@ func TestEncodeRequestLimits(t *testing.T) {
 
 // TestReasoningModelSampling: OpenAI's reasoning models (o-series, GPT-5
 // on) refuse any temperature or top_p but the defaults, which a client of
-// another protocol may send (pitfall 11): the encoder leaves them out,
+// another protocol may send: the encoder leaves them out,
 // with a warning when they were not the defaults, and keeps them for other
 // models.
 func TestReasoningModelSampling(t *testing.T) {

@@ -74,7 +74,8 @@ func appendUsage(dst []byte, u llm.Usage) []byte {
 	return append(dst, "}}"...)
 }
 
-// stopReason maps a finish_reason (protocols.md §5.6).
+// stopReason maps a finish_reason onto a neutral one; an unknown reason
+// is a natural end.
 func stopReason(finish string) llm.StopReason {
 	switch finish {
 	case "length":

@@ -14,7 +14,7 @@ import (
 var doneData = []byte("[DONE]")
 
 // StreamDecoder turns an upstream chat completions stream into neutral
-// events, one SSE event at a time (protocols.md §5.12).
+// events, one SSE event at a time.
 //
 // Chunks that carry content and finish_reason together (fake streaming)
 // yield the content first, then the finish. Tool calls stream live one at
@@ -192,8 +192,8 @@ func (d *StreamDecoder) toolDelta(tc *wireToolCall) {
 		c = d.last // no index and no id: a continuation
 	}
 	if c == nil || tc.ID != "" && tc.ID != c.id {
-		// A new call. A reused index with another id also starts one
-		// (protocols.md §5.13 pitfall 2).
+		// A new call. A reused index with another id also starts one:
+		// some compatible upstreams number every parallel call 0.
 		c = &toolCall{id: tc.ID, name: tc.Function.Name}
 		if c.id == "" {
 			c.id = "call_" + strconv.Itoa(d.nCalls)

@@ -97,7 +97,7 @@ func TestStreamDecoderMissingIndexAndReusedIndex(t *testing.T) {
 }
 
 // TestStreamDecoderReusedIndexNewID: an upstream that numbers every
-// parallel call 0 (pitfall 2): a second id at index 0 is a second call,
+// parallel call 0: a second id at index 0 is a second call,
 // and fragments without an id continue the latest one.
 func TestStreamDecoderReusedIndexNewID(t *testing.T) {
 	body := chunks(
@@ -116,7 +116,7 @@ func TestStreamDecoderReusedIndexNewID(t *testing.T) {
 }
 
 // TestStreamDecoderNullError: openai-go fails a stream whose chunks carry
-// "error": null (pitfall 18); some compatible servers send it on every
+// "error": null; some compatible servers send it on every
 // chunk, and it is no error.
 func TestStreamDecoderNullError(t *testing.T) {
 	body := chunks(
@@ -130,8 +130,8 @@ func TestStreamDecoderNullError(t *testing.T) {
 }
 
 func TestStreamDecoderFakeStreaming(t *testing.T) {
-	// One chunk with content, a tool call and finish_reason (pitfall 16),
-	// and usage on the same chunk.
+	// One chunk with content, a tool call and finish_reason, as a
+	// fake-streaming upstream sends, and usage on the same chunk.
 	body := chunks(`{"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Let me check.","tool_calls":[{"index":0,"id":"t","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,"prompt_tokens_details":{"cached_tokens":6}}}`)
 	evs := decodeStream(t, body)
 	assertWellFormed(t, evs)

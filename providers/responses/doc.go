@@ -5,7 +5,7 @@
 // (EncodeRequest, DecodeResponse, StreamDecoder). It also reads usage from
 // same-protocol (pass-through) bodies and streams, cheaply.
 //
-// Mapping notes (protocols.md §2.2, §5.12):
+// Mapping notes:
 //   - input items become messages: function_call items join the
 //     assistant turn, function_call_output items become RoleTool
 //     messages, reasoning items become thinking parts whose signature is
@@ -18,7 +18,7 @@
 //     (previous_response_id, prompt_cache_key, store, include…). A stored
 //     conversation cannot be served by another vendor: Convertible reports
 //     it before the gateway converts.
-//   - Stop reasons map onto the response status (protocols.md §5.6): the
+//   - Stop reasons map onto the response status: the
 //     token cap and content filters make it "incomplete" with
 //     incomplete_details; a model's refusal in words is a refusal content
 //     part (response.refusal.delta / .done when streaming) in a

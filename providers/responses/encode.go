@@ -37,7 +37,7 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if len(sys) > 0 {
 		body["instructions"] = strings.Join(sys, "\n\n")
 	}
-	// Every function_call needs its function_call_output (pitfall 4).
+	// Every function_call needs its function_call_output.
 	input, dropped := encodeInput(llm.PairToolResults(req.Messages), freeFormTools(req))
 	body["input"] = input
 	if dropped > 0 {
@@ -57,8 +57,7 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	}
 	setIf(body, "parallel_tool_calls", req.ParallelToolCalls, req.ParallelToolCalls != nil)
 	setIf(body, "max_output_tokens", req.MaxTokens, req.MaxTokens > 0)
-	// A reasoning model refuses a client's sampling but the defaults
-	// (pitfall 11).
+	// A reasoning model refuses a client's sampling but the defaults.
 	temp, topP, unset := llm.OpenAISampling(req.Model, req.Temperature, req.TopP)
 	for _, d := range unset {
 		warnings = append(warnings, "responses: dropped "+d+": "+req.Model+" takes only the default")

@@ -11,7 +11,7 @@ import (
 )
 
 // StreamEncoder converts neutral events into the Responses API event
-// stream a client such as Codex expects (protocols.md §5.12): created and
+// stream a client such as Codex expects: created and
 // in_progress, then per block an output item (reasoning, message or
 // function_call / custom_tool_call) with its added / delta / done events,
 // and at Close response.completed with every item and the usage, or

@@ -145,7 +145,7 @@ func (w *wireUsage) toLLM() llm.Usage {
 }
 
 // statusFor maps a stop reason onto the response status and incomplete
-// details (protocols.md §5.6). refused says the output holds refusal
+// details. refused says the output holds refusal
 // text: a model that refused in words (OpenAI's refusal content part)
 // completed its answer, as OpenAI reports it, while a refusal without
 // words (Anthropic's stop_reason "refusal", a safety classifier cutting
