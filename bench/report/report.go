@@ -1,5 +1,5 @@
-// Package report turns the step results of a bench/run session into the
-// session's JSON result and markdown table, marking each goal of issue 9
+// Package report turns the step results of one bench/run invocation into
+// its JSON result and markdown table, marking each goal of issue 9
 // met or not met.
 //
 // Steps are loadgen.Result values keyed by name: "<scenario>_<target>"
@@ -45,7 +45,7 @@ type Goal struct {
 	Status   Status `json:"status"`
 }
 
-// Result is the session's JSON result.
+// Result is the run's JSON result.
 type Result struct {
 	Meta  map[string]string         `json:"meta"`
 	Steps map[string]loadgen.Result `json:"steps"`
@@ -54,10 +54,10 @@ type Result struct {
 	// the gateway's capacity: the load side, not the gateway, may limit.
 	HarnessBound bool `json:"harness_bound"`
 	// Noisy is set when the direct baseline's open-loop p99 exceeds
-	// NoisyP99: something else was running and the session should be re-run.
+	// NoisyP99: something else was running and the run should be repeated.
 	Noisy bool `json:"noisy"`
 	// DirectP99 is the direct baseline's p99 (median over rounds) that
-	// made the session noisy.
+	// made the run noisy.
 	DirectP99 float64 `json:"direct_p99_ms,omitempty"`
 	Goals     []Goal  `json:"goals"`
 	// OverFloor restates the absolute goals against the bare proxy
@@ -93,7 +93,7 @@ func Evaluate(meta map[string]string, steps map[string]loadgen.Result, rows *Row
 	return r
 }
 
-// NoisyP99 is the direct baseline's open-loop p99 (ms) above which a session
+// NoisyP99 is the direct baseline's open-loop p99 (ms) above which a run
 // is reported as disturbed: on a quiet 2-core box it is about 0.5 ms.
 const NoisyP99 = 2.0
 
@@ -287,10 +287,10 @@ func (e evaluator) cpuRatio() (closedRound, float64, []float64) {
 	return medianOf(rs, func(r closedRound) float64 { return r.gw.CPUPerRequestUS / r.bare.CPUPerRequestUS })
 }
 
-// The floor where the absolute goals were set: benchmarks.md measured a
-// bare net/http reverse proxy on the reference box at these figures, and
-// each goal is that floor plus a budget for what the gateway adds (policy,
-// log row, parsing). A host slower than that box moves the floor (the bare
+// The floor where the absolute goals were set: a bare net/http reverse
+// proxy measured on the reference machine at these figures, and each goal
+// is that floor plus a budget for what the gateway adds (policy, log row,
+// parsing). A host slower than that machine moves the floor (the bare
 // proxy has cost 62-135 µs per request on the shared machines these runs
 // use, against 46 µs there), and with it every absolute target; the budget
 // over the floor is what the gateway itself is answerable for.
@@ -526,7 +526,7 @@ func Markdown(r Result) string {
 	}
 	if len(r.OverFloor) > 0 {
 		b.WriteString("\nOver the floor: the absolute goals above restated against the bare proxy measured in this run, each as its\n" +
-			"budget over the bare proxy where the goal was set (benchmarks.md: 46 µs, +0.24/+0.35 ms at 1k RPS, +0.27 ms to first\n" +
+			"budget over the bare proxy where the goal was set (the reference machine: 46 µs, +0.24/+0.35 ms at 1k RPS, +0.27 ms to first\n" +
 			"content). The verdicts above stand; these say what the gateway itself adds on this host.\n\n" +
 			"| Goal | Budget over the bare proxy | Measured | Status |\n|---|---|---|---|\n")
 		for _, g := range r.OverFloor {

@@ -1,12 +1,12 @@
 // Command loadgen drives bench/run: it generates load, samples processes,
-// counts request-log rows and writes the session report.
+// counts request-log rows and writes the run's report.
 //
 //	loadgen run    -mode open|closed|sse -url URL [-body JSON | -body-file F] [-rate R] [-c N]
 //	               [-duration D] [-warmup D] [-timeout D] [-max N] [-expect N] [-pid P] [-H 'k: v'] [-out F]
 //	loadgen sample -pid P [-duration D] [-out F]        sample a process with no load
 //	loadgen wait   -url URL [-timeout D]                wait until URL answers
 //	loadgen rows   -db PATH [-table T]                  print the row count of the request log
-//	loadgen report -dir DIR -json F -md F [-meta k=v]... assemble the session result
+//	loadgen report -dir DIR -json F -md F [-meta k=v]... assemble the run's result
 //
 // Results are JSON (package bench/loadgen's Result) on stdout or in -out.
 package main
@@ -218,10 +218,10 @@ func requestTable(ctx context.Context, db *sql.DB) (string, error) {
 func runReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	dir := fs.String("dir", "", "directory of step results (NAME.json)")
-	jsonOut := fs.String("json", "", "session result file")
+	jsonOut := fs.String("json", "", "run result file")
 	mdOut := fs.String("md", "", "markdown table file")
 	meta := map[string]string{}
-	fs.Func("meta", "k=v session fact (repeatable)", func(v string) error {
+	fs.Func("meta", "k=v fact about the run (repeatable)", func(v string) error {
 		k, val, _ := strings.Cut(v, "=")
 		meta[k] = val
 		return nil
