@@ -44,7 +44,7 @@ func writeHelp(fs *flag.FlagSet) {
 	fmt.Fprintln(w, "\nflags:")
 	fs.PrintDefaults()
 	if env {
-		fmt.Fprintln(w, "\nA flag marked (env NAME) takes its default from that environment variable\nwhen it is set; the flag on the command line wins over both.")
+		fmt.Fprintln(w, "\nA flag marked (env NAME) defaults to that environment variable when it is\nset; the flag given on the command line overrides it.")
 	}
 }
 
