@@ -2,6 +2,7 @@ import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import App from './App.vue'
 import { KEY_STORAGE, apiKey, createApi } from './lib/api'
+import { SIMULATE_ERRORS_EXAMPLE, parseSimulateErrors } from './lib/eval'
 import { createRouter, routerKey } from './lib/router'
 import * as fx from './test/fixtures'
 
@@ -52,8 +53,24 @@ describe('Overview', () => {
     for (const c of ['requests', 'tokens', 'cost']) {
       expect(wrapper.find(`[data-test="chart-${c}"] canvas`).exists(), `chart-${c} canvas`).toBe(true)
     }
-    expect(wrapper.findAll('[data-test="top-providers"] [data-test="top-row"]')).toHaveLength(2)
+    expect(wrapper.findAll('[data-test="top-providers"] [data-test="top-row"]')).toHaveLength(3)
     expect(wrapper.get('[data-test="top-keys"]').text()).toContain('team-a')
+  })
+
+  it('shows attempt failures and failovers per provider, and what models were served as', async () => {
+    const { wrapper } = mountAt('#/', { '/api/summary': fx.summary })
+    await flushPromises()
+    // anthropic failed over twice and served nothing: its failures show.
+    const row = wrapper.get('[data-test="top-providers"] [data-name="anthropic"]')
+    expect(row.get('[data-test="attempt-errors"]').attributes('data-value')).toBe('2')
+    expect(row.get('[data-test="attempt-errors"]').text()).toBe('2 / 2')
+    expect(row.get('[data-test="failovers"]').attributes('data-value')).toBe('2')
+    expect(wrapper.get('[data-test="top-providers"]').text()).toContain('Failovers')
+    // Only the providers table has attempt columns; every table has a cost.
+    expect(wrapper.find('[data-test="top-models"] [data-test="failovers"]').exists()).toBe(false)
+    const model = wrapper.get('[data-test="top-models"] [data-name="gpt-4o-mini"]')
+    expect(model.get('[data-test="served-as"]').text()).toBe('→ gpt-4o-mini-2024-07-18')
+    expect(model.get('[data-test="cost"]').attributes('data-value')).toBe('40')
   })
 
   it('reloads with the picked range', async () => {
@@ -69,8 +86,10 @@ describe('Overview', () => {
 describe('null lists', () => {
   // Go encodes nil slices as null; every page must cope.
   it.each([
-    ['#/', '/api/summary', { ...fx.summary, series: null, by_model: null, by_provider: null, by_key: null }, 'No traffic in this range.'],
-    ['#/requests', '/api/requests', { total: 0, items: null }, 'No requests match these filters.'],
+    ['#/', '/api/summary', { ...fx.summary, series: null, by_model: null, by_served_model: null, by_provider: null, by_key: null }, 'No traffic in this range.'],
+    ['#/requests', '/api/requests', { total: 0, items: null }, 'No requests yet.'],
+    ['#/requests?model=x', '/api/requests', { total: 0, items: null }, 'No requests match these filters.'],
+    ['#/policy', '/api/policy', { ...fx.policy, files: null, failed_tests: null, sources: null }, 'Eval playground'],
     ['#/requests/x', '/api/requests/x', { ...fx.detail, attempts: null, notes: null, features: null }, 'No upstream attempt'],
     ['#/providers', '/api/providers', { providers: null, sticky_bindings: 0 }, 'No providers configured.'],
   ])('%s renders with null lists', async (hash, path, body, text) => {
@@ -81,7 +100,47 @@ describe('null lists', () => {
   })
 })
 
+describe('loading', () => {
+  // An empty table says "loading…" until the first answer, then what an
+  // empty answer means; a failed first answer shows the error instead.
+  it.each([
+    ['#/requests', '/api/requests', { total: 0, items: [] }, 'requests-empty', 'No requests yet.'],
+    ['#/providers', '/api/providers', { providers: [], sticky_bindings: 0 }, 'providers-empty', 'No providers configured.'],
+  ])('%s says loading… until the first answer', async (hash, path, body, test, after) => {
+    let answer: (v: Response) => void = () => {}
+    window.location.hash = hash
+    const fetch = vi.fn((input: string | URL | Request) => {
+      expect(String(input).split('?')[0]).toBe(path)
+      return new Promise<Response>((resolve) => (answer = resolve))
+    })
+    const api = createApi({ fetch: fetch as unknown as typeof globalThis.fetch, storage: window.localStorage })
+    const router = createRouter(window)
+    stops.push(router.stop)
+    const wrapper = mount(App, { global: { provide: { [apiKey as symbol]: api, [routerKey as symbol]: router } } })
+    await flushPromises()
+    expect(wrapper.get(`[data-test="${test}"]`).text()).toBe('loading…')
+    answer(new Response(JSON.stringify(body), { status: 200 }))
+    await flushPromises()
+    expect(wrapper.get(`[data-test="${test}"]`).text()).toBe(after)
+  })
+
+  it('shows the error, not loading…, when the first answer fails', async () => {
+    const { wrapper } = mountAt('#/requests', { '/api/requests': 500 })
+    await flushPromises()
+    expect(wrapper.find('[data-test="error"]').exists()).toBe(true)
+    expect(wrapper.text()).not.toContain('loading…')
+  })
+})
+
 describe('Requests', () => {
+  it('shows each request\'s protocols', async () => {
+    const { wrapper } = mountAt('#/requests', { '/api/requests': fx.page })
+    await flushPromises()
+    expect(wrapper.get('[data-test="requests-table"] thead').text()).toContain('Protocol')
+    const protocols = wrapper.findAll('[data-test="request-row"] [data-test="protocol"]').map((td) => td.text())
+    expect(protocols).toEqual(['openai', 'anthropic → openai'])
+  })
+
   it('lists rows, pages and opens the detail view', async () => {
     const { wrapper, calls } = mountAt('#/requests?status=error', {
       '/api/requests': fx.page,
@@ -134,9 +193,44 @@ describe('Providers', () => {
 })
 
 describe('Policy', () => {
+  it('shows the live source, the entry first, file by file', async () => {
+    const { wrapper } = mountAt('#/policy', { '/api/policy': fx.policy })
+    await flushPromises()
+    const src = () => wrapper.get('[data-test="policy-source"]')
+    expect(src().attributes('data-file')).toBe('main.star')
+    expect(src().findAll('.src-line')).toHaveLength(5)
+    expect(src().findAll('.src-line')[3].text()).toBe('4def route(req, ctx):')
+    const files = wrapper.findAll('[data-test="policy-source-file"]')
+    expect(files.map((b) => b.text())).toEqual(['lib/route.star', 'main.star'])
+    await files[0].trigger('click')
+    expect(src().attributes('data-file')).toBe('lib/route.star')
+    expect(src().text()).toContain('def pick(p):')
+  })
+
+  it('offers a simulate-errors placeholder the server accepts, and checks the list before sending', async () => {
+    const { wrapper, calls } = mountAt('#/policy', { '/api/policy': fx.policy, '/api/eval': { policy: 'h-42', candidates: [], attempts: [] } })
+    await flushPromises()
+    const input = wrapper.get('input[name="simulate_errors"]')
+    expect(input.attributes('placeholder')).toBe(`e.g. ${SIMULATE_ERRORS_EXAMPLE}`)
+    expect(parseSimulateErrors(SIMULATE_ERRORS_EXAMPLE)).toEqual({ ok: true, errors: { openai: '429', anthropic: 'timeout' } })
+
+    const before = calls.length
+    await input.setValue('openai:rate_limit,anthropic')
+    await wrapper.get('[data-test="eval-form"]').trigger('submit')
+    await flushPromises()
+    expect(calls.length).toBe(before)
+    expect(wrapper.get('[data-test="eval-error"]').text()).toContain('not provider=error')
+
+    await input.setValue(SIMULATE_ERRORS_EXAMPLE)
+    await wrapper.get('[data-test="eval-form"]').trigger('submit')
+    await flushPromises()
+    expect(calls.at(-1)?.url).toBe(`/api/eval?protocol=&explain=1&simulate_errors=${encodeURIComponent(SIMULATE_ERRORS_EXAMPLE)}`)
+    expect(wrapper.find('[data-test="eval-error"]').exists()).toBe(false)
+  })
+
   it('shows status and runs an eval', async () => {
     const { wrapper, calls } = mountAt('#/policy', {
-      '/api/policy': { hash: 'h-42', loaded_at: '2026-11-25T20:00:00Z', files: ['policies.star'], last_error: '', last_error_at: '', failed_tests: [], reloads: 3, reload_failures: 0 },
+      '/api/policy': { ...fx.policy, files: ['policies.star'], sources: [] },
       '/api/eval': {
         policy: 'h-42',
         candidates: [{ provider: 'demo', model: 'demo-1', priority: 0, weight: 1 }],
@@ -150,11 +244,12 @@ describe('Policy', () => {
     expect(wrapper.get('[data-test="policy-hash"]').text()).toBe('h-42')
 
     await wrapper.get('select[name="protocol"]').setValue('openai')
-    await wrapper.get('input[name="simulate_errors"]').setValue('openai')
+    await wrapper.get('input[name="simulate_errors"]').setValue('openai=503')
     await wrapper.get('[data-test="eval-form"]').trigger('submit')
     await flushPromises()
 
-    expect(calls.at(-1)?.url).toBe('/api/eval?protocol=openai&explain=1&simulate_errors=openai')
+    expect(calls.at(-1)?.url).toBe('/api/eval?protocol=openai&explain=1&simulate_errors=openai%3D503')
+    expect(wrapper.find('[data-test="policy-source"]').exists()).toBe(false)
     const res = wrapper.get('[data-test="eval-result"]')
     expect(res.get('[data-test="eval-candidates"]').text()).toContain('demo-1')
     expect(res.get('[data-test="eval-explain"]').text()).toContain('route() -> demo')

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   bucketLabel,
+  emptyText,
+  entryFile,
   errorRate,
   fillSeries,
   formatCompact,
@@ -10,6 +12,8 @@ import {
   formatSeconds,
   formatTime,
   formatUSD,
+  protocolLabel,
+  servedAs,
   statusKind,
   zeroCounters,
 } from './format'
@@ -159,5 +163,55 @@ describe('errorRate', () => {
   it('is errors over requests, and 0 without requests', () => {
     expect(errorRate({ requests: 8, errors: 2 })).toBe(0.25)
     expect(errorRate({ requests: 0, errors: 0 })).toBe(0)
+  })
+})
+
+describe('protocolLabel', () => {
+  it.each([
+    ['openai', 'openai', 'openai'],
+    ['anthropic', 'openai', 'anthropic → openai'],
+    ['gemini', '', 'gemini'], // refused before any upstream
+    ['', '', '–'],
+  ])('%s, %s → %s', (i, o, want) => {
+    expect(protocolLabel(i, o)).toBe(want)
+  })
+})
+
+describe('emptyText', () => {
+  it('says loading… until loaded, nothing after a failure, then the empty text', () => {
+    expect(emptyText(false, false, 'No requests yet.')).toBe('loading…')
+    expect(emptyText(false, true, 'No requests yet.')).toBe('')
+    expect(emptyText(true, false, 'No requests yet.')).toBe('No requests yet.')
+    expect(emptyText(true, true, 'No requests yet.')).toBe('No requests yet.')
+  })
+})
+
+describe('servedAs', () => {
+  const served = [
+    { model: 'a', served_model: 'a' },
+    { model: 'b', served_model: 'b-2025' },
+    { model: 'b', served_model: '' },
+    { model: 'c', served_model: 'c-1' },
+    { model: 'c', served_model: 'c-2' },
+  ]
+  it.each([
+    ['a', ''],
+    ['b', 'b-2025'],
+    ['c', '2 models'],
+    ['d', ''],
+  ])('%s → %j', (model, want) => {
+    expect(servedAs(served, model)).toBe(want)
+  })
+  it('copes with null', () => expect(servedAs(null, 'a')).toBe(''))
+})
+
+describe('entryFile', () => {
+  it.each([
+    [['lib/x.star', 'main.star', 'main_test.star'], 'main.star'],
+    [['a.star', 'policies.star.example', 'policies_test.star.example'], 'policies.star.example'],
+    [['lib/x_test.star', 'lib/y.star'], 'lib/y.star'],
+    [[], ''],
+  ])('%j → %s', (files, want) => {
+    expect(entryFile(files)).toBe(want)
   })
 })

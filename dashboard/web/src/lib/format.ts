@@ -184,3 +184,46 @@ export function statusKind(status: number | string): 'ok' | 'error' {
 export function errorRate(c: Pick<Counters, 'requests' | 'errors'>): number {
   return c.requests > 0 ? c.errors / c.requests : 0
 }
+
+/**
+ * Names a request's protocols: the client's alone when the upstream spoke
+ * it too (or none was called), else "client → upstream".
+ */
+export function protocolLabel(protocolIn: string, protocolOut: string): string {
+  if (!protocolOut || protocolOut === protocolIn) return protocolIn || '–'
+  return `${protocolIn || '?'} → ${protocolOut}`
+}
+
+/**
+ * The text of a table with no rows: "loading…" until the first answer
+ * arrives (nothing after a failed one: the error is shown instead), then
+ * what an empty answer means.
+ */
+export function emptyText(loaded: boolean, failed: boolean, empty: string): string {
+  if (loaded) return empty
+  return failed ? '' : 'loading…'
+}
+
+/**
+ * What a requested model was served as, from a summary's by_served_model:
+ * "" when always by its own name (or never served), the served name when
+ * one other, "n models" when several.
+ */
+export function servedAs(served: { model: string; served_model: string }[] | null | undefined, model: string): string {
+  const names = new Set((served ?? []).filter((s) => s.model === model && s.served_model && s.served_model !== model).map((s) => s.served_model))
+  if (names.size === 0) return ''
+  if (names.size === 1) return [...names][0]
+  return `${names.size} models`
+}
+
+/**
+ * The policy file to show first: the entry (main.star, else policies.star,
+ * whatever follows ".star"), else the first file that is not a test.
+ */
+export function entryFile(files: string[]): string {
+  for (const base of ['main.star', 'policies.star']) {
+    const f = files.find((n) => n === base || n.startsWith(base + '.'))
+    if (f) return f
+  }
+  return files.find((n) => !/_test\.star/.test(n)) ?? files[0] ?? ''
+}

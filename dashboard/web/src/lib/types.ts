@@ -12,6 +12,7 @@ export interface Counters {
   cache_write_tokens: number
   reasoning_tokens: number
   cost_usd: number
+  /** Requests that used tokens of a model with no price (not in cost_usd). */
   unpriced: number
 }
 
@@ -28,8 +29,22 @@ export interface Summary {
   totals: Counters
   series: SeriesPoint[]
   by_model: (Counters & { model: string })[]
-  by_provider: (Counters & { provider: string })[]
+  /** Requested model by the model sent upstream ("" when none was called). */
+  by_served_model: (Counters & { model: string; served_model: string })[]
+  by_provider: ProviderCounters[]
   by_key: (Counters & { key: string })[]
+}
+
+/**
+ * A provider's counters: the requests it served or failed last, and every
+ * upstream attempt made to it (those it failed and the request moved on
+ * from included).
+ */
+export interface ProviderCounters extends Counters {
+  provider: string
+  attempts: number
+  attempt_errors: number
+  failovers: number
 }
 
 /** One logged request, as listed by GET /api/requests. */
@@ -127,6 +142,8 @@ export interface PolicyStatus {
   failed_tests: string[]
   reloads: number
   reload_failures: number
+  /** The live version's files as loaded (credentials written into them redacted). */
+  sources: { file: string; source: string }[]
 }
 
 /** Protocols accepted by POST /api/eval; "auto" lets the gateway sniff. */
@@ -135,7 +152,7 @@ export type EvalProtocol = 'auto' | 'openai' | 'responses' | 'anthropic' | 'gemi
 /** Options of POST /api/eval. */
 export interface EvalOptions {
   protocol: EvalProtocol
-  /** Comma-separated provider (or provider:class) failures to simulate. */
+  /** Failures to simulate: "provider=STATUS[:retry-after]|timeout|connect|stream, ...". */
   simulateErrors: string
 }
 

@@ -1,5 +1,5 @@
 // Canned admin API answers for component tests, shaped like the gateway's.
-import type { Providers, RequestDetail, RequestPage, Summary } from '../lib/types'
+import type { PolicyStatus, Providers, RequestDetail, RequestPage, Summary } from '../lib/types'
 
 const c = (requests: number, errors: number, input: number, output: number, cost: number) => ({
   requests,
@@ -23,9 +23,15 @@ export const summary: Summary = {
     { t: Date.parse('2026-11-25T12:00:00Z') / 1000, ...c(300, 0, 15000, 2700, 1.5) },
   ],
   by_model: [{ model: 'gpt-4o-mini', ...c(1000000, 80, 900000000, 10000000, 40) }],
+  by_served_model: [
+    { model: 'gpt-4o-mini', served_model: 'gpt-4o-mini-2024-07-18', ...c(999990, 75, 900000000, 10000000, 40) },
+    { model: 'gpt-4o-mini', served_model: '', ...c(10, 5, 0, 0, 0) },
+  ],
   by_provider: [
-    { provider: 'openai', ...c(1000000, 80, 900000000, 10000000, 40) },
-    { provider: 'demo', ...c(234567, 9, 87654321, 2345678, 2.5) },
+    { provider: 'openai', ...c(1000000, 80, 900000000, 10000000, 40), attempts: 1000120, attempt_errors: 200, failovers: 120 },
+    { provider: 'demo', ...c(234567, 9, 87654321, 2345678, 2.5), attempts: 234567, attempt_errors: 9, failovers: 0 },
+    // Failed over twice, served nothing.
+    { provider: 'anthropic', ...c(0, 0, 0, 0, 0), attempts: 2, attempt_errors: 2, failovers: 2 },
   ],
   by_key: [{ key: 'team-a', ...c(1234567, 89, 987654321, 12345678, 42.5) }],
 }
@@ -56,7 +62,7 @@ export const item = {
 
 export const page: RequestPage = {
   total: 120,
-  items: [item, { ...item, request_id: 'req-2', status: 429, error_class: 'rate_limit', cost_usd: null }],
+  items: [item, { ...item, request_id: 'req-2', protocol_in: 'anthropic', status: 429, error_class: 'rate_limit', cost_usd: null }],
 }
 
 export const detail: RequestDetail = {
@@ -79,4 +85,19 @@ export const providers: Providers = {
     { name: 'anthropic', kind: 'anthropic', state: 'cooldown', cooldown_left_s: 42, error_rate: 0.5, latency_ms: 0, in_flight: 0, requests: 10, failures: 5, last_error: '529 overloaded' },
   ],
   sticky_bindings: 7,
+}
+
+export const policy: PolicyStatus = {
+  hash: 'h-42',
+  loaded_at: '2026-11-25T20:00:00Z',
+  files: ['lib/route.star', 'main.star'],
+  last_error: '',
+  last_error_at: '',
+  failed_tests: [],
+  reloads: 3,
+  reload_failures: 0,
+  sources: [
+    { file: 'lib/route.star', source: 'def pick(p):\n    return [p]\n' },
+    { file: 'main.star', source: 'load("lib/route.star", "pick")\nd = provider("d", kind = "demo")\n\ndef route(req, ctx):\n    return pick(d)\n' },
+  ],
 }
