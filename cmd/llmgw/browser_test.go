@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,9 +19,11 @@ import (
 
 // TestDashboardInBrowser loads every dashboard page in Debian's chromium
 // (scripts/test installs it) against a gateway that has served real
-// traffic, checks that the charts are drawn and that the numbers match
-// `llmgw stats --json`, and saves a screenshot of each page under
-// artifacts/screenshots.
+// traffic, checks that the charts are drawn, that the numbers match
+// `llmgw stats --json`, that the Overview's top tables fit their cards at
+// 1400 px (cost column included), that the Requests page names each
+// request's protocols and that the Policy page shows the live source, and
+// saves a screenshot of each page under artifacts/screenshots.
 func TestDashboardInBrowser(t *testing.T) {
 	chrome, err := exec.LookPath("chromium")
 	if err != nil {
@@ -51,17 +54,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 90).Do(ctx); err != nil {
+			// Quality 100 is a PNG (below it chromedp writes a JPEG, which
+			// the .png name would misdescribe).
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(artifacts, name+".png"), buf, 0o644)
 		})
 	}
 
-	// Overview: totals match the log, charts are drawn.
+	// Overview at 1400 px: totals match the log, charts are drawn, and no
+	// top table's cell reaches past its card (the cost column was clipped
+	// at this width), even with a busy gateway's long names and wide
+	// numbers written into the cells.
 	var total, output string
 	var drawn bool
+	var clipped []string
 	err = chromedp.Run(ctx,
+		chromedp.EmulateViewport(1400, 900),
 		chromedp.Navigate(g.url+"/#/?range=24h"),
 		chromedp.WaitVisible(`[data-test="total-requests"][data-value]`),
 		chromedp.Poll(`document.querySelector('[data-test="total-requests"]').getAttribute('data-value') === '`+strconv.FormatInt(want.Requests, 10)+`'`, nil, chromedp.WithPollingTimeout(20*time.Second)),
@@ -69,7 +79,20 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.AttributeValue(`[data-test="total-output_tokens"]`, "data-value", &output, nil),
 		chromedp.Poll(canvasDrawn(`chart-requests`), nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Evaluate(canvasDrawn(`chart-tokens`), &drawn),
+		chromedp.WaitVisible(`[data-test="top-models"] [data-test="cost"]`),
 		shot("overview"),
+		chromedp.Evaluate(`document.querySelectorAll('.tables [data-test="top-row"]').forEach(tr => {
+			const wide = { cost: '$12,345.67', tokens: '987.7M / 12.3M', 'attempt-errors': '98,765 / 9,876,543' };
+			Array.from(tr.children).forEach((td, i) => {
+				td.textContent = i === 0 ? 'us.anthropic.claude-sonnet-4-5-20250929-v1:0 → a-long-deployment-name' : wide[td.dataset.test] ?? '9,876,543';
+			});
+		})`, nil),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('.tables table td')).filter(td => {
+			const card = td.closest('.card').getBoundingClientRect(), r = td.getBoundingClientRect();
+			return r.right > card.right - 1 || r.left < card.left;
+		}).map(td => td.closest('table').dataset.test + ': ' + td.textContent.trim())`, &clipped),
+		shot("overview-wide-numbers"),
+		chromedp.EmulateViewport(1366, 900),
 	)
 	if err != nil {
 		t.Fatalf("overview: %v", err)
@@ -80,14 +103,18 @@ func TestDashboardInBrowser(t *testing.T) {
 	if total != strconv.FormatInt(want.Requests, 10) || output != strconv.FormatInt(want.OutputTokens, 10) {
 		t.Errorf("dashboard shows %s requests / %s output tokens; stats --json says %d / %d", total, output, want.Requests, want.OutputTokens)
 	}
+	if len(clipped) > 0 {
+		t.Errorf("at 1400 px these top-table cells overflow their card: %q", clipped)
+	}
 
 	// Requests, a request's detail, providers and policy pages.
-	var rows []string
-	var hash string
+	var rows, protocols []string
+	var hash, sourceFile, source string
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(g.url+"/#/requests"),
 		chromedp.WaitVisible(`[data-test="request-row"]`),
 		chromedp.Evaluate(`Array.from(document.querySelectorAll('[data-test="request-row"]')).map(r => r.getAttribute('data-id'))`, &rows),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('[data-test="request-row"] [data-test="protocol"]')).map(td => td.textContent.trim())`, &protocols),
 		shot("requests"),
 		chromedp.Click(`[data-test="request-row"]`),
 		chromedp.WaitVisible(`[data-test="attempt-row"]`),
@@ -98,6 +125,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Navigate(g.url+"/#/policy"),
 		chromedp.WaitVisible(`[data-test="policy-hash"]`),
 		chromedp.Text(`[data-test="policy-hash"]`, &hash),
+		chromedp.WaitVisible(`[data-test="policy-source"]`),
+		chromedp.AttributeValue(`[data-test="policy-source"]`, "data-file", &sourceFile, nil),
+		chromedp.Text(`[data-test="policy-source"]`, &source),
 		shot("policy"),
 	)
 	if err != nil {
@@ -108,6 +138,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if strings.TrimSpace(hash) == "" {
 		t.Error("policy page shows no hash")
+	}
+	// Seven OpenAI chat requests and one Anthropic message, each served in
+	// its own protocol by the demo provider.
+	if n := strings.Count(strings.Join(protocols, "|"), "openai"); len(protocols) != len(rows) || n != 7 || !slices.Contains(protocols, "anthropic") {
+		t.Errorf("requests page protocol column = %q, want openai 7 times and anthropic once", protocols)
+	}
+	if sourceFile != filepath.Base(examplePolicy(t)) || !strings.Contains(source, "def route(req, ctx)") {
+		t.Errorf("policy page shows %q: %.200q, want the entry's source", sourceFile, source)
 	}
 }
 
