@@ -5,19 +5,23 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/llmgw/llmgw/route"
 )
 
-// The actions a Class can carry.
+// The actions a Class can carry; route owns them (its walk acts on them),
+// and the request log stores them as attempt classes.
 const (
-	ActionRetry    = "retry"    // try the same provider once more (a second retry becomes a failover)
-	ActionFailover = "failover" // try the next candidate
-	ActionFail     = "fail"     // return the error to the client, no failover
-	ActionCooldown = "cooldown" // cool the provider down for Class.Cooldown, then fail over
+	ActionRetry    = route.Retry    // try the same provider once more (a second retry becomes a failover)
+	ActionFailover = route.Failover // try the next candidate
+	ActionFail     = route.Fail     // return the error to the client, no failover
+	ActionCooldown = route.Cooldown // cool the provider down for Class.Cooldown, then fail over
 )
 
 // DefaultCooldown is how long a 429 cools a provider down when the
-// upstream sent no Retry-After.
-const DefaultCooldown = 60 * time.Second
+// upstream sent no Retry-After (route.DefaultCooldown: the walk applies
+// the same to any cooldown without a duration).
+const DefaultCooldown = route.DefaultCooldown
 
 // ErrorInfo describes one failed upstream attempt: what classify(err, ctx)
 // sees as err.
@@ -33,24 +37,8 @@ type ErrorInfo struct {
 	FirstByteSent bool          // part of the response already reached the client
 }
 
-// Class is what to do about a failure.
-type Class struct {
-	// Action is ActionRetry, ActionFailover, ActionFail or ActionCooldown.
-	Action string `json:"action"`
-	// Cooldown is how long to cool the provider down (ActionCooldown).
-	Cooldown time.Duration `json:"cooldown,omitempty"`
-	// MarkFailed asks the health tracker to count the failure against the
-	// provider (exponential backoff after repeated failures).
-	MarkFailed bool `json:"mark_failed,omitempty"`
-}
-
-// String formats c the way a policy would write it.
-func (c Class) String() string {
-	if c.Action == ActionCooldown {
-		return fmt.Sprintf("cooldown(%g)", c.Cooldown.Seconds())
-	}
-	return c.Action
-}
+// Class is what to do about a failure: route's, which the walk acts on.
+type Class = route.Class
 
 // DefaultClass is the contract's classification, used when a policy has no
 // classify hook or returns default_class(err):
@@ -111,7 +99,7 @@ func (v classValue) AttrNames() []string   { return []string{"action", "cooldown
 func (v classValue) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "action":
-		return starlark.String(v.c.Action), nil
+		return starlark.String(string(v.c.Action)), nil
 	case "cooldown":
 		return starlark.Float(v.c.Cooldown.Seconds()), nil
 	case "mark_failed":
@@ -128,7 +116,7 @@ func toClass(v starlark.Value, ei ErrorInfo) (Class, error) {
 	case classValue:
 		return v.c, nil
 	case starlark.String:
-		switch a := string(v); a {
+		switch a := route.Action(v); a {
 		case ActionRetry, ActionFailover, ActionFail:
 			return Class{Action: a}, nil
 		case ActionCooldown:

@@ -27,6 +27,10 @@ type EvalOptions struct {
 	// ("429", or "429:30" with a Retry-After of 30 s), or "timeout",
 	// "connect" or "stream". The walk then calls classify for each.
 	SimulateErrors map[string]string `json:"simulate_errors,omitempty"`
+	// MaxAttempts caps the walk's attempts as the gateway's
+	// Config.MaxAttempts does; 0 (the default of both) walks the whole
+	// failover chain.
+	MaxAttempts int `json:"max_attempts,omitempty"`
 }
 
 // EvalResult is a dry-run decision, the JSON of `llmgw eval --json` and
@@ -70,7 +74,9 @@ type Outcome struct {
 
 // Eval dry-runs the policy for one request under simulated conditions:
 // Decide, the core's ordering, and the failover walk with classify called
-// for every simulated failure. It never touches the network.
+// for every simulated failure. The walk is the gateway's own (route.Walk),
+// so that attempts, classes and the outcome are what a live request under
+// the same failures gets. It never touches the network.
 func (p *Policy) Eval(ctx context.Context, req *Request, opts EvalOptions) (*EvalResult, error) {
 	r := *req
 	if opts.Protocol != "" {
@@ -111,7 +117,7 @@ func (p *Policy) Eval(ctx context.Context, req *Request, opts EvalOptions) (*Eva
 			res.Explain = append(res.Explain, fmt.Sprintf("sticky key %q is bound to %s", d.StickyKey, d.Sticky))
 		}
 	}
-	if err := p.walk(ctx, &r, env, res, opts.SimulateErrors); err != nil {
+	if err := p.walk(ctx, &r, env, res, opts); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -124,50 +130,80 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// walk simulates the gateway's failover walk over res.Candidates.
-func (p *Policy) walk(ctx context.Context, req *Request, env Env, res *EvalResult, sim map[string]string) error {
+// walk runs the gateway's failover walk (route.Walk) over res.Candidates
+// with simulated outcomes: a provider in sim fails with its simulated
+// error, which classify classes; any other provider serves. A fault of the
+// classify hook ends the walk and is returned (the gateway would log it
+// and use the default class; a dry run shows it instead).
+func (p *Policy) walk(ctx context.Context, req *Request, env Env, res *EvalResult, opts EvalOptions) error {
 	res.Attempts = []Attempt{}
-	if len(res.Candidates) == 0 {
-		res.Outcome = Outcome{Result: "no_candidates"}
-		return nil
+	sw := &simWalk{p: p, req: req, env: env, sim: opts.SimulateErrors, res: res}
+	w := route.Walk(ctx, res.Candidates, opts.MaxAttempts, sw)
+	if sw.err != nil {
+		return sw.err
 	}
 	var last Attempt
-	for _, c := range res.Candidates {
-		model := upstreamModel(c, p, req.Model)
-		for try := 0; ; try++ {
-			spec, failing := sim[c.Provider]
-			if !failing {
-				res.Attempts = append(res.Attempts, Attempt{Provider: c.Provider, Model: model, Status: 200, Class: "ok"})
-				res.Outcome = Outcome{Result: "served", Provider: c.Provider, Status: 200}
-				return nil
-			}
-			ei, err := simulatedError(spec)
-			if err != nil {
-				return err
-			}
-			ei.Provider, ei.Model, ei.Attempt = c.Provider, model, len(res.Attempts)+1
-			class, err := p.Classify(ctx, ei, env)
-			if err != nil {
-				return err
-			}
-			if class.Action == ActionRetry && try > 0 {
-				class.Action = ActionFailover
-			}
-			last = Attempt{Provider: c.Provider, Model: model, Status: ei.Status, Error: spec,
-				Class: class.Action, CooldownS: class.Cooldown.Seconds(), MarkFailed: class.MarkFailed}
-			res.Attempts = append(res.Attempts, last)
-			if class.Action == ActionFail {
-				res.Outcome = Outcome{Result: "failed", Provider: c.Provider, Status: ei.Status}
-				return nil
-			}
-			if class.Action != ActionRetry {
-				break
-			}
-		}
+	if len(res.Attempts) > 0 {
+		last = res.Attempts[len(res.Attempts)-1]
 	}
-	res.Outcome = Outcome{Result: "exhausted", Provider: last.Provider, Status: last.Status}
+	switch w.End {
+	case route.EndNoCandidates:
+		res.Outcome = Outcome{Result: "no_candidates"}
+	case route.EndServed:
+		res.Outcome = Outcome{Result: "served", Provider: last.Provider, Status: last.Status}
+	case route.EndFailed:
+		res.Outcome = Outcome{Result: "failed", Provider: last.Provider, Status: last.Status}
+	default:
+		res.Outcome = Outcome{Result: "exhausted", Provider: last.Provider, Status: last.Status}
+	}
 	return nil
 }
+
+// simWalk is the route.Driver of a dry run.
+type simWalk struct {
+	p   *Policy
+	req *Request
+	env Env
+	sim map[string]string
+	res *EvalResult
+	ei  ErrorInfo // the last simulated failure
+	err error     // the first fault: a bad simulated error, a classify hook error
+}
+
+func (s *simWalk) Attempt(_ context.Context, c route.Candidate, n int) route.Outcome {
+	model := upstreamModel(c, s.p, s.req.Model)
+	spec, failing := s.sim[c.Provider]
+	if !failing {
+		s.res.Attempts = append(s.res.Attempts, Attempt{Provider: c.Provider, Model: model, Status: 200, Class: "ok"})
+		return route.Served
+	}
+	ei, err := simulatedError(spec)
+	if err != nil {
+		s.err = err
+		return route.Stopped
+	}
+	ei.Provider, ei.Model, ei.Attempt = c.Provider, model, n
+	s.ei = ei
+	s.res.Attempts = append(s.res.Attempts, Attempt{Provider: c.Provider, Model: model, Status: ei.Status, Error: spec})
+	return route.Failed
+}
+
+func (s *simWalk) Classify(ctx context.Context, _ route.Candidate, _ int) Class {
+	class, err := s.p.Classify(ctx, s.ei, s.env)
+	if err != nil {
+		s.err = err
+		return Class{Action: ActionFail}
+	}
+	return class
+}
+
+func (s *simWalk) Settled(_ route.Candidate, _ int, class Class) {
+	a := &s.res.Attempts[len(s.res.Attempts)-1]
+	a.Class, a.CooldownS, a.MarkFailed = string(class.Action), class.Cooldown.Seconds(), class.MarkFailed
+}
+
+// Wait does not wait: a dry run's clock is simulated.
+func (s *simWalk) Wait(context.Context, time.Duration) bool { return true }
 
 // upstreamModel is the model an attempt sends: the candidate's override,
 // else the provider's models mapping, else the requested model.

@@ -86,8 +86,10 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes caps request bodies; 0 means 10 MiB.
 	MaxBodyBytes int64
-	// MaxAttempts caps upstream attempts per request, retries included; 0
-	// means 5.
+	// MaxAttempts caps upstream attempts per request, retries and skipped
+	// candidates included. 0 means no cap: the walk covers the whole
+	// failover chain (each candidate once, twice with a retry), as
+	// `llmgw eval` shows it.
 	MaxAttempts int
 	// RequestTimeout bounds a whole request, retry chain included, until
 	// the response starts; 0 means 10 minutes. Streams, once started, are
@@ -169,9 +171,6 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.MaxBodyBytes <= 0 {
 		s.cfg.MaxBodyBytes = 10 << 20
-	}
-	if s.cfg.MaxAttempts <= 0 {
-		s.cfg.MaxAttempts = 5
 	}
 	if s.cfg.RequestTimeout <= 0 {
 		s.cfg.RequestTimeout = 10 * time.Minute

@@ -39,84 +39,109 @@ type failure struct {
 	lat  time.Duration
 }
 
-// walk tries the candidates in order until one answers, following the
-// policy's classification of each failure.
+// walk tries the candidates in order until one answers: route.Walk
+// decides (retry, failover, cooldown, fail, the retry pause, the attempt
+// cap), the exchange makes each attempt over HTTP as its route.Driver.
+// eval drives the same walk with simulated outcomes.
 func (x *exchange) walk(order []route.Candidate) error {
 	ctx, cancel := context.WithCancelCause(x.r.Context())
 	defer cancel(nil)
 	deadline := time.AfterFunc(x.s.cfg.RequestTimeout, func() { cancel(context.DeadlineExceeded) })
 	defer deadline.Stop()
 
-	// last is the last failure of a provider: a candidate skipped after
-	// it (one that cannot serve the request) does not hide it.
-	var last *failure
-	for _, c := range order {
-		prov, ok := x.pol.Provider(c.Provider)
-		if !ok {
-			continue
+	lw := &liveWalk{x: x, deadline: deadline}
+	w := route.Walk(ctx, order, x.s.cfg.MaxAttempts, lw)
+	switch w.End {
+	case route.EndServed:
+		return nil
+	case route.EndFailed:
+		x.errClass = "fail"
+		return x.passError(lw.cur)
+	case route.EndStopped:
+		if lw.cancelled {
+			return nil // the client is gone: finish logs the 499
 		}
-		for try := 0; ; try++ {
-			if len(x.attempts) >= x.s.cfg.MaxAttempts {
-				return x.allFailed(last, fmt.Sprintf("gave up after %d attempts", len(x.attempts)))
-			}
-			f := x.attempt(ctx, deadline, c, prov)
-			if f == nil {
-				return nil
-			}
-			if f.final != nil {
-				if last == nil || last.final != nil {
-					last = f
-				}
-				break
-			}
-			last = f
-			if x.committed {
-				return nil // the client already has its protocol's error event
-			}
-			if x.r.Context().Err() != nil {
-				// The client hung up: the failure is its own, not the
-				// provider's, and nobody is left to fail over for.
-				f.done(health.Outcome{Cancelled: true})
-				x.attempts[len(x.attempts)-1].Class = "cancelled"
-				x.status, x.errClass, x.errMsg = 499, "client_cancelled", "client disconnected"
-				return nil
-			}
-			class := x.classify(ctx, f, try)
-			a := &x.attempts[len(x.attempts)-1]
-			a.Class = class.Action
-			out := health.Outcome{Err: true, Latency: f.lat, Reason: f.err.Error(), MarkFailed: class.MarkFailed}
-			if class.Action == "cooldown" {
-				out.Cooldown = class.Cooldown
-				if out.Cooldown <= 0 {
-					out.Cooldown = engine.DefaultCooldown
-				}
-			}
-			f.done(out)
-			switch class.Action {
-			case "retry":
-				if try == 0 && sleepCtx(ctx, 100*time.Millisecond) {
-					continue
-				}
-				a.Class = "failover"
-			case "fail":
-				x.errClass = "fail"
-				return x.passError(f)
-			}
-			if x.s.cfg.Metrics != nil {
-				x.s.cfg.Metrics.Failover(prov.Name, "")
-			}
-			break
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	case route.EndCapped:
+		return x.allFailed(lw.last, lw.skipped, fmt.Sprintf("gave up after %d attempts", w.Attempts))
 	}
-	return x.allFailed(last, "")
+	return x.allFailed(lw.last, lw.skipped, "")
 }
 
-// classify asks the policy what to do about a failure. A second retry of
-// the same provider becomes a failover.
-func (x *exchange) classify(ctx context.Context, f *failure, try int) engine.Class {
+// liveWalk is the gateway's route.Driver: real attempts over HTTP, the
+// policy's classify, the provider's health told of each outcome.
+type liveWalk struct {
+	x        *exchange
+	deadline *time.Timer
+	cur      *failure // the failure of the attempt being classified
+	// last is the last failure of a provider; skipped the last candidate
+	// skipped (one that cannot serve the request). A skip after a real
+	// failure does not hide it.
+	last, skipped *failure
+	cancelled     bool // the client went away during an attempt
+}
+
+func (lw *liveWalk) Attempt(ctx context.Context, c route.Candidate, _ int) route.Outcome {
+	x := lw.x
+	prov, ok := x.pol.Provider(c.Provider)
+	if !ok {
+		// Decide returns declared providers only: unreachable, but a
+		// candidate nobody declared is one nobody can serve.
+		x.attempts = append(x.attempts, requestlog.Attempt{N: len(x.attempts) + 1, Provider: c.Provider, Error: "provider not declared"})
+		return route.Skipped
+	}
+	f := x.attempt(ctx, lw.deadline, c, prov)
+	switch {
+	case f == nil:
+		return route.Served
+	case f.final != nil:
+		lw.skipped = f
+		return route.Skipped
+	}
+	lw.cur, lw.last = f, f
+	if x.committed {
+		// The client already has its protocol's error event.
+		f.done(health.Outcome{Err: true, Latency: f.lat, Reason: f.err.Error(), MarkFailed: true})
+		return route.Served
+	}
+	if x.r.Context().Err() != nil {
+		// The client hung up: the failure is its own, not the provider's,
+		// and nobody is left to fail over for.
+		f.done(health.Outcome{Cancelled: true})
+		x.attempts[len(x.attempts)-1].Class = string(route.Cancelled)
+		x.status, x.errClass, x.errMsg = statusClientClosed, "client_cancelled", "client disconnected"
+		lw.cancelled = true
+		return route.Stopped
+	}
+	return route.Failed
+}
+
+func (lw *liveWalk) Classify(ctx context.Context, _ route.Candidate, _ int) route.Class {
+	return lw.x.classify(ctx, lw.cur)
+}
+
+func (lw *liveWalk) Settled(c route.Candidate, n int, class route.Class) {
+	x := lw.x
+	a := &x.attempts[n-1]
+	a.Class = string(class.Action)
+	if class.Action == route.Skip {
+		return // nothing was sent: the provider's health has nothing to learn
+	}
+	f := lw.cur
+	out := health.Outcome{Err: true, Latency: f.lat, Reason: f.err.Error(), MarkFailed: class.MarkFailed}
+	if class.Action == route.Cooldown {
+		out.Cooldown = class.Cooldown
+	}
+	f.done(out)
+	if class.Action != route.Fail && class.Action != route.Retry && x.s.cfg.Metrics != nil {
+		x.s.cfg.Metrics.Failover(c.Provider, "")
+	}
+}
+
+func (lw *liveWalk) Wait(ctx context.Context, d time.Duration) bool { return sleepCtx(ctx, d) }
+
+// classify asks the policy what to do about a failure; a hook fault is
+// logged and the default class used.
+func (x *exchange) classify(ctx context.Context, f *failure) engine.Class {
 	ei := engine.ErrorInfo{
 		Status:     f.err.Status,
 		Kind:       f.err.Kind,
@@ -138,9 +163,6 @@ func (x *exchange) classify(ctx context.Context, f *failure, try int) engine.Cla
 			x.s.cfg.Metrics.HookError("classify")
 		}
 		class = engine.DefaultClass(ei)
-	}
-	if class.Action == "retry" && try > 0 {
-		class.Action = "failover"
 	}
 	return class
 }
@@ -186,7 +208,7 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 		return nil
 	}
 	if f.final != nil {
-		a.Status, a.Class, a.Error = f.final.Status, "skip", f.final.Message
+		a.Status, a.Class, a.Error = f.final.Status, string(route.Skip), f.final.Message
 		// Refused before any call: the provider did nothing to count
 		// (Cancelled counts toward nothing and only ends the attempt).
 		done(health.Outcome{Cancelled: true})
@@ -392,47 +414,35 @@ func (x *exchange) passError(f *failure) error {
 	return nil
 }
 
-// allFailed answers when no candidate served the request.
-func (x *exchange) allFailed(last *failure, why string) error {
+// allFailed answers when no candidate served the request: last is the
+// last provider failure, skipped the last candidate that could not serve
+// it. With no provider failure the refusal is the answer (a 400 naming
+// what no candidate could express).
+func (x *exchange) allFailed(last, skipped *failure, why string) error {
 	if last == nil {
+		if skipped != nil {
+			return skipped.final
+		}
 		return errorf(http.StatusServiceUnavailable, "no provider could serve model %q", x.feat.Model)
 	}
-	if last.final != nil && len(x.attempts) == countFinal(x.attempts) {
-		return last.final
-	}
 	x.errClass = "exhausted"
-	msg := fmt.Sprintf("all providers failed (%d attempts)", len(x.attempts))
-	if last.err != nil {
-		msg += "; last: " + last.err.Error()
-	}
+	msg := fmt.Sprintf("all providers failed (%d attempts); last: %s", len(x.attempts), last.err.Error())
 	if why != "" {
 		msg += " (" + why + ")"
 	}
 	status := http.StatusBadGateway
-	if last.err != nil {
-		switch {
-		case last.err.Status == http.StatusTooManyRequests:
-			status = http.StatusTooManyRequests
-			if last.err.RetryAfter > 0 {
-				x.w.Header().Set("Retry-After", fmt.Sprint(int(last.err.RetryAfter.Seconds()+0.999)))
-			}
-		case last.err.Status == 529 || last.err.Status == http.StatusServiceUnavailable:
-			status = http.StatusServiceUnavailable
-		case last.err.Kind == "timeout":
-			status = http.StatusGatewayTimeout
+	switch {
+	case last.err.Status == http.StatusTooManyRequests:
+		status = http.StatusTooManyRequests
+		if last.err.RetryAfter > 0 {
+			x.w.Header().Set("Retry-After", fmt.Sprint(int(last.err.RetryAfter.Seconds()+0.999)))
 		}
+	case last.err.Status == 529 || last.err.Status == http.StatusServiceUnavailable:
+		status = http.StatusServiceUnavailable
+	case last.err.Kind == "timeout":
+		status = http.StatusGatewayTimeout
 	}
 	return &HTTPError{Status: status, Type: llm.TypeForStatus(status), Message: msg, Err: last.err}
-}
-
-func countFinal(as []requestlog.Attempt) int {
-	n := 0
-	for _, a := range as {
-		if a.Class == "skip" {
-			n++
-		}
-	}
-	return n
 }
 
 func errString(err error) string {

@@ -4,9 +4,17 @@
 // available, providers that are cooling down last (as a last resort), and
 // no provider twice.
 //
-// It is pure: health, the sticky binding and randomness are inputs, so the
-// gateway, `llmgw eval` and policy tests get the same answer for the same
-// inputs. route imports only the standard library.
+// Walk then tries them in that order, following the class of each
+// failure (retry, failover, cooldown, fail), skipping candidates that
+// cannot serve the request, pausing before a retry and honouring an
+// optional attempt cap. The attempts themselves are a Driver's: the
+// gateway makes them over HTTP, eval and the policy tests' walk() simulate
+// them, so that a dry run shows the attempts a live request makes.
+//
+// It is pure: health, the sticky binding, randomness and the attempts'
+// outcomes are inputs, so the gateway, `llmgw eval` and policy tests get
+// the same answer for the same inputs. route imports only the standard
+// library.
 package route
 
 // Candidate is one provider (with an optional model override) that may
