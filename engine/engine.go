@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmgw/llmgw/builtins"
 	"github.com/llmgw/llmgw/policies"
+	"github.com/llmgw/llmgw/pricing"
 )
 
 // Defaults for the zero values of Config.
@@ -71,6 +72,20 @@ type Config struct {
 	// Stock is the file system behind load("@stock/..."). Nil means the
 	// modules embedded from the policies package.
 	Stock fs.FS
+	// Prices is the price table the policy's price() declarations
+	// override: the built-in table, with a --prices file applied. Nil
+	// means pricing.Default(). Each policy version compiles its overrides
+	// over it once, at load (Policy.PriceTable).
+	Prices *pricing.Table
+}
+
+// prices returns the base price table, the built-in one when none was
+// configured (parsed once per Engine: New sets it).
+func (c *Config) prices() *pricing.Table {
+	if c.Prices == nil {
+		return pricing.Default()
+	}
+	return c.Prices
 }
 
 func (c *Config) limits() limits {
@@ -150,6 +165,7 @@ type Status struct {
 // New loads the policy. The initial load must succeed: an invalid policy,
 // or (unless cfg.SkipTests) one whose tests fail, is an error.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg.Prices = cfg.prices() // once, not at every reload
 	e := &Engine{cfg: cfg}
 	p, err := e.buildAndTest(ctx)
 	if err != nil {

@@ -116,6 +116,7 @@ func buildSource(ctx context.Context, cfg *Config) (*Policy, *source, error) {
 		return nil, l.src, err
 	}
 	p.limits = lim
+	p.priceTable = compilePrices(cfg.prices(), p.Prices)
 	return p, l.src, nil
 }
 

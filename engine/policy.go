@@ -7,6 +7,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/llmgw/llmgw/builtins"
+	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/route"
 )
 
@@ -41,6 +42,7 @@ type Policy struct {
 	modules     map[string]starlark.StringDict // loaded modules by load() name, the entry included
 	src         *source
 	limits      limits
+	priceTable  *pricing.Table // Config.Prices with Prices applied
 }
 
 // limits are the resolved Config limits a policy runs under.
@@ -86,6 +88,26 @@ type Price struct {
 	Output     *float64 `json:"output,omitempty"`
 	CacheRead  *float64 `json:"cache_read,omitempty"`
 	CacheWrite *float64 `json:"cache_write,omitempty"`
+}
+
+// PriceTable returns the price table of this policy version: the
+// engine's base table (Config.Prices) with the policy's price()
+// declarations applied, compiled once when the version loaded, so that
+// pricing a request is a lookup in the snapshot the request already holds.
+func (p *Policy) PriceTable() *pricing.Table { return p.priceTable }
+
+// compilePrices applies price() declarations to base: each replaces only
+// the rates it gives and keeps base's for the others. With none, base
+// itself is the table (no copy).
+func compilePrices(base *pricing.Table, prices []Price) *pricing.Table {
+	if len(prices) == 0 {
+		return base
+	}
+	ov := make([]pricing.Override, 0, len(prices))
+	for _, p := range prices {
+		ov = append(ov, base.Partial(p.Model, p.Input, p.Output, p.CacheRead, p.CacheWrite))
+	}
+	return base.With(ov...)
 }
 
 // Provider returns the declared provider with that name.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/requestlog"
@@ -85,9 +84,9 @@ func (x *exchange) finish() {
 		rec.CostMicros, rec.PriceSource = &c, pricing.SourceFree
 	} else if x.pol != nil && rec.UpstreamModel != "" && x.status < 400 {
 		var src string
-		cost, src, priced = x.s.priceTable(x.pol).Cost(rec.UpstreamModel, x.usage)
+		cost, src, priced = x.pol.PriceTable().Cost(rec.UpstreamModel, x.usage)
 		if !priced && rec.Model != rec.UpstreamModel {
-			cost, src, priced = x.s.priceTable(x.pol).Cost(rec.Model, x.usage)
+			cost, src, priced = x.pol.PriceTable().Cost(rec.Model, x.usage)
 		}
 		if priced {
 			c := int64(cost)
@@ -142,25 +141,6 @@ func calledUpstream(attempts []requestlog.Attempt, provider, model string) (stri
 		return "", ""
 	}
 	return provider, model
-}
-
-// priceTable returns the price table with the policy's price() overrides,
-// built once per policy version.
-func (s *Server) priceTable(pol *engine.Policy) *pricing.Table {
-	if len(pol.Prices) == 0 {
-		return s.prices
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.priceHash == pol.Hash && s.policyTable != nil {
-		return s.policyTable
-	}
-	ov := make([]pricing.Override, 0, len(pol.Prices))
-	for _, p := range pol.Prices {
-		ov = append(ov, s.prices.Partial(p.Model, p.Input, p.Output, p.CacheRead, p.CacheWrite))
-	}
-	s.policyTable, s.priceHash = s.prices.With(ov...), pol.Hash
-	return s.policyTable
 }
 
 // countLocally answers a token-counting request for a provider that has no

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/llmgw/llmgw/imagefetch"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/metrics"
-	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/sticky"
 )
@@ -59,9 +57,6 @@ type Config struct {
 	// LogDB answers the dashboard's queries. Nil disables /api/summary and
 	// /api/requests.
 	LogDB *requestlog.DB
-	// Prices is the built-in price table; the policy's price() overrides
-	// are applied on top. Nil means pricing.Default().
-	Prices *pricing.Table
 	// Metrics receives counters and histograms. Nil disables /metrics.
 	Metrics *metrics.Metrics
 	// Health tracks providers. Nil means a fresh tracker with defaults.
@@ -134,7 +129,6 @@ type Server struct {
 	now     func() time.Time
 	health  *health.Tracker
 	sticky  *sticky.Table
-	prices  *pricing.Table
 	router  chi.Router
 	slots   chan struct{}
 	clients *clientCache
@@ -144,10 +138,6 @@ type Server struct {
 
 	inFlight atomic.Int64 // requests being served by Run
 
-	// guards the following
-	mu          sync.Mutex
-	priceHash   string
-	policyTable *pricing.Table
 }
 
 // New returns a Server. It panics if cfg.Policies is nil (a programming
@@ -156,7 +146,7 @@ func New(cfg Config) *Server {
 	if cfg.Policies == nil {
 		panic("gateway: Config.Policies is required")
 	}
-	s := &Server{cfg: cfg, now: cfg.Now, health: cfg.Health, sticky: cfg.Sticky, prices: cfg.Prices}
+	s := &Server{cfg: cfg, now: cfg.Now, health: cfg.Health, sticky: cfg.Sticky}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -165,9 +155,6 @@ func New(cfg Config) *Server {
 	}
 	if s.sticky == nil {
 		s.sticky = sticky.New(sticky.Config{})
-	}
-	if s.prices == nil {
-		s.prices = pricing.Default()
 	}
 	if s.cfg.MaxBodyBytes <= 0 {
 		s.cfg.MaxBodyBytes = 10 << 20

@@ -144,3 +144,20 @@ func evalTried(as []engine.Attempt) string {
 	}
 	return "[" + strings.Join(out, " ") + "]"
 }
+
+// A request is priced with the price() declarations of the policy version
+// it was served under (compiled with that version, not cached by the
+// server).
+func TestPolicyPricesCostTheRequest(t *testing.T) {
+	up := providertest.New(t, okReply(t))
+	h := newHarness(t, providerDecl("p", "openai", up.URL, "")+"def route(req, ctx):\n    return [p]\n"+
+		"price(\"gpt-4o\", input = 1000, output = 2000)\n")
+	if resp, body := h.post("/v1/chat/completions", chatBody); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	rec := h.rec.last(t)
+	want := rec.Usage.InputTokens*1000 + rec.Usage.OutputTokens*2000 // micro-USD at $1000 and $2000 per million tokens
+	if rec.Usage.IsZero() || rec.CostMicros == nil || *rec.CostMicros != want || rec.PriceSource != "policy" {
+		t.Errorf("cost %v from %q for %+v, want %d from the policy", rec.CostMicros, rec.PriceSource, rec.Usage, want)
+	}
+}

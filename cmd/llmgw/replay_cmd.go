@@ -99,14 +99,7 @@ func runReplay(ctx context.Context, args []string, e env) error {
 
 // replay re-decides each logged request with pol.
 func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedDecision) *replayReport {
-	prices := pricing.Default()
-	if len(pol.Prices) > 0 {
-		ov := make([]pricing.Override, 0, len(pol.Prices))
-		for _, p := range pol.Prices {
-			ov = append(ov, prices.Partial(p.Model, p.Input, p.Output, p.CacheRead, p.CacheWrite))
-		}
-		prices = prices.With(ov...)
-	}
+	prices := pol.PriceTable()
 	rep := &replayReport{Policy: pol.Hash, Before: map[string]int{}, After: map[string]int{}, Examples: []replayExample{}}
 	var before, after pricing.Micros
 	for _, d := range logged {

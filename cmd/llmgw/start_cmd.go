@@ -79,10 +79,27 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 
+	// The price table every policy version compiles its price()
+	// declarations over.
+	prices := pricing.Default()
+	if *opt.prices != "" {
+		f, err := os.Open(*opt.prices)
+		if err != nil {
+			return fmt.Errorf("start: --prices: %w", err)
+		}
+		extra, err := pricing.LoadLiteLLM(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("start: --prices %s: %w", *opt.prices, err)
+		}
+		prices = prices.With(pricing.FileOverrides(extra)...)
+	}
+
 	m := metrics.New()
 	eng, err := engine.New(ctx, engine.Config{
 		Path:   *opt.policy,
 		Getenv: e.getenv,
+		Prices: prices,
 		// The request log beside the policy (the defaults) is written with
 		// every batch: not a reason to reload the policy.
 		Ignore: requestlog.Files(*opt.db),
@@ -121,20 +138,6 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return st.Queued, st.Written, st.Shed
 	})
 
-	prices := pricing.Default()
-	if *opt.prices != "" {
-		f, err := os.Open(*opt.prices)
-		if err != nil {
-			return fmt.Errorf("start: --prices: %w", err)
-		}
-		extra, err := pricing.LoadLiteLLM(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("start: --prices %s: %w", *opt.prices, err)
-		}
-		prices = prices.With(pricing.FileOverrides(extra)...)
-	}
-
 	secret, err := oauth.LoadKey(e.getenv, *opt.db)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -150,7 +153,6 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Policies:  eng,
 		Log:       writer,
 		LogDB:     db,
-		Prices:    prices,
 		Metrics:   m,
 		Health:    health.New(health.Config{}),
 		Sticky:    sticky.New(sticky.Config{}),
