@@ -82,7 +82,7 @@ type exchange struct {
 	usageKnown  bool
 	outBytes    int
 	ttft        time.Duration
-	errClass    string
+	errClass    errorClass // why the request did not end in a clean answer
 	errMsg      string
 	hideUsage   bool // the client did not ask for OpenAI's usage chunk; llmgw did
 	clientUsage bool
@@ -177,7 +177,7 @@ func (s *Server) newExchange(w http.ResponseWriter, r *http.Request, ep endpoint
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, ep endpoint, e *HTTPError) {
 	x := s.newExchange(w, r, ep)
 	defer x.finish()
-	x.errClass = "bad_request"
+	x.errClass = errBadRequest
 	x.fail(e)
 }
 
@@ -189,7 +189,7 @@ func (s *Server) serveFront(w http.ResponseWriter, r *http.Request, ep endpoint)
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	default:
-		x.errClass = "capacity"
+		x.errClass = errCapacity
 		x.fail(errorf(http.StatusServiceUnavailable, "llmgw is at capacity (%d requests in flight); retry shortly", cap(s.slots)))
 		return
 	}
@@ -199,7 +199,7 @@ func (s *Server) serveFront(w http.ResponseWriter, r *http.Request, ep endpoint)
 	if !x.committed && (x.status == 0 || x.status == statusClientClosed) {
 		// Nothing was written: never let net/http send an empty 200.
 		if r.Context().Err() == nil {
-			x.errClass = "gateway"
+			x.errClass = errGateway
 			x.fail(&HTTPError{Status: http.StatusInternalServerError, Type: llm.ErrAPI, Message: "llmgw produced no answer",
 				Err: errors.New("gateway: request pipeline returned without answering")})
 			return
@@ -207,7 +207,7 @@ func (s *Server) serveFront(w http.ResponseWriter, r *http.Request, ep endpoint)
 		// The client hung up before any answer. One that only half-closed
 		// its side is still reading: tell it so.
 		if x.errClass == "" {
-			x.errClass, x.errMsg = "client_cancelled", "client disconnected"
+			x.errClass, x.errMsg = errClientCancelled, "client disconnected"
 		}
 		x.fail(&HTTPError{Status: statusClientClosed, Type: llm.ErrInvalidRequest, Message: "the client closed the request"})
 	}
@@ -223,7 +223,7 @@ func (x *exchange) fail(e *HTTPError) {
 		x.errMsg = e.Message
 	}
 	if x.errClass == "" {
-		x.errClass = "gateway"
+		x.errClass = errGateway
 	}
 	if e.Err != nil {
 		x.logger().Warn().Err(e.Err).Int("status", e.Status).Msg("request failed")
@@ -254,12 +254,12 @@ func (x *exchange) run() error {
 	}
 	key, herr := authenticate(x.r, x.pol)
 	if herr != nil {
-		x.errClass = "auth"
+		x.errClass = errAuth
 		return herr
 	}
 	x.key = key
 	if err := x.readBody(); err != nil {
-		x.errClass = "bad_request"
+		x.errClass = errBadRequest
 		return err
 	}
 	feat := x.fields.Request(string(x.ep.proto), len(x.body), x.policyHeaders())
@@ -272,7 +272,7 @@ func (x *exchange) run() error {
 	feat.Key = key
 	x.feat = feat
 	if feat.Model == "" {
-		x.errClass = "bad_request"
+		x.errClass = errBadRequest
 		return errorf(http.StatusBadRequest, "model is required")
 	}
 	if x.ep.proto == llm.ProtocolOpenAI && x.ep.op == opGenerate && feat.Stream {
@@ -282,14 +282,14 @@ func (x *exchange) run() error {
 	ctx := x.r.Context()
 	dec, err := x.pol.Decide(ctx, feat, x.s.env(x.pol))
 	if err != nil {
-		x.errClass = "policy"
+		x.errClass = errPolicy
 		x.logger().Error().Err(err).Str("policy", x.pol.Hash).Msg("policy decision failed")
 		return &HTTPError{Status: http.StatusServiceUnavailable, Type: llm.ErrOverloaded, Message: "routing policy failed: " + err.Error(), Err: err}
 	}
 	x.dec = dec
 	order, _ := route.Order(dec.Candidates, route.Options{Sticky: dec.Sticky, Available: x.s.health.Available, Intn: mrand.IntN})
 	if len(order) == 0 {
-		x.errClass = "policy"
+		x.errClass = errPolicy
 		return errorf(http.StatusServiceUnavailable, "the routing policy returned no provider for model %q", feat.Model)
 	}
 	return x.walk(order)

@@ -47,9 +47,6 @@ func (x *exchange) inlineImages(ctx context.Context, req *llm.Request) error {
 	}
 	got, err := x.fetchMedia(ctx, urls)
 	if err != nil {
-		if ctx.Err() == nil {
-			x.errClass = "bad_request"
-		}
 		return err
 	}
 	req.Messages = inlineMessages(req.Messages, got)

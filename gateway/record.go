@@ -10,6 +10,38 @@ import (
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/requestlog"
+	"github.com/llmgw/llmgw/route"
+)
+
+// errorClass says why a request did not end in a clean answer; the
+// request log stores it as the row's error_class ("" for a clean answer),
+// where stats and the dashboard group errors by it.
+type errorClass string
+
+// The error classes of a request.
+const (
+	// errBadRequest: the request was refused as malformed (bad JSON, too
+	// large, an unknown path, an image that cannot be fetched, a
+	// conversion no candidate can make without losing state).
+	errBadRequest errorClass = "bad_request"
+	// errAuth: the client key was missing or wrong.
+	errAuth errorClass = "auth"
+	// errCapacity: llmgw was at its concurrency limit.
+	errCapacity errorClass = "capacity"
+	// errPolicy: the policy failed, or routed the request nowhere.
+	errPolicy errorClass = "policy"
+	// errFail: a provider's failure the policy classed "fail", returned to
+	// the client.
+	errFail errorClass = "fail"
+	// errExhausted: every candidate failed (or the attempt cap was hit).
+	errExhausted errorClass = "exhausted"
+	// errStream: a stream broke after it started; the client got its
+	// protocol's error event (no failover after the first byte).
+	errStream errorClass = "stream"
+	// errClientCancelled: the client went away before the answer ended.
+	errClientCancelled errorClass = "client_cancelled"
+	// errGateway: llmgw's own fault.
+	errGateway errorClass = "gateway"
 )
 
 // finish logs the request: one log row (with its attempts), metrics and a
@@ -43,7 +75,7 @@ func (x *exchange) finish() {
 		UpstreamModel:  upModel,
 		Provider:       provider,
 		Status:         x.status,
-		ErrorClass:     x.errClass,
+		ErrorClass:     string(x.errClass),
 		ErrorMessage:   x.errMsg,
 		Latency:        latency,
 		TTFT:           x.ttft,
@@ -129,7 +161,7 @@ func (x *exchange) finish() {
 // never count it against that provider.
 func calledUpstream(attempts []requestlog.Attempt, provider, model string) (string, string) {
 	for i := len(attempts) - 1; i >= 0; i-- {
-		if attempts[i].Class == "skip" {
+		if attempts[i].Class == string(route.Skip) {
 			continue
 		}
 		if i == len(attempts)-1 {
@@ -145,17 +177,17 @@ func calledUpstream(attempts []requestlog.Attempt, provider, model string) (stri
 
 // countLocally answers a token-counting request for a provider that has no
 // counting endpoint with an estimate (about 4 bytes a token).
-func (x *exchange) countLocally() {
+func (x *exchange) countLocally() relayed {
 	n := len(x.body) / 4
 	var body any = map[string]int{"input_tokens": n}
 	if x.ep.proto == llm.ProtocolGemini {
 		body = map[string]int{"totalTokens": n}
 	}
-	x.status = http.StatusOK
 	x.setRouteHeaders()
 	x.w.Header().Set("X-LLMGW-Estimated", "true")
 	writeJSON(x.w, http.StatusOK, body)
 	x.committed = true
+	return relayed{status: http.StatusOK}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -24,15 +24,17 @@ import (
 // every stream reports usage), a conversion otherwise (with remote images
 // fetched and inlined for Gemini), and a re-encoding when an Anthropic
 // history replays thinking Claude would refuse (replaysForeignThinking).
-func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, error) {
+// warnings name what a conversion left out: the attempt's own, sent as
+// X-LLMGW-Warnings if it is the one that answers.
+func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) (body []byte, warnings []string, err error) {
 	if up == x.ep.proto && !x.replaysForeignThinking(up) {
-		body := x.body
+		body = x.body
 		// The usage edit first: it splices at the offset readBody found,
 		// which the model edit would move.
 		if up == llm.ProtocolOpenAI && x.ep.op == opGenerate && x.feat.Stream && !x.clientUsage {
 			b, err := forceIncludeUsage(body, x.streamOpts)
 			if err != nil {
-				return nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
+				return nil, nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
 			}
 			body, x.hideUsage = b, true
 		}
@@ -40,18 +42,18 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, e
 			mb, _ := json.Marshal(x.upModel)
 			b, err := setTopLevel(body, "model", mb)
 			if err != nil {
-				return nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
+				return nil, nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
 			}
 			body = b
 		}
-		return body, nil
+		return body, nil, nil
 	}
 	if x.ep.op != opGenerate {
-		return nil, nil // count_tokens and embeddings are not converted
+		return nil, nil, nil // count_tokens and embeddings are not converted
 	}
 	req, err := x.decodeClient()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if check := codecFor(x.ep.proto).convertible; check != nil {
 		// State only the client's vendor holds (a stored conversation)
@@ -59,7 +61,7 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, e
 		// the refusal (a 400 naming the field) is the answer when no
 		// candidate of the client's protocol follows.
 		if err := check(req); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	r2 := *req
@@ -68,19 +70,10 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) ([]byte, e
 	r2.IncludeUsage = r2.Stream && up == llm.ProtocolOpenAI
 	if up == llm.ProtocolGemini {
 		if err := x.inlineImages(ctx, &r2); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	body, warns, err := codecFor(up).encodeRequest(&r2)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range warns {
-		if !contains(x.warnings, w) {
-			x.warnings = append(x.warnings, w)
-		}
-	}
-	return body, nil
+	return codecFor(up).encodeRequest(&r2)
 }
 
 // replaysForeignThinking reports whether a same-protocol request must be
@@ -169,41 +162,40 @@ func responseHeaders(dst, src http.Header) {
 
 // relayBody relays a non-streaming response.
 // creds are the credentials sent with the request, scrubbed from the body.
-func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) *failure {
+func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) (relayed, *failure) {
 	defer resp.Body.Close()
+	var r relayed
 	b, err := readAll(io.LimitReader(resp.Body, maxResponseBody), resp.ContentLength, maxResponseBody, nil)
 	if err != nil {
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
+		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}
 	b = scrubBytes(b, creds)
 	info := inspectBody(b, codecFor(up).usageMember)
 	if !info.valid {
 		// An HTML error page from a proxy, a truncated or empty body: the
 		// provider did not answer, whatever its status says.
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not JSON (" + describeBody(resp.Header, b) + ")"}}
+		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not JSON (" + describeBody(resp.Header, b) + ")"}}
 	}
 	if info.isErr {
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: info.status, Message: info.message, Body: b}}
+		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: info.status, Message: info.message, Body: b}}
 	}
 	out := b
 	if up == x.ep.proto {
-		if u, ok := codecFor(up).parseUsage(info.usage); ok {
-			x.usage, x.usageKnown = u, true
-		}
+		r.usage, r.usageKnown = codecFor(up).parseUsage(info.usage)
 		responseHeaders(x.w.Header(), resp.Header)
 	} else {
 		lr, err := codecFor(up).decodeResponse(b)
 		if err != nil {
-			return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Status: http.StatusBadGateway, Err: err, Message: "undecodable response: " + err.Error()}}
+			return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Status: http.StatusBadGateway, Err: err, Message: "undecodable response: " + err.Error()}}
 		}
-		x.usage, x.usageKnown = lr.Usage, !lr.Usage.IsZero()
+		r.usage, r.usageKnown = lr.Usage, !lr.Usage.IsZero()
 		req, _ := x.decodeClient()
 		if out, err = codecFor(x.ep.proto).encodeResponse(lr, req); err != nil {
-			return &failure{prov: prov, up: up, final: &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "could not convert the response: " + err.Error(), Err: err}}
+			return r, &failure{prov: prov, up: up, final: &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "could not convert the response: " + err.Error(), Err: err}}
 		}
 		x.w.Header().Set("Content-Type", "application/json")
 	}
-	x.status = resp.StatusCode
+	r.status = resp.StatusCode
 	x.setRouteHeaders()
 	x.committed = true
 	// A known length spares net/http chunked encoding for bodies over its
@@ -213,9 +205,8 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.R
 	}
 	x.w.WriteHeader(resp.StatusCode)
 	_, _ = x.w.Write(out)
-	x.ttft = time.Since(x.start)
-	x.outBytes = len(out)
-	return nil
+	r.ttfb, r.bytes = time.Since(x.start), len(out)
+	return r, nil
 }
 
 // bodyInfo is what inspectBody finds in a non-streaming body.
@@ -278,9 +269,12 @@ func inspectBody(b []byte, usageMember string) bodyInfo {
 // scrubbed from it, flushing before each read of the upstream (see sink).
 // Nothing is sent to the client until the first upstream event has
 // arrived and is not an error, so that a stream failing before its first
-// byte can still fail over.
-func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) *failure {
+// byte can still fail over. Once the stream started, what breaks it is
+// the result's streamErr (the client got its protocol's error event), not
+// a failure: there is no failover after the first byte.
+func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) (relayed, *failure) {
 	defer resp.Body.Close()
+	var r relayed
 	// Every read of the stream happens before this function returns, and
 	// nothing it read is kept (what outlives it is copied): its buffers go
 	// back for the next stream.
@@ -307,15 +301,15 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 		if errors.Is(context.Cause(ctx), errIdle) {
 			kind = "timeout"
 		}
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Err: err, Message: "stream ended before its first event"}}
+		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Err: err, Message: "stream ended before its first event"}}
 	}
 	if !opensStream(first) {
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not an event stream (" + describeBody(resp.Header, first.Raw) + ")"}}
+		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not an event stream (" + describeBody(resp.Header, first.Raw) + ")"}}
 	}
 	if st, typ, msg, ok := streamError(up, first); ok {
 		// An error event in place of the first event is the provider's
 		// answer with that status (overloaded = 529), classified as such.
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: st, Type: typ, Message: msg, Body: append([]byte(nil), first.Data...)}}
+		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: st, Type: typ, Message: msg, Body: append([]byte(nil), first.Data...)}}
 	}
 
 	// Commit: from here on there is no failover.
@@ -330,7 +324,7 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	}
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	x.status = http.StatusOK
+	r.status = http.StatusOK
 	x.setRouteHeaders()
 	x.committed = true
 	x.w.WriteHeader(http.StatusOK)
@@ -339,15 +333,15 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 
 	var rerr error
 	if up == x.ep.proto {
-		rerr = x.passStream(rd, first, out)
+		rerr = x.passStream(rd, first, out, &r)
 	} else {
-		rerr = x.convertStream(rd, first, up, out)
+		rerr = x.convertStream(rd, first, up, out, &r)
 	}
 	if rerr != nil && !errors.Is(rerr, io.EOF) {
-		x.streamFailed(ctx, rerr, out)
+		x.streamFailed(ctx, rerr, out, &r)
 	}
 	out.close()
-	return nil
+	return r, nil
 }
 
 // opensStream reports whether ev can start an LLM stream: every protocol's
@@ -369,14 +363,15 @@ func describeBody(h http.Header, b []byte) string {
 	return fmt.Sprintf("%s, %d bytes", ct, len(b))
 }
 
-// passStream forwards a same-protocol stream byte for byte.
-func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink) error {
+// passStream forwards a same-protocol stream byte for byte, noting in r
+// what it relayed.
+func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relayed) error {
 	scan := codecFor(x.ep.proto).newUsageScanner()
 	for {
 		scan.Observe(ev)
 		if !(x.hideUsage && isUsageOnlyChunk(ev.Data)) {
-			if x.ttft == 0 && len(ev.Data) > 0 {
-				x.ttft = time.Since(x.start)
+			if r.ttfb == 0 && len(ev.Data) > 0 {
+				r.ttfb = time.Since(x.start)
 			}
 			raw, data := ev.Raw, ev.Data
 			if x.ep.proto == llm.ProtocolOpenAI && bytes.Contains(data, []byte(`"error"`)) {
@@ -387,13 +382,13 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink) error {
 					raw, data = sse.AppendEvent(nil, ev.Name, d), d
 				}
 			}
-			x.outBytes += len(data)
+			r.bytes += len(data)
 			if err := out.event(raw, data); err != nil {
 				return err
 			}
 		}
 		if u, ok := scan.Usage(); ok {
-			x.usage, x.usageKnown = u, true
+			r.usage, r.usageKnown = u, true
 		}
 		var err error
 		if ev, err = rd.Next(); err != nil {
@@ -403,8 +398,9 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink) error {
 }
 
 // convertStream converts an upstream stream into the client's protocol,
-// one upstream event at a time.
-func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, up llm.Protocol, out *sink) error {
+// one upstream event at a time, noting in r what it relayed (an error
+// event from the upstream is r's streamErr).
+func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, up llm.Protocol, out *sink, r *relayed) error {
 	dec := codecFor(up).newStreamDecoder()
 	req, _ := x.decodeClient()
 	enc := codecFor(x.ep.proto).newStreamEncoder(req)
@@ -416,20 +412,20 @@ func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, up llm.Protocol, 
 			switch e.Kind {
 			case llm.EventUsage, llm.EventStart:
 				if e.Usage != nil {
-					x.usage, x.usageKnown = *e.Usage, true
+					r.usage, r.usageKnown = *e.Usage, true
 				}
 			case llm.EventError:
-				x.errClass, x.errMsg = "stream", e.Err.Message
+				r.streamErr = e.Err.Message
 			}
 			buf = enc.Encode(buf, *e)
 		}
 		if len(buf) == 0 {
 			return nil
 		}
-		if x.ttft == 0 {
-			x.ttft = time.Since(x.start)
+		if r.ttfb == 0 {
+			r.ttfb = time.Since(x.start)
 		}
-		x.outBytes += len(buf)
+		r.bytes += len(buf)
 		return out.write(buf)
 	}
 	for {
@@ -455,18 +451,18 @@ func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, up llm.Protocol, 
 // streamFailed ends a started stream with the client protocol's error
 // event: the client learns the stream broke instead of seeing a silent
 // end.
-func (x *exchange) streamFailed(ctx context.Context, err error, out *sink) {
+func (x *exchange) streamFailed(ctx context.Context, err error, out *sink, r *relayed) {
 	if x.r.Context().Err() != nil || out.err != nil {
 		// The client hung up (net/http may see a failed write before it
 		// cancels the request's context): not the provider's fault.
-		x.errClass, x.errMsg = "client_cancelled", "client disconnected"
+		r.clientGone = true
 		return
 	}
 	msg := "upstream stream failed: " + err.Error()
 	if errors.Is(context.Cause(ctx), errIdle) {
 		msg = "upstream stream stalled: no event for " + x.s.cfg.StreamIdleTimeout.String()
 	}
-	x.errClass, x.errMsg = "stream", msg
+	r.streamErr = msg
 	e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: msg}
 	_ = out.write(codecFor(x.ep.proto).encodeStreamError(nil, e))
 }
@@ -513,13 +509,4 @@ func streamError(up llm.Protocol, ev sse.Event) (status int, typ, msg string, ok
 		return status, body.Error.Type, msg, true
 	}
 	return 0, "", "", false
-}
-
-func contains(ss []string, s string) bool {
-	for _, v := range ss {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

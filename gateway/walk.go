@@ -32,11 +32,31 @@ type failure struct {
 	up   llm.Protocol
 	// final is a gateway-side refusal for this candidate (a request the
 	// provider's protocol cannot express): not the provider's fault.
+	// class is the refusal's error class, "" when it has none of its own.
 	final *HTTPError
+	class errorClass
 	// done reports the attempt's outcome to the health tracker, once the
 	// failure has been classified.
 	done func(health.Outcome)
 	lat  time.Duration
+}
+
+// relayed is what an attempt that answered the client relayed; the
+// attempt folds it into the exchange (the request's log row) and tells
+// the provider's health.
+type relayed struct {
+	status     int // the HTTP status sent to the client
+	usage      llm.Usage
+	usageKnown bool          // the provider reported usage
+	ttfb       time.Duration // from the request's arrival to the first byte of the body; 0 when none
+	bytes      int           // body bytes relayed
+	// streamErr is why a started stream broke ("" when it did not): the
+	// client got its protocol's error event, and the provider is marked
+	// failed. There is no failover after the first byte.
+	streamErr string
+	// clientGone reports that the client went away during the relay: not
+	// the provider's fault.
+	clientGone bool
 }
 
 // walk tries the candidates in order until one answers: route.Walk
@@ -55,7 +75,7 @@ func (x *exchange) walk(order []route.Candidate) error {
 	case route.EndServed:
 		return nil
 	case route.EndFailed:
-		x.errClass = "fail"
+		x.errClass = errFail
 		return x.passError(lw.cur)
 	case route.EndStopped:
 		if lw.cancelled {
@@ -108,7 +128,7 @@ func (lw *liveWalk) Attempt(ctx context.Context, c route.Candidate, _ int) route
 		// and nobody is left to fail over for.
 		f.done(health.Outcome{Cancelled: true})
 		x.attempts[len(x.attempts)-1].Class = string(route.Cancelled)
-		x.status, x.errClass, x.errMsg = statusClientClosed, "client_cancelled", "client disconnected"
+		x.status, x.errClass, x.errMsg = statusClientClosed, errClientCancelled, "client disconnected"
 		lw.cancelled = true
 		return route.Stopped
 	}
@@ -173,9 +193,6 @@ func (x *exchange) classify(ctx context.Context, f *failure) engine.Class {
 func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Candidate, prov engine.Provider) *failure {
 	up := upstreamProtocol(prov.Kind, x.ep.proto)
 	x.provider, x.protoOut = prov.Name, up
-	// What an earlier candidate left (an image it could not fetch) is not
-	// this attempt's outcome.
-	x.errClass, x.errMsg = "", ""
 	x.upModel = upstreamModel(c, prov, x.feat.Model)
 	n := len(x.attempts) + 1
 	x.attempts = append(x.attempts, requestlog.Attempt{N: n, Provider: prov.Name, Model: x.upModel})
@@ -183,18 +200,25 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 	start := time.Now()
 	done := x.s.health.Begin(prov.Name)
 
-	f := x.send(ctx, deadline, c, prov, up)
+	res, f := x.send(ctx, deadline, c, prov, up)
 	lat := time.Since(start)
 	a.Latency = lat
 	if f == nil {
-		a.Status = x.status
+		x.status, x.ttft, x.outBytes = res.status, res.ttfb, res.bytes
+		x.usage, x.usageKnown = res.usage, res.usageKnown
+		a.Status = res.status
 		a.FirstByte = true
-		if x.errClass == "stream" {
+		switch {
+		case res.clientGone:
+			x.errClass, x.errMsg = errClientCancelled, "client disconnected"
+			done(health.Outcome{Latency: lat})
+		case res.streamErr != "":
 			// The stream broke after it started: no failover, but the
 			// provider's health learns of it.
-			a.Error = x.errMsg
-			done(health.Outcome{Err: true, Latency: lat, Reason: x.errMsg, MarkFailed: true})
-		} else {
+			a.Error = res.streamErr
+			x.errClass, x.errMsg = errStream, res.streamErr
+			done(health.Outcome{Err: true, Latency: lat, Reason: res.streamErr, MarkFailed: true})
+		default:
 			done(health.Outcome{Latency: lat})
 		}
 		if x.dec.StickyKey != "" {
@@ -236,25 +260,30 @@ func upstreamModel(c route.Candidate, p engine.Provider, requested string) strin
 	return requested
 }
 
-// send builds, sends and (on success) relays one attempt.
-func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candidate, prov engine.Provider, up llm.Protocol) *failure {
-	fail := func(kind string, status int, err error) *failure {
-		return &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Status: status, Err: err, Message: errString(err)}}
+// send builds, sends and (on success) relays one attempt: it returns
+// what was relayed, or the failure.
+func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candidate, prov engine.Provider, up llm.Protocol) (relayed, *failure) {
+	fail := func(kind string, status int, err error) (relayed, *failure) {
+		return relayed{}, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Status: status, Err: err, Message: errString(err)}}
 	}
-	body, err := x.upstreamBody(ctx, up)
+	body, warnings, err := x.upstreamBody(ctx, up)
+	x.warnings = warnings // this attempt's: the header describes the answer it relays
 	if err != nil {
 		he := asHTTPError(err)
-		if he.Status >= 500 {
+		var class errorClass
+		switch {
+		case he.Status >= 500:
 			he = &HTTPError{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: err.Error(), Err: err}
+		case ctx.Err() == nil:
+			class = errBadRequest // the request itself cannot go to this candidate
 		}
-		return &failure{prov: prov, up: up, final: he}
+		return relayed{}, &failure{prov: prov, up: up, final: he, class: class}
 	}
 	if x.ep.op != opGenerate && up != x.ep.proto {
 		if x.ep.op == opCountTokens {
-			x.countLocally()
-			return nil
+			return x.countLocally(), nil
 		}
-		return &failure{prov: prov, up: up, final: errorf(http.StatusBadRequest,
+		return relayed{}, &failure{prov: prov, up: up, final: errorf(http.StatusBadRequest,
 			"provider %s (kind %s) cannot serve %s requests", prov.Name, prov.Kind, x.ep.name)}
 	}
 	stream := x.feat.Stream && x.ep.op == opGenerate
@@ -316,7 +345,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 			ue.RetryAfter = time.Duration(ms) * time.Millisecond
 		}
 		ue.Type, ue.Message = codecFor(up).decodeError(resp.StatusCode, eb)
-		return &failure{prov: prov, up: up, err: ue, hdr: resp.Header}
+		return relayed{}, &failure{prov: prov, up: up, err: ue, hdr: resp.Header}
 	}
 	if stream {
 		return x.relayStream(ctx, deadline, prov, up, resp, creds)
@@ -421,11 +450,12 @@ func (x *exchange) passError(f *failure) error {
 func (x *exchange) allFailed(last, skipped *failure, why string) error {
 	if last == nil {
 		if skipped != nil {
+			x.errClass = skipped.class
 			return skipped.final
 		}
 		return errorf(http.StatusServiceUnavailable, "no provider could serve model %q", x.feat.Model)
 	}
-	x.errClass = "exhausted"
+	x.errClass = errExhausted
 	msg := fmt.Sprintf("all providers failed (%d attempts); last: %s", len(x.attempts), last.err.Error())
 	if why != "" {
 		msg += " (" + why + ")"

@@ -51,6 +51,9 @@ func TestStatefulResponsesFieldsAreNotConvertedSilently(t *testing.T) {
 		if c.Count() != 0 {
 			t.Errorf("the Anthropic upstream received %d requests", c.Count())
 		}
+		if rec := h.rec.last(t); rec.Status != http.StatusBadRequest || rec.ErrorClass != "bad_request" || rec.Provider != "" {
+			t.Errorf("log row status %d class %q provider %q, want 400 bad_request and no provider", rec.Status, rec.ErrorClass, rec.Provider)
+		}
 	})
 	t.Run("fails over", func(t *testing.T) {
 		c := providertest.New(t, providertest.FixtureReply(t, "anthropic_nonstream_tool_use_response.json"))
@@ -65,4 +68,20 @@ func TestStatefulResponsesFieldsAreNotConvertedSilently(t *testing.T) {
 			t.Errorf("requests c=%d o=%d, want c=0 o=1", c.Count(), o.Count())
 		}
 	})
+}
+
+// The warnings header describes the conversion that produced the answer:
+// what a failed attempt's conversion dropped is not the served answer's.
+func TestWarningsAreTheServingAttempts(t *testing.T) {
+	c := providertest.New(t, providertest.Reply{Status: 500, Body: []byte(`{"type":"error","error":{"type":"api_error","message":"boom"}}`)})
+	o := providertest.New(t, okReply(t))
+	h := newHarness(t, providerDecl("c", "anthropic", c.URL, "")+providerDecl("o", "openai", o.URL, "priority = 2")+
+		"def route(req, ctx):\n    return [c, o]\n")
+	resp, body := h.post("/v1/chat/completions", `{"model":"m","seed":42,"messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != http.StatusOK || c.Count() != 1 || o.Count() != 1 {
+		t.Fatalf("status %d (%s), c=%d o=%d; want 200 from o after c failed", resp.StatusCode, body, c.Count(), o.Count())
+	}
+	if got := resp.Header.Values("X-LLMGW-Warnings"); len(got) != 0 {
+		t.Errorf("X-LLMGW-Warnings = %q from the failed conversion, want none for a same-protocol answer", got)
+	}
 }

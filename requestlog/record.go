@@ -36,8 +36,11 @@ type Record struct {
 	// Status is the HTTP status returned to the client; 0 when none was
 	// (client gone before headers).
 	Status int `json:"status"`
-	// ErrorClass is the classification of the final failure ("failover",
-	// "fail", "cooldown", ...); ErrorMessage its redacted message.
+	// ErrorClass is why the request did not end in a clean answer, ""
+	// when it did: bad_request, auth, capacity, policy, fail (a failure
+	// the policy classed so), exhausted, stream (broken after it started),
+	// client_cancelled or gateway (the gateway defines them).
+	// ErrorMessage is its redacted message.
 	ErrorClass   string `json:"error_class"`
 	ErrorMessage string `json:"error"`
 	// Latency is the whole request; TTFT the time to the first byte of the
