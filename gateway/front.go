@@ -84,7 +84,8 @@ type exchange struct {
 	ttft        time.Duration
 	errClass    errorClass // why the request did not end in a clean answer
 	errMsg      string
-	hideUsage   bool // the client did not ask for OpenAI's usage chunk; llmgw did
+	walker      liveWalk // the failover walk's driver (walk.go)
+	hideUsage   bool     // the client did not ask for OpenAI's usage chunk; llmgw did
 	clientUsage bool
 	// streamOpts is the body's stream_options value (a sub-slice of body;
 	// nil when absent), found on readBody's pass so that the usage edits
