@@ -25,7 +25,12 @@
 //	req, _ := engine.RequestFromBody(protocol, body, headers)
 //	dec, err := pol.Decide(ctx, req, env)         // candidates in policy order
 //	order, _ := route.Order(dec.Candidates, ...)   // failover order
-//	class, err := pol.Classify(ctx, errInfo, env)  // after each failed attempt
+//	route.Walk(ctx, order, maxAttempts, driver)     // the attempts, in order
+//	class, err := pol.Classify(ctx, errInfo, env)  // the driver, after each failed attempt
+//	cost, src, ok := pol.PriceTable().Cost(model, usage)
+//
+// Policy.Eval runs the same Decide, Order and Walk with simulated
+// attempts, so that a dry run shows what a live request does.
 //
 // Every hook call runs on a fresh starlark.Thread bounded by
 // Config.MaxSteps, Config.HookTimeout and ctx. A hook that fails, overruns

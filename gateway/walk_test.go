@@ -15,22 +15,26 @@ import (
 	"github.com/llmgw/llmgw/requestlog"
 )
 
+// walkScenario is one case of TestLiveWalkMatchesEval.
+type walkScenario struct {
+	name string
+	// faults holds one entry per provider, in failover order: "ok", an
+	// HTTP status, "timeout", "connect" or "stream" (eval's
+	// --simulate-errors vocabulary).
+	faults   []string
+	classify string // a classify hook; "" for the default
+	result   string // eval's outcome
+	status   int    // what the client gets live
+}
+
 // TestLiveWalkMatchesEval runs each failure scenario twice: live, against
 // upstreams that inject the fault, and through eval with the same faults
-// simulated. Both walk with route.Walk, so they must agree attempt by
-// attempt (provider, status, class) and on the outcome.
+// simulated; for a plain and a streaming request. Both walk with
+// route.Walk, so they must agree attempt by attempt (provider, status,
+// class) and on the outcome.
 func TestLiveWalkMatchesEval(t *testing.T) {
 	dead := deadAddr(t)
-	tests := []struct {
-		name string
-		// faults holds one entry per provider, in failover order: "ok",
-		// an HTTP status, "timeout", "connect" or "stream" (eval's
-		// --simulate-errors vocabulary).
-		faults   []string
-		classify string // a classify hook; "" for the default
-		result   string // eval's outcome
-		status   int    // what the client gets live
-	}{
+	tests := []walkScenario{
 		{"six 500s walk the whole chain", []string{"500", "500", "500", "500", "500", "500"}, "", "exhausted", 502},
 		{"first serves", []string{"ok", "500"}, "", "served", 200},
 		{"503 retries once then fails over", []string{"503", "ok"}, "", "served", 200},
@@ -47,72 +51,81 @@ func TestLiveWalkMatchesEval(t *testing.T) {
 			"def classify(err, ctx):\n    return \"cooldown\"\n", "served", 200},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var decls, names []string
-			sim := map[string]string{}
-			for i, fault := range tt.faults {
-				name := fmt.Sprintf("p%d", i)
-				names = append(names, name)
-				prio := fmt.Sprintf("priority = %d", i+1)
-				switch fault {
-				case "ok":
-					decls = append(decls, providerDecl(name, "openai", providertest.New(t, okReply(t)).URL, prio))
-					continue
-				case "connect":
-					decls = append(decls, providerDecl(name, "openai", "http://"+dead, prio))
-				case "timeout":
-					up := providertest.New(t, providertest.Reply{Delay: 5 * time.Second})
-					decls = append(decls, providerDecl(name, "openai", up.URL, prio+", timeout = 0.2"))
-				case "stream":
-					up := providertest.New(t, providertest.Reply{Body: []byte("<html>bad gateway</html>"), Header: http.Header{"Content-Type": {"text/html"}}})
-					decls = append(decls, providerDecl(name, "openai", up.URL, prio))
-				default:
-					code, err := strconv.Atoi(fault)
-					if err != nil {
-						t.Fatalf("bad fault %q", fault)
-					}
-					up := providertest.New(t, providertest.Reply{Status: code, Body: []byte(`{"error":{"message":"injected","type":"api_error"}}`)})
-					decls = append(decls, providerDecl(name, "openai", up.URL, prio))
-				}
-				sim[name] = fault
-			}
-			policy := strings.Join(decls, "") + "def route(req, ctx):\n    return [" + strings.Join(names, ", ") + "]\n" + tt.classify
-			h := newHarness(t, policy)
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, dead, false) })
+		t.Run(tt.name+"/stream", func(t *testing.T) { tt.run(t, dead, true) })
+	}
+}
 
-			res, err := h.eng.Policy().Eval(context.Background(), &engine.Request{Model: "gpt-4o", Protocol: "openai"}, engine.EvalOptions{SimulateErrors: sim})
+func (tt walkScenario) run(t *testing.T, dead string, stream bool) {
+	ok, body := okReply(t), chatBody
+	if stream {
+		ok = providertest.FixtureReply(t, "openai_chat_stream_text_with_usage.sse")
+		body = `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	}
+	var decls, names []string
+	sim := map[string]string{}
+	for i, fault := range tt.faults {
+		name := fmt.Sprintf("p%d", i)
+		names = append(names, name)
+		prio := fmt.Sprintf("priority = %d", i+1)
+		switch fault {
+		case "ok":
+			decls = append(decls, providerDecl(name, "openai", providertest.New(t, ok).URL, prio))
+			continue
+		case "connect":
+			decls = append(decls, providerDecl(name, "openai", "http://"+dead, prio))
+		case "timeout":
+			up := providertest.New(t, providertest.Reply{Delay: 5 * time.Second})
+			decls = append(decls, providerDecl(name, "openai", up.URL, prio+", timeout = 0.2"))
+		case "stream":
+			// Not the JSON body or event stream asked for: the answer is
+			// unusable before its first byte.
+			up := providertest.New(t, providertest.Reply{Body: []byte("<html>bad gateway</html>"), Header: http.Header{"Content-Type": {"text/html"}}, SSE: stream})
+			decls = append(decls, providerDecl(name, "openai", up.URL, prio))
+		default:
+			code, err := strconv.Atoi(fault)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("bad fault %q", fault)
 			}
-			resp, body := h.post("/v1/chat/completions", chatBody)
-			rec := h.rec.last(t)
+			up := providertest.New(t, providertest.Reply{Status: code, Body: []byte(`{"error":{"message":"injected","type":"api_error"}}`)})
+			decls = append(decls, providerDecl(name, "openai", up.URL, prio))
+		}
+		sim[name] = fault
+	}
+	h := newHarness(t, strings.Join(decls, "")+"def route(req, ctx):\n    return ["+strings.Join(names, ", ")+"]\n"+tt.classify)
 
-			if res.Outcome.Result != tt.result || resp.StatusCode != tt.status {
-				t.Errorf("eval outcome %s, live status %d (%.200s); want %s and %d", res.Outcome.Result, resp.StatusCode, body, tt.result, tt.status)
-			}
-			if got := resp.Header.Get("X-LLMGW-Attempts"); got != strconv.Itoa(len(res.Attempts)) {
-				t.Errorf("X-LLMGW-Attempts = %s, eval made %d attempts", got, len(res.Attempts))
-			}
-			if len(rec.Attempts) != len(res.Attempts) {
-				t.Fatalf("live attempts %s, eval %s", liveTried(rec.Attempts), evalTried(res.Attempts))
-			}
-			for i, la := range rec.Attempts {
-				ea := res.Attempts[i]
-				class := la.Class
-				if class == "" {
-					class = "ok"
-				}
-				status := la.Status
-				if ea.Class == "ok" {
-					status = 200 // eval's served attempt; live records the relayed status
-				}
-				if la.Provider != ea.Provider || class != ea.Class || status != ea.Status {
-					t.Errorf("attempt %d: live %s:%s (%d), eval %s:%s (%d)", i+1, la.Provider, class, la.Status, ea.Provider, ea.Class, ea.Status)
-				}
-			}
-			if res.Outcome.Result == "served" && resp.Header.Get("X-LLMGW-Provider") != res.Outcome.Provider {
-				t.Errorf("served live by %s, by eval %s", resp.Header.Get("X-LLMGW-Provider"), res.Outcome.Provider)
-			}
-		})
+	res, err := h.eng.Policy().Eval(context.Background(), &engine.Request{Model: "gpt-4o", Protocol: "openai", Stream: stream}, engine.EvalOptions{SimulateErrors: sim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, out := h.post("/v1/chat/completions", body)
+	rec := h.rec.last(t)
+
+	if res.Outcome.Result != tt.result || resp.StatusCode != tt.status {
+		t.Errorf("eval outcome %s, live status %d (%.200s); want %s and %d", res.Outcome.Result, resp.StatusCode, out, tt.result, tt.status)
+	}
+	if got := resp.Header.Get("X-LLMGW-Attempts"); got != strconv.Itoa(len(res.Attempts)) {
+		t.Errorf("X-LLMGW-Attempts = %s, eval made %d attempts", got, len(res.Attempts))
+	}
+	if len(rec.Attempts) != len(res.Attempts) {
+		t.Fatalf("live attempts %s, eval %s", liveTried(rec.Attempts), evalTried(res.Attempts))
+	}
+	for i, la := range rec.Attempts {
+		ea := res.Attempts[i]
+		class := la.Class
+		if class == "" {
+			class = "ok"
+		}
+		status := la.Status
+		if ea.Class == "ok" {
+			status = 200 // eval's served attempt; live records the relayed status
+		}
+		if la.Provider != ea.Provider || class != ea.Class || status != ea.Status {
+			t.Errorf("attempt %d: live %s:%s (%d), eval %s:%s (%d)", i+1, la.Provider, class, la.Status, ea.Provider, ea.Class, ea.Status)
+		}
+	}
+	if res.Outcome.Result == "served" && resp.Header.Get("X-LLMGW-Provider") != res.Outcome.Provider {
+		t.Errorf("served live by %s, by eval %s", resp.Header.Get("X-LLMGW-Provider"), res.Outcome.Provider)
 	}
 }
 
