@@ -288,7 +288,8 @@ func (s *Server) apiEval(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid request body: "+err.Error())
 		return
 	}
-	opts := engine.EvalOptions{Protocol: proto, Now: s.now(), Health: map[string]engine.Health{}}
+	// This gateway's attempt cap, so that the dry run walks as it would.
+	opts := engine.EvalOptions{Protocol: proto, Now: s.now(), Health: map[string]engine.Health{}, MaxAttempts: s.cfg.MaxAttempts}
 	for _, p := range s.cfg.Policies.Policy().Providers {
 		st := s.health.Snapshot(p.Name)
 		if st.State != "" && st.State != "healthy" {

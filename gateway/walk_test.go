@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,5 +175,35 @@ func TestPolicyPricesCostTheRequest(t *testing.T) {
 	want := rec.Usage.InputTokens*1000 + rec.Usage.OutputTokens*2000 // micro-USD at $1000 and $2000 per million tokens
 	if rec.Usage.IsZero() || rec.CostMicros == nil || *rec.CostMicros != want || rec.PriceSource != "policy" {
 		t.Errorf("cost %v from %q for %+v, want %d from the policy", rec.CostMicros, rec.PriceSource, rec.Usage, want)
+	}
+}
+
+// An operator's attempt cap (Config.MaxAttempts) stops the live walk and
+// the dashboard's dry run (POST /api/eval) at the same attempt.
+func TestAttemptCapLiveAndAPIEval(t *testing.T) {
+	var decls, names, sim []string
+	for i := range 5 {
+		up := providertest.New(t, providertest.Reply{Status: 500})
+		n := fmt.Sprintf("p%d", i)
+		decls = append(decls, providerDecl(n, "openai", up.URL, fmt.Sprintf("priority = %d", i+1)))
+		names = append(names, n)
+		sim = append(sim, n+"=500")
+	}
+	h := newHarness(t, strings.Join(decls, "")+"def route(req, ctx):\n    return ["+strings.Join(names, ", ")+"]\n",
+		func(c *Config) { c.MaxAttempts = 3 })
+	resp, body := h.post("/v1/chat/completions", chatBody)
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-LLMGW-Attempts") != "3" || !strings.Contains(string(body), "gave up after 3 attempts") {
+		t.Errorf("live: status %d, %s attempts (%s); want 502 after 3", resp.StatusCode, resp.Header.Get("X-LLMGW-Attempts"), body)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/api/eval?simulate_errors="+url.QueryEscape(strings.Join(sim, ",")), strings.NewReader(chatBody))
+	req.RemoteAddr = "127.0.0.1:5000"
+	rec := httptest.NewRecorder()
+	h.gw.ServeHTTP(rec, req)
+	var res engine.EvalResult
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("POST /api/eval = %d %s", rec.Code, rec.Body)
+	}
+	if len(res.Attempts) != 3 || res.Outcome.Result != "exhausted" {
+		t.Errorf("/api/eval: %s, outcome %s; want 3 attempts, exhausted", evalTried(res.Attempts), res.Outcome.Result)
 	}
 }
