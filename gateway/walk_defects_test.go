@@ -85,3 +85,29 @@ func TestWarningsAreTheServingAttempts(t *testing.T) {
 		t.Errorf("X-LLMGW-Warnings = %q from the failed conversion, want none for a same-protocol answer", got)
 	}
 }
+
+// A Gemini request that relies on content cached at Google cannot be
+// converted either: refused with a 400 in Gemini's shape naming
+// cachedContent, or served by a Gemini candidate behind.
+func TestGeminiCachedContentIsNotConvertedSilently(t *testing.T) {
+	const path = "/v1beta/models/gemini-2.5-flash:generateContent"
+	const body = `{"cachedContent":"cachedContents/abc123","contents":[{"role":"user","parts":[{"text":"and then?"}]}]}`
+	o := providertest.New(t, okReply(t))
+	h := newHarness(t, providerDecl("o", "openai", o.URL, "")+"def route(req, ctx):\n    return [o]\n")
+	resp, out := h.post(path, body)
+	if shape, _, msg := errorShape(t, out); resp.StatusCode != http.StatusBadRequest || shape != "gemini" || !strings.Contains(msg, "cachedContent") {
+		t.Errorf("status %d, error %s %q; want a 400 in Gemini's shape naming cachedContent", resp.StatusCode, shape, msg)
+	}
+	if o.Count() != 0 {
+		t.Errorf("the OpenAI upstream received %d requests", o.Count())
+	}
+
+	o2 := providertest.New(t, okReply(t))
+	g := providertest.New(t, providertest.FixtureReply(t, "gemini_nonstream_text.response.json"))
+	h = newHarness(t, providerDecl("o", "openai", o2.URL, "")+providerDecl("g", "gemini", g.URL, "priority = 2")+
+		"def route(req, ctx):\n    return [o, g]\n")
+	resp, out = h.post(path, body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-LLMGW-Provider") != "g" || o2.Count() != 0 {
+		t.Errorf("status %d from %q (%.200s), openai got %d; want 200 from g", resp.StatusCode, resp.Header.Get("X-LLMGW-Provider"), out, o2.Count())
+	}
+}

@@ -419,3 +419,30 @@ func TestEncodeRequestPairsSameNameResults(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertible: what only Gemini can serve (several candidates, content
+// cached at Google) is refused before a conversion, naming the field;
+// anything else converts.
+func TestConvertible(t *testing.T) {
+	for _, tt := range []struct {
+		body, param string // param "" when convertible
+	}{
+		{`{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"candidateCount":2}}`, "generationConfig.candidateCount"},
+		{`{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"cachedContent":"cachedContents/abc123"}`, "cachedContent"},
+		{`{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"cachedContent":null}`, ""},
+		{`{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"candidateCount":1}}`, ""},
+	} {
+		req, err := DecodeRequest([]byte(tt.body))
+		if err != nil {
+			t.Fatalf("DecodeRequest(%s): %v", tt.body, err)
+		}
+		err = Convertible(req)
+		var le *llm.Error
+		switch {
+		case tt.param == "" && err != nil:
+			t.Errorf("Convertible(%s) = %v, want nil", tt.body, err)
+		case tt.param != "" && (!errors.As(err, &le) || le.Status != 400 || le.Param != tt.param):
+			t.Errorf("Convertible(%s) = %v, want a 400 *llm.Error on %s", tt.body, err, tt.param)
+		}
+	}
+}

@@ -78,14 +78,19 @@ func DecodeRequestModel(model string, body []byte) (*llm.Request, error) {
 
 // Convertible reports whether a request decoded by DecodeRequest can be
 // served by an upstream of another protocol: candidateCount > 1 (several
-// answers) has no equivalent elsewhere, so the gateway should answer the
-// returned *llm.Error (400) instead of converting.
+// answers) has no equivalent elsewhere, and cachedContent names content
+// stored at Google that another provider never sees, so converting would
+// silently answer without it. The gateway answers the returned
+// *llm.Error (400) instead of converting.
 func Convertible(req *llm.Request) error {
 	if req.ExtraProtocol != llm.ProtocolGemini {
 		return nil
 	}
 	if v, ok := req.Extra["candidateCount"]; ok {
 		return badRequest("generationConfig.candidateCount", "candidateCount=%s (several candidates) is only supported by Gemini models; this model is served by another provider", v)
+	}
+	if v, ok := req.Extra["cachedContent"]; ok && string(v) != "null" && string(v) != `""` {
+		return badRequest("cachedContent", "cachedContent %s is stored at Google and cannot be used with another provider; send its contents in the request instead", v)
 	}
 	return nil
 }

@@ -11,8 +11,9 @@
 //     splits the path; DecodeRequestModel sets Request.Model from it; the
 //     gateway sets Request.Stream for :streamGenerateContent. EncodeRequest
 //     returns only the body: the caller builds the URL from Request.Model.
-//   - generationConfig.candidateCount > 1 has no equivalent elsewhere:
-//     Convertible reports it before the gateway converts. Unmapped fields
+//   - generationConfig.candidateCount > 1 has no equivalent elsewhere, and
+//     cachedContent is state only Google holds: Convertible reports them
+//     before the gateway converts. Unmapped fields
 //     (safetySettings, cachedContent, other generationConfig members)
 //     travel in Request.Extra, generationConfig ones under the
 //     "generationConfig" key.
