@@ -142,6 +142,9 @@ func (p *Policy) walk(ctx context.Context, req *Request, env Env, res *EvalResul
 	if sw.err != nil {
 		return sw.err
 	}
+	if w.End == route.EndStopped {
+		return fmt.Errorf("engine: eval: %w", context.Cause(ctx))
+	}
 	var last Attempt
 	if len(res.Attempts) > 0 {
 		last = res.Attempts[len(res.Attempts)-1]
