@@ -77,8 +77,11 @@ type Attempt struct {
 	Model    string `json:"model"`
 	// Status is the upstream HTTP status, 0 when there was none.
 	Status int `json:"status"`
-	// Class is how the failure was classified ("" on success); Error its
-	// redacted message.
+	// Class is what the walk did after the attempt, "" when it answered:
+	// retry, failover, cooldown or fail (the policy's class of the
+	// failure), skip (a candidate that cannot serve the request: nothing
+	// was sent) or cancelled (the client went away); route.Action defines
+	// them. Error is the failure's redacted message.
 	Class string `json:"class"`
 	Error string `json:"error"`
 	// Latency is the attempt's duration.
