@@ -13,7 +13,7 @@ type EventKind uint8
 // one after the other. Usage events are cumulative: the last one wins.
 const (
 	EventStart      EventKind = iota + 1 // ID, Model, Usage (preliminary, may be nil)
-	EventBlockStart                      // Index, Block (PartText, PartThinking, PartRefusal, PartToolCall, PartRedactedThinking), ToolCallID, ToolName, Text (redacted data)
+	EventBlockStart                      // Index, Block (PartText, PartThinking, PartRefusal, PartToolCall, PartRedactedThinking), ToolCallID, ToolName, Text (redacted data), SignatureProtocol (of redacted data)
 	EventDelta                           // Index, Text (text, thinking or refusal text, or a fragment of tool call arguments)
 	EventSignature                       // Index, Text (the signature; replaces any earlier one), SignatureProtocol
 	EventBlockStop                       // Index

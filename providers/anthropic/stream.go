@@ -95,7 +95,7 @@ func (d *StreamDecoder) blockStart(w *wireEvent) []llm.Event {
 	case "thinking":
 		ev.Block, initial = llm.PartThinking, b.Thinking
 	case "redacted_thinking":
-		ev.Block, ev.Text = llm.PartRedactedThinking, b.Data
+		ev.Block, ev.Text, ev.SignatureProtocol = llm.PartRedactedThinking, b.Data, llm.ProtocolAnthropic
 	case "tool_use":
 		d.toolUse = true
 		ev.Block, ev.ToolCallID, ev.ToolName = llm.PartToolCall, b.ID, b.Name

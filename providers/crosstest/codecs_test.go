@@ -66,8 +66,13 @@ var codecs = []codec{
 		proto: llm.ProtocolGemini, prefix: "gemini_", requestSuffix: ".request.json", responseSuffix: ".response.json",
 		decodeRequest:  func(b []byte) (*llm.Request, error) { return gemini.DecodeRequestModel("gemini-2.5-flash", b) },
 		encodeRequest:  gemini.EncodeRequest,
-		decodeResponse: gemini.DecodeResponse, encodeResponse: gemini.EncodeResponse,
-		newStreamDecoder: func() streamDecoder { return gemini.NewStreamDecoder() },
+		decodeResponse: func(b []byte) (*llm.Response, error) { return gemini.DecodeResponseNonce(b, "nonce") },
+		encodeResponse: gemini.EncodeResponse,
+		newStreamDecoder: func() streamDecoder {
+			d := gemini.NewStreamDecoder()
+			d.Nonce = "nonce" // call ids in goldens stay put
+			return d
+		},
 		newStreamEncoder: func(r *llm.Request) streamEncoder { return gemini.NewStreamEncoder(r) },
 	},
 }

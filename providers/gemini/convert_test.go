@@ -152,7 +152,7 @@ func TestDecodeResponseGolden(t *testing.T) {
 	}
 	for name, body := range inputs {
 		t.Run(name, func(t *testing.T) {
-			resp, err := DecodeResponse([]byte(body))
+			resp, err := DecodeResponseNonce([]byte(body), testNonce)
 			if err != nil {
 				t.Fatalf("DecodeResponse error: %v", err)
 			}

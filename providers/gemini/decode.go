@@ -243,7 +243,7 @@ func decodeContents(cs []content) ([]llm.Message, error) {
 		}
 		msg := llm.Message{Role: role}
 		for j, p := range c.Parts {
-			parts, err := decodePart(p, &ct)
+			parts, err := decodeCarryingPart(p, &ct)
 			if err != nil {
 				return nil, badRequest(fmt.Sprintf("contents[%d].parts[%d]", i, j), "contents[%d].parts[%d]: %v", i, j, err)
 			}

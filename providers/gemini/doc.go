@@ -19,16 +19,27 @@
 //     "generationConfig" key.
 //   - Request bodies are proto-JSON: snake_case field names
 //     (system_instruction, function_call) are accepted like camelCase.
-//   - Gemini 2.x function calls have no ids. Decoders synthesize stable
-//     ones and pair function responses with calls by name in call order;
-//     encoders send ids back only when Gemini issued them, and always name
-//     a functionResponse after its call, found in the history.
+//   - Gemini 2.x function calls have no ids, and responseId may be
+//     missing or repeated. Upstream decoders give such calls
+//     llmgw_call_<nonce>_<n> with a random nonce per answer, so that ids
+//     never repeat within a conversation; the client decoder numbers a
+//     history's id-less calls in order and pairs function responses with
+//     them by name in call order. Encoders send ids back only when Gemini
+//     issued them, and always name a functionResponse after its call,
+//     found in the history.
 //   - thoughtSignature is provider-bound: Gemini signatures are kept,
-//     foreign ones are never forwarded. In requests to Gemini, the first
-//     functionCall part of a step without a Gemini signature carries the
-//     documented sentinel skip_thought_signature_validator; responses to
-//     clients never carry it (go-genai decodes signatures as base64 and
-//     rejects the sentinel).
+//     foreign ones are never forwarded. The upstream decoders turn a
+//     functionCall's signature into a signature-only thinking part before
+//     the call, the form other protocols' clients carry back;
+//     EncodeRequest folds it onto the call again. In requests to Gemini,
+//     the first functionCall part of a step that still has no Gemini
+//     signature carries the documented sentinel
+//     skip_thought_signature_validator; responses to clients never carry
+//     it (go-genai decodes signatures as base64 and rejects the sentinel).
+//   - Another provider's reasoning (Claude's signed thinking, OpenAI's
+//     encrypted reasoning) reaches a Gemini client as the thoughtSignature
+//     of the next part: the base64 of an llm.Carry token, which the
+//     client replays and DecodeRequest unpacks.
 //   - Streams are data:-only SSE (go-genai rejects anything else) with
 //     cumulative usageMetadata, complete functionCall parts and a final
 //     chunk that carries finishReason. NewArrayStreamEncoder writes the JSON

@@ -96,7 +96,7 @@ func (e *requestEncoder) contents() []content {
 			role = "model"
 		}
 		var parts []part
-		for _, p := range m.Parts {
+		for _, p := range foldCallSignatures(m.Parts) {
 			parts = append(parts, e.part(p, role)...)
 		}
 		if len(parts) == 0 {

@@ -26,6 +26,14 @@ type StreamEncoder struct {
 	call      *functionCall // the tool call being buffered
 	args      []byte
 	sig       string
+	// reasoning is the thinking block being streamed, kept whole in case
+	// another provider issued it and it must be carried (see carrier).
+	reasoning llm.Part
+	carry     carrier
+	// held is a Gemini signature that came in a thinking block without
+	// text: the form the decoders give a call's signature, so it goes on
+	// the call that follows (or on a thought part of its own otherwise).
+	held string
 }
 
 // NewStreamEncoder returns an SSE encoder (alt=sse). req is the client's
@@ -57,29 +65,50 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 		}
 	case llm.EventBlockStart:
 		e.block = ev.Block
-		if ev.Block == llm.PartToolCall {
+		if ev.Block != llm.PartToolCall {
+			dst = e.flushHeld(dst)
+		}
+		switch ev.Block {
+		case llm.PartToolCall:
 			e.call = &functionCall{ID: geminiID(ev.ToolCallID), Name: ev.ToolName}
-			e.args, e.sig = e.args[:0], ""
+			e.args, e.sig, e.held = e.args[:0], e.held, ""
+		case llm.PartThinking, llm.PartRedactedThinking:
+			e.reasoning = llm.Part{Kind: ev.Block, Data: ev.Text, SignatureProtocol: ev.SignatureProtocol}
 		}
 	case llm.EventDelta:
 		switch e.block {
 		case llm.PartToolCall:
 			e.args = append(e.args, ev.Text...)
 		case llm.PartText, llm.PartRefusal:
-			if ev.Text != "" {
-				dst = e.appendTextChunk(dst, ev.Text, false)
+			if ev.Text == "" {
+				break
 			}
+			if sig := e.carry.take(); sig != "" {
+				p := textPart(ev.Text)
+				p.ThoughtSignature = sig
+				dst = e.chunk(dst, p)
+				break
+			}
+			dst = e.appendTextChunk(dst, ev.Text, false)
 		case llm.PartThinking:
+			e.reasoning.Text += ev.Text
 			if e.thoughts && ev.Text != "" {
 				dst = e.appendTextChunk(dst, ev.Text, true)
 			}
 		}
 	case llm.EventSignature:
 		if ev.SignatureProtocol != llm.ProtocolGemini {
+			if e.block == llm.PartThinking {
+				e.reasoning.Signature, e.reasoning.SignatureProtocol = ev.Text, ev.SignatureProtocol
+			}
 			break
 		}
 		if e.block == llm.PartToolCall {
 			e.sig = ev.Text
+			break
+		}
+		if e.block == llm.PartThinking && e.reasoning.Text == "" {
+			e.held = ev.Text
 			break
 		}
 		p := textPart("")
@@ -87,10 +116,13 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 		p.ThoughtSignature = ev.Text
 		dst = e.chunk(dst, p)
 	case llm.EventBlockStop:
-		if e.block == llm.PartToolCall && e.call != nil {
+		switch {
+		case e.block == llm.PartToolCall && e.call != nil:
 			dst = e.flushCall(dst)
+		case llm.Carries(e.reasoning, llm.ProtocolGemini):
+			e.carry.pending = append(e.carry.pending, e.reasoning)
 		}
-		e.block = ""
+		e.block, e.reasoning = "", llm.Part{}
 	case llm.EventUsage:
 		if ev.Usage != nil {
 			u := *ev.Usage
@@ -110,9 +142,24 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 // the sentinel when such a history goes to Gemini).
 func (e *StreamEncoder) flushCall(dst []byte) []byte {
 	e.call.Args = argsObject(e.args)
-	p := part{FunctionCall: e.call, ThoughtSignature: e.sig}
+	sig := e.sig
+	if sig == "" {
+		sig = e.carry.take()
+	}
+	p := part{FunctionCall: e.call, ThoughtSignature: sig}
 	e.calls++
 	e.call = nil
+	return e.chunk(dst, p)
+}
+
+// flushHeld writes a held signature that no call took as a thought part.
+func (e *StreamEncoder) flushHeld(dst []byte) []byte {
+	if e.held == "" {
+		return dst
+	}
+	p := textPart("")
+	p.Thought, p.ThoughtSignature = true, e.held
+	e.held = ""
 	return e.chunk(dst, p)
 }
 
@@ -123,6 +170,13 @@ func (e *StreamEncoder) Close(dst []byte) []byte {
 	if !e.failed && e.finished {
 		if e.call != nil {
 			dst = e.flushCall(dst)
+		}
+		dst = e.flushHeld(dst)
+		if sig := e.carry.take(); sig != "" {
+			// Nothing followed the reasoning: a thought part carries it.
+			p := textPart("")
+			p.Thought, p.ThoughtSignature = true, sig
+			dst = e.chunk(dst, p)
 		}
 		reason := e.finish
 		if e.calls > 0 && reason == llm.StopEnd {

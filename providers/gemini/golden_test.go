@@ -42,9 +42,14 @@ func readFixture(t testing.TB, name string) []byte { return goldentest.Fixture(t
 
 func fixtures(t testing.TB, pattern string) []string { return goldentest.Fixtures(t, pattern) }
 
+// testNonce fixes the random part of synthesized call ids in goldens.
+const testNonce = "nonce"
+
 // decodeStream runs a recorded SSE body through a StreamDecoder.
 func decodeStream(t testing.TB, body []byte) []llm.Event {
-	return goldentest.DecodeStream(t, NewStreamDecoder(), body)
+	d := NewStreamDecoder()
+	d.Nonce = testNonce
+	return goldentest.DecodeStream(t, d, body)
 }
 
 var kindNames = map[llm.EventKind]string{

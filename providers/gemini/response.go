@@ -12,8 +12,22 @@ import (
 
 // DecodeResponse converts a Gemini generateContent response body from an
 // upstream into a neutral response. Only the first candidate is kept.
-// Gemini 2.x function calls get synthesized ids.
+// Function calls without an id (Gemini 2.x) get synthesized ones that
+// never repeat across turns (see DecodeResponseNonce).
 func DecodeResponse(body []byte) (*llm.Response, error) {
+	return DecodeResponseNonce(body, llm.NewNonce())
+}
+
+// DecodeResponseNonce is DecodeResponse with the random part of the
+// synthesized call ids given, llmgw_call_<nonce>_<n>: Gemini may omit
+// responseId or repeat it, and a client that sees one id twice in a
+// conversation (Claude Code) drops the second call and its result, so
+// each answer draws its own nonce. Tests pass a fixed one.
+//
+// A call's thoughtSignature becomes a thinking part with no text just
+// before the call: that is the form every client encoder can carry back
+// in its own protocol, and EncodeRequest puts it on the call again.
+func DecodeResponseNonce(body []byte, nonce string) (*llm.Response, error) {
 	var wr generateResponse
 	if err := json.Unmarshal(body, &wr); err != nil {
 		return nil, llm.Errorf(502, llm.ErrAPI, "gemini: invalid response body: %v", err)
@@ -37,9 +51,13 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 	calls := 0
 	if c.Content != nil {
 		for _, p := range c.Content.Parts {
-			lp, ok := responsePart(p, wr.ResponseID, &calls)
+			lp, ok := responsePart(p, nonce, &calls)
 			if !ok {
 				continue
+			}
+			if lp.Kind == llm.PartToolCall && lp.Signature != "" {
+				resp.Parts = append(resp.Parts, callSignature(lp))
+				lp.Signature, lp.SignatureProtocol = "", ""
 			}
 			if lp.Kind == llm.PartText && lp.Text == "" && lp.Signature != "" && len(resp.Parts) > 0 {
 				// A signature on an empty trailing part belongs to the
@@ -61,8 +79,8 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 }
 
 // responsePart converts one part of an upstream answer. Function calls
-// without an id get llmgw_call_<responseId>_<n>.
-func responsePart(p part, responseID string, calls *int) (llm.Part, bool) {
+// without an id get llmgw_call_<nonce>_<n>.
+func responsePart(p part, nonce string, calls *int) (llm.Part, bool) {
 	var lp llm.Part
 	switch {
 	case p.FunctionCall != nil:
@@ -72,7 +90,7 @@ func responsePart(p part, responseID string, calls *int) (llm.Part, bool) {
 		}
 		id := p.FunctionCall.ID
 		if id == "" {
-			id = syntheticCallID(responseID, *calls)
+			id = syntheticCallID(nonce, *calls)
 		}
 		*calls++
 		lp = llm.Part{Kind: llm.PartToolCall, ToolCallID: id, ToolName: p.FunctionCall.Name, Arguments: args}
@@ -93,11 +111,14 @@ func responsePart(p part, responseID string, calls *int) (llm.Part, bool) {
 	return lp, true
 }
 
-func syntheticCallID(responseID string, n int) string {
-	if responseID == "" {
-		return syntheticIDPrefix + strconv.Itoa(n)
-	}
-	return syntheticIDPrefix + sanitizeID(responseID) + "_" + strconv.Itoa(n)
+func syntheticCallID(nonce string, n int) string {
+	return syntheticIDPrefix + sanitizeID(nonce) + "_" + strconv.Itoa(n)
+}
+
+// callSignature is the signature-only thinking part that stands for the
+// thoughtSignature of call c in neutral form (see DecodeResponseNonce).
+func callSignature(c llm.Part) llm.Part {
+	return llm.Part{Kind: llm.PartThinking, Signature: c.Signature, SignatureProtocol: c.SignatureProtocol}
 }
 
 // sanitizeID keeps the characters every protocol accepts in a tool call
@@ -181,15 +202,27 @@ func usageFromLLM(u llm.Usage) *usageMetadata {
 // client asked for thoughts (includeThoughts); req may be nil.
 func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	thoughts := req != nil && req.Reasoning != nil && req.Reasoning.IncludeThoughts
-	var parts []part
-	for _, p := range resp.Parts {
+	var (
+		parts []part
+		carry carrier // another provider's reasoning, for the next part
+	)
+	for _, p := range foldCallSignatures(resp.Parts) {
+		if llm.Carries(p, llm.ProtocolGemini) {
+			carry.pending = append(carry.pending, p)
+			if thoughts && p.Kind == llm.PartThinking && p.Text != "" {
+				tp := textPart(p.Text)
+				tp.Thought = true
+				parts = append(parts, tp)
+			}
+			continue
+		}
 		switch p.Kind {
 		case llm.PartText, llm.PartRefusal:
 			if p.Text == "" && p.SignatureProtocol != llm.ProtocolGemini {
 				continue
 			}
 			tp := textPart(p.Text)
-			tp.ThoughtSignature = clientSignature(p)
+			tp.ThoughtSignature = clientSignature(p, &carry)
 			parts = append(parts, tp)
 		case llm.PartThinking:
 			if !thoughts && p.SignatureProtocol != llm.ProtocolGemini {
@@ -200,16 +233,22 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 				text = ""
 			}
 			tp := textPart(text)
-			tp.Thought, tp.ThoughtSignature = true, clientSignature(p)
+			tp.Thought, tp.ThoughtSignature = true, clientSignature(p, &carry)
 			parts = append(parts, tp)
 		case llm.PartToolCall:
 			fc := part{FunctionCall: &functionCall{ID: geminiID(p.ToolCallID), Name: p.ToolName, Args: argsObject(p.Arguments)}}
 			// No sentinel for foreign calls here: go-genai decodes
 			// thoughtSignature as base64 bytes and fails on it. The
 			// request encoder adds it when the history goes to Gemini.
-			fc.ThoughtSignature = clientSignature(p)
+			fc.ThoughtSignature = clientSignature(p, &carry)
 			parts = append(parts, fc)
 		}
+	}
+	if sig := carry.take(); sig != "" {
+		// Nothing followed the reasoning: a thought part carries it.
+		tp := textPart("")
+		tp.Thought, tp.ThoughtSignature = true, sig
+		parts = append(parts, tp)
 	}
 	if len(parts) == 0 {
 		parts = []part{textPart("")}
@@ -230,11 +269,14 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	return body, nil
 }
 
-func clientSignature(p llm.Part) string {
-	if p.SignatureProtocol == llm.ProtocolGemini {
+// clientSignature is the thoughtSignature a Gemini client gets on p: its
+// own Gemini signature, else the reasoning another provider issued before
+// it (see carrier).
+func clientSignature(p llm.Part, c *carrier) string {
+	if p.SignatureProtocol == llm.ProtocolGemini && p.Signature != "" {
 		return p.Signature
 	}
-	return ""
+	return c.take()
 }
 
 // UsageMember is the top-level member of a generateContent body that

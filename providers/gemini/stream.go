@@ -20,13 +20,16 @@ type StreamDecoder struct {
 	openKind llm.PartKind // its kind
 	next     int          // index of the next block
 	calls    int
-	id       string
-	usage    *llm.Usage
-	out      []llm.Event
+	// Nonce is the random part of the ids given to function calls that
+	// came without one (see DecodeResponseNonce); NewStreamDecoder draws
+	// it, a test may fix it.
+	Nonce string
+	usage *llm.Usage
+	out   []llm.Event
 }
 
 // NewStreamDecoder returns a decoder for one upstream stream.
-func NewStreamDecoder() *StreamDecoder { return &StreamDecoder{} }
+func NewStreamDecoder() *StreamDecoder { return &StreamDecoder{Nonce: llm.NewNonce()} }
 
 // Decode converts one SSE event. An upstream error object becomes an
 // EventError; malformed JSON is an error.
@@ -50,7 +53,6 @@ func (d *StreamDecoder) Decode(ev sse.Event) ([]llm.Event, error) {
 	}
 	if !d.started {
 		d.started = true
-		d.id = chunk.ResponseID
 		start := llm.Event{Kind: llm.EventStart, ID: chunk.ResponseID, Model: chunk.ModelVersion}
 		if d.usage != nil {
 			u := *d.usage
@@ -99,19 +101,26 @@ func (d *StreamDecoder) part(p part) {
 		d.closeBlock()
 		id := p.FunctionCall.ID
 		if id == "" {
-			id = syntheticCallID(d.id, d.calls)
+			id = syntheticCallID(d.Nonce, d.calls)
 		}
 		d.calls++
+		if sig := p.ThoughtSignature; sig != "" && sig != SkipSignatureSentinel {
+			// The call's signature travels as a signature-only thinking
+			// block before it, as in DecodeResponseNonce.
+			i := d.next
+			d.next++
+			d.out = append(d.out,
+				llm.Event{Kind: llm.EventBlockStart, Index: i, Block: llm.PartThinking},
+				llm.Event{Kind: llm.EventSignature, Index: i, Text: sig, SignatureProtocol: llm.ProtocolGemini},
+				llm.Event{Kind: llm.EventBlockStop, Index: i})
+		}
 		args := argsObject(p.FunctionCall.Args)
 		i := d.next
 		d.next++
 		d.out = append(d.out,
 			llm.Event{Kind: llm.EventBlockStart, Index: i, Block: llm.PartToolCall, ToolCallID: id, ToolName: p.FunctionCall.Name},
-			llm.Event{Kind: llm.EventDelta, Index: i, Text: string(args)})
-		if sig := p.ThoughtSignature; sig != "" && sig != SkipSignatureSentinel {
-			d.out = append(d.out, llm.Event{Kind: llm.EventSignature, Index: i, Text: sig, SignatureProtocol: llm.ProtocolGemini})
-		}
-		d.out = append(d.out, llm.Event{Kind: llm.EventBlockStop, Index: i})
+			llm.Event{Kind: llm.EventDelta, Index: i, Text: string(args)},
+			llm.Event{Kind: llm.EventBlockStop, Index: i})
 	case p.Text != nil:
 		kind := llm.PartText
 		if p.Thought {

@@ -238,7 +238,8 @@ func decodeMessages(req *llm.Request, msgs []wireMessage) error {
 				return err
 			}
 			for _, tc := range m.ToolCalls {
-				toolNames[tc.ID] = tc.Function.Name
+				id, _ := llm.SplitID(tc.ID)
+				toolNames[id] = tc.Function.Name
 			}
 			req.Messages = append(req.Messages, msg)
 		case "tool", "function":
@@ -246,12 +247,13 @@ func decodeMessages(req *llm.Request, msgs []wireMessage) error {
 			if err != nil {
 				return err
 			}
-			name := toolNames[m.ToolCallID]
+			id, _ := llm.SplitID(m.ToolCallID)
+			name := toolNames[id]
 			if m.Role == "function" {
 				name = m.Name
 			}
 			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleTool, Parts: []llm.Part{{
-				Kind: llm.PartToolResult, ToolCallID: m.ToolCallID, ToolName: name, Content: parts,
+				Kind: llm.PartToolResult, ToolCallID: id, ToolName: name, Content: parts,
 			}}})
 		default:
 			return badRequest(param+".role", "%s.role: unknown role %q", param, m.Role)
@@ -262,7 +264,14 @@ func decodeMessages(req *llm.Request, msgs []wireMessage) error {
 
 func decodeAssistant(param string, m wireMessage) (llm.Message, error) {
 	msg := llm.Message{Role: llm.RoleAssistant, Name: m.Name}
-	if m.ReasoningContent != "" {
+	// Reasoning another provider issued comes back in the tool call ids
+	// (see EncodeResponse) and goes first, where it was; it covers the
+	// reasoning_content text.
+	for _, tc := range m.ToolCalls {
+		_, carried := llm.SplitID(tc.ID)
+		msg.Parts = append(msg.Parts, carried...)
+	}
+	if m.ReasoningContent != "" && len(msg.Parts) == 0 {
 		msg.Parts = append(msg.Parts, llm.Part{Kind: llm.PartThinking, Text: m.ReasoningContent})
 	}
 	parts, err := decodeContent(param, m.Content, false)
@@ -277,9 +286,10 @@ func decodeAssistant(param string, m wireMessage) (llm.Message, error) {
 		if tc.Type != "" && tc.Type != "function" {
 			return msg, badRequest(param+".tool_calls", "%s.tool_calls: unsupported tool call type %q", param, tc.Type)
 		}
+		id, _ := llm.SplitID(tc.ID)
 		msg.Parts = append(msg.Parts, llm.Part{
 			Kind:       llm.PartToolCall,
-			ToolCallID: tc.ID,
+			ToolCallID: id,
 			ToolName:   tc.Function.Name,
 			Arguments:  json.RawMessage(tc.Function.Arguments),
 		})

@@ -15,6 +15,11 @@
 // once; every tool call delta has an index; the usage chunk (choices: [])
 // is sent only when the client asked for stream_options.include_usage.
 //
+// Chat completions has no field for reasoning state that comes back, so
+// another provider's (Claude's signed thinking, a Gemini thoughtSignature)
+// rides in the id of the tool call that follows it (llm.CarryInID), and
+// DecodeRequest splits it off again: the upstream sees the id it issued.
+//
 // Tool names longer than chat completions' 64 characters (Anthropic and
 // MCP allow 128) are shortened deterministically in EncodeRequest; the
 // anthropic encoders map them back using the client's tool list.

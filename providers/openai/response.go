@@ -115,7 +115,11 @@ func finishReason(r llm.StopReason, toolCalls, refusalText bool) string {
 func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	var text, reasoning, refusal strings.Builder
 	var calls []wireToolCall
+	var carry []llm.Part // another provider's reasoning, for the next call's id
 	for _, p := range resp.Parts {
+		if llm.Carries(p, llm.ProtocolOpenAI) {
+			carry = append(carry, p)
+		}
 		switch p.Kind {
 		case llm.PartText:
 			text.WriteString(p.Text)
@@ -124,8 +128,9 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 		case llm.PartRefusal:
 			refusal.WriteString(p.Text)
 		case llm.PartToolCall:
-			calls = append(calls, wireToolCall{ID: p.ToolCallID, Type: "function",
+			calls = append(calls, wireToolCall{ID: llm.CarryInID(p.ToolCallID, carry), Type: "function",
 				Function: wireFunction{Name: p.ToolName, Arguments: argumentsText(p.Arguments)}})
+			carry = nil
 		}
 	}
 	msg := map[string]any{"role": "assistant", "content": nil, "refusal": nil}

@@ -291,6 +291,12 @@ type StreamEncoder struct {
 	refused  bool             // refusal text was sent
 	scratch  []byte           // reused delta buffer
 	usage    *llm.Usage
+	// reasoning is the thinking block being streamed and carry the
+	// reasoning of another provider waiting for the next tool call, whose
+	// id carries it (chat completions has no other field that comes
+	// back; see llm.CarryInID).
+	reasoning llm.Part
+	carry     []llm.Part
 }
 
 type encBlock struct {
@@ -324,13 +330,17 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 	switch ev.Kind {
 	case llm.EventBlockStart:
 		b := encBlock{kind: ev.Block}
-		if ev.Block == llm.PartToolCall {
+		switch ev.Block {
+		case llm.PartThinking, llm.PartRedactedThinking:
+			e.reasoning = llm.Part{Kind: ev.Block, Data: ev.Text, SignatureProtocol: ev.SignatureProtocol}
+		case llm.PartToolCall:
 			b.tool = e.tools
 			e.tools++
 			d := append([]byte(nil), `{"tool_calls":[{"index":`...)
 			d = strconv.AppendInt(d, int64(b.tool), 10)
 			d = append(d, `,"id":`...)
-			d = appendString(d, ev.ToolCallID)
+			d = appendString(d, llm.CarryInID(ev.ToolCallID, e.carry))
+			e.carry = nil
 			d = append(d, `,"type":"function","function":{"name":`...)
 			d = appendString(d, ev.ToolName)
 			d = append(d, `,"arguments":""}}]}`...)
@@ -338,11 +348,25 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 		}
 		e.blocks[ev.Index] = b
 	case llm.EventDelta:
+		if b, ok := e.blocks[ev.Index]; ok && b.kind == llm.PartThinking {
+			e.reasoning.Text += ev.Text
+		}
 		dst = e.delta(dst, ev)
+	case llm.EventSignature:
+		if b, ok := e.blocks[ev.Index]; ok && b.kind == llm.PartThinking {
+			e.reasoning.Signature, e.reasoning.SignatureProtocol = ev.Text, ev.SignatureProtocol
+		}
 	case llm.EventBlockStop:
-		if b, ok := e.blocks[ev.Index]; ok && b.kind == llm.PartToolCall && !b.args {
+		b, ok := e.blocks[ev.Index]
+		if ok && b.kind == llm.PartToolCall && !b.args {
 			// A call without arguments: clients parse "" as JSON.
 			dst = e.delta(dst, llm.Event{Kind: llm.EventDelta, Index: ev.Index, Text: "{}"})
+		}
+		if ok && (b.kind == llm.PartThinking || b.kind == llm.PartRedactedThinking) {
+			if llm.Carries(e.reasoning, llm.ProtocolOpenAI) {
+				e.carry = append(e.carry, e.reasoning)
+			}
+			e.reasoning = llm.Part{}
 		}
 	case llm.EventUsage:
 		if ev.Usage != nil {

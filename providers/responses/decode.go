@@ -174,6 +174,13 @@ func (d *inputDecoder) item(it item) error {
 			Kind: llm.PartToolResult, ToolCallID: it.CallID, ToolName: d.names[it.CallID], Content: content,
 		}}})
 	case "reasoning":
+		if carried, ok := llm.Uncarry(it.EncryptedContent); ok {
+			// Another provider's reasoning that llmgw gave the client
+			// to carry (see EncodeResponse).
+			m := d.assistant()
+			m.Parts = append(m.Parts, carried...)
+			return nil
+		}
 		var texts []string
 		for _, s := range it.Summary {
 			texts = append(texts, s.Text)

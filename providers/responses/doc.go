@@ -10,7 +10,10 @@
 //     assistant turn, function_call_output items become RoleTool
 //     messages, reasoning items become thinking parts whose signature is
 //     the encrypted_content (SignatureProtocol responses), which other
-//     protocols' encoders drop.
+//     protocols' encoders drop. Another provider's reasoning (a Claude
+//     thinking block, a Gemini thoughtSignature) reaches the client as a
+//     reasoning item whose encrypted_content is an llm.Carry token, and
+//     DecodeRequest restores it when the client replays the item.
 //   - Codex custom tools (apply_patch) become llm.Tool{FreeForm: true}
 //     with the parameters {"input": string}; the encoders turn calls of
 //     those tools back into custom_tool_call items.

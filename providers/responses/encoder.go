@@ -46,7 +46,12 @@ type openItem struct {
 	name   string
 	custom bool
 	sig    string
-	skip   bool // a block with no Responses form (redacted thinking)
+	// foreign is the reasoning of another provider that the item's
+	// encrypted_content carries (see EncodeResponse): the block's
+	// signature and protocol (or a redacted block's data), with the text
+	// at close.
+	foreign llm.Part
+	skip    bool // a block with no Responses form
 }
 
 type streamEvent struct {
@@ -93,8 +98,12 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.Event) []byte {
 	case llm.EventDelta:
 		dst = e.delta(dst, ev.Text)
 	case llm.EventSignature:
-		if e.cur != nil && ev.SignatureProtocol == llm.ProtocolResponses {
+		switch {
+		case e.cur == nil:
+		case ev.SignatureProtocol == llm.ProtocolResponses:
 			e.cur.sig = ev.Text
+		case e.cur.kind == llm.PartThinking && ev.SignatureProtocol != "":
+			e.cur.foreign = llm.Part{Kind: llm.PartThinking, Signature: ev.Text, SignatureProtocol: ev.SignatureProtocol}
 		}
 	case llm.EventBlockStop:
 		dst = e.closeItem(dst)
@@ -155,6 +164,14 @@ func (e *StreamEncoder) openItem(dst []byte, ev llm.Event) []byte {
 		it.id = e.itemID("rs_")
 		dst = e.emit(dst, streamEvent{Type: "response.output_item.added", OutputIndex: &it.index, Item: newReasoning(it.id, "", "")})
 		dst = e.emit(dst, streamEvent{Type: "response.reasoning_summary_part.added", ItemID: it.id, OutputIndex: &it.index, SummaryIndex: &zero, Part: summaryPart{Type: "summary_text"}})
+	case llm.PartRedactedThinking:
+		it.foreign = llm.Part{Kind: llm.PartRedactedThinking, Data: ev.Text, SignatureProtocol: ev.SignatureProtocol}
+		if !llm.Carries(it.foreign, llm.ProtocolResponses) {
+			it.skip = true
+			return dst
+		}
+		it.id = e.itemID("rs_")
+		dst = e.emit(dst, streamEvent{Type: "response.output_item.added", OutputIndex: &it.index, Item: newReasoning(it.id, "", "")})
 	case llm.PartToolCall:
 		it.callID, it.name, it.custom = ev.ToolCallID, ev.ToolName, e.custom[ev.ToolName]
 		prefix := "fc_"
@@ -218,7 +235,13 @@ func (e *StreamEncoder) closeItem(dst []byte) []byte {
 	case llm.PartThinking:
 		dst = e.emit(dst, streamEvent{Type: "response.reasoning_summary_text.done", ItemID: it.id, OutputIndex: &it.index, SummaryIndex: &zero, Text: &text})
 		dst = e.emit(dst, streamEvent{Type: "response.reasoning_summary_part.done", ItemID: it.id, OutputIndex: &it.index, SummaryIndex: &zero, Part: summaryPart{Type: "summary_text", Text: text}})
-		item = newReasoning(it.id, text, it.sig)
+		sig := it.sig
+		if it.foreign.Text = text; llm.Carries(it.foreign, llm.ProtocolResponses) {
+			sig = llm.Carry([]llm.Part{it.foreign})
+		}
+		item = newReasoning(it.id, text, sig)
+	case llm.PartRedactedThinking:
+		item = newReasoning(it.id, "", llm.Carry([]llm.Part{it.foreign}))
 	case llm.PartToolCall:
 		if text == "" {
 			text = "{}"

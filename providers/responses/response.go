@@ -28,12 +28,24 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 			m := newMessage("msg_"+n, "completed")
 			m.Content = append(m.Content, textContent(p.Kind, p.Text))
 			output = append(output, mustJSON(m))
-		case llm.PartThinking:
+		case llm.PartThinking, llm.PartRedactedThinking:
 			sig := ""
-			if p.SignatureProtocol == llm.ProtocolResponses {
+			switch {
+			case llm.Carries(p, llm.ProtocolResponses):
+				// Another provider's reasoning comes back to it in
+				// encrypted_content, the item's opaque field.
+				sig = llm.Carry([]llm.Part{p})
+			case p.SignatureProtocol == llm.ProtocolResponses:
 				sig = p.Signature
 			}
-			output = append(output, mustJSON(newReasoning("rs_"+n, p.Text, sig)))
+			if p.Kind == llm.PartRedactedThinking && sig == "" {
+				continue
+			}
+			text := p.Text
+			if p.Kind == llm.PartRedactedThinking {
+				text = ""
+			}
+			output = append(output, mustJSON(newReasoning("rs_"+n, text, sig)))
 		case llm.PartToolCall:
 			args := string(p.Arguments)
 			if args == "" {
