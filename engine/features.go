@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/llmgw/llmgw/providers/wirejson"
+	"github.com/llmgw/llmgw/internal/wirejson"
 )
 
 // sessionHeaders are the headers clients carry a session id in, in order

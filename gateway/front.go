@@ -21,8 +21,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/wirejson"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/route"
 )

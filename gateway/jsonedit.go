@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/llmgw/llmgw/providers/wirejson"
+	"github.com/llmgw/llmgw/internal/wirejson"
 )
 
 // The same-protocol path forwards the client's body as it is, except for

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // forceIncludeUsageByFind is the edit as it was made before readBody kept

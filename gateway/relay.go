@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/providers/anthropic"
-	"github.com/llmgw/llmgw/providers/wirejson"
 	"github.com/llmgw/llmgw/sse"
 )
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // DecodeResponse decodes an upstream Messages response body. Server tool

@@ -1,6 +1,6 @@
 package gemini
 
-import "github.com/llmgw/llmgw/providers/wirejson"
+import "github.com/llmgw/llmgw/internal/wirejson"
 
 // appendJSONString appends s as a JSON string (see package wirejson).
 func appendJSONString(dst []byte, s string) []byte { return wirejson.AppendString(dst, s) }

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // appendString, jsonKind, isNull and marshal are package wirejson's,

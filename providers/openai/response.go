@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/wirejson"
 )
 
 // DecodeResponse decodes an upstream chat completion body. Only the first

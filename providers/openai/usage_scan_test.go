@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	recorded "github.com/llmgw/llmgw/internal/fixtures"
-	"github.com/llmgw/llmgw/providers/wirejson"
+	"github.com/llmgw/llmgw/internal/wirejson"
 )
 
 // TestScanUsageMatchesDecode checks the scanner's usage against the

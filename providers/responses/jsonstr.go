@@ -3,7 +3,7 @@ package responses
 import (
 	"strconv"
 
-	"github.com/llmgw/llmgw/providers/wirejson"
+	"github.com/llmgw/llmgw/internal/wirejson"
 )
 
 // appendJSONString appends s as a JSON string (see package wirejson).

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/wirejson"
 	"github.com/llmgw/llmgw/sse"
 )
 
