@@ -22,7 +22,7 @@ func (p *Policy) Decide(ctx context.Context, req *Request, env Env) (*Decision, 
 	}
 	d := &Decision{}
 	rv := &reqValue{r: req}
-	cv := &ctxValue{env: &env}
+	cv := &ctxValue{env: &env, known: p.byName}
 	thread := newThread(env.Now, &d.Notes)
 	if p.stickyKey != nil {
 		v, err := p.call(ctx, thread, "sticky_key", p.stickyKey, rv, cv)
@@ -48,6 +48,14 @@ func (p *Policy) Decide(ctx context.Context, req *Request, env Env) (*Decision, 
 	if err != nil {
 		return nil, err
 	}
+	if v == starlark.None {
+		// A path without a return (or a bare return) gives None. It is
+		// a forgotten return far more often than a refusal, and a
+		// refusal that looks deliberate hides it: refusing is spelled
+		// return [].
+		return nil, &HookError{Hook: "route", Pos: p.route.Position().String(),
+			Err: fmt.Errorf("returned None (a path without a return?); return [] to refuse the request on purpose")}
+	}
 	if d.Candidates, err = p.candidates(v); err != nil {
 		return nil, &HookError{Hook: "route", Pos: p.route.Position().String(), Err: err}
 	}
@@ -68,9 +76,9 @@ func DefaultStickyKey(req *Request) string {
 	return req.Key + ":" + req.Session
 }
 
-// candidates converts what route returned: a provider, a target, None or
-// an empty list (no candidates), or a list or tuple of providers and
-// targets.
+// candidates converts what route returned: a provider, a target, an
+// empty list (no candidates), or a list or tuple of providers and targets.
+// (Decide refuses None before.)
 func (p *Policy) candidates(v starlark.Value) ([]route.Candidate, error) {
 	switch v := v.(type) {
 	case starlark.NoneType:
@@ -136,7 +144,7 @@ func (p *Policy) Classify(ctx context.Context, ei ErrorInfo, env Env) (Class, er
 	if env.Now.IsZero() {
 		env.Now = p.limits.now()
 	}
-	v, err := p.call(ctx, newThread(env.Now, nil), "classify", p.classify, errValue{&ei}, &ctxValue{env: &env})
+	v, err := p.call(ctx, newThread(env.Now, nil), "classify", p.classify, errValue{&ei}, &ctxValue{env: &env, known: p.byName})
 	if err != nil {
 		return Class{}, err
 	}

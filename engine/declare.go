@@ -3,11 +3,13 @@ package engine
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 	"time"
 
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 // Kinds of provider, and their default base URLs (each official SDK's
@@ -34,10 +36,39 @@ type decls struct {
 	prices    []Price
 	adminKey  string
 	notes     []string
+	// literalNoKey holds the positions (of the opening parenthesis) of the
+	// provider() calls that pass api_key = None literally: the policy's
+	// explicit word that an upstream needs no key, as opposed to a None
+	// that came from env() of an unset variable.
+	literalNoKey map[string]bool
+	// findings are the warnings of the load-time checks.
+	findings []Finding
 }
 
 func newDecls() *decls {
-	return &decls{byName: make(map[string]*providerValue), keyNames: make(map[string]bool)}
+	return &decls{byName: make(map[string]*providerValue), keyNames: make(map[string]bool), literalNoKey: make(map[string]bool)}
+}
+
+// markLiteralNoKey records the provider() calls of f that pass
+// api_key = None literally.
+func (d *decls) markLiteralNoKey(f *syntax.File) {
+	syntax.Walk(f, func(n syntax.Node) bool {
+		call, ok := n.(*syntax.CallExpr)
+		if !ok {
+			return true
+		}
+		if id, ok := call.Fn.(*syntax.Ident); !ok || id.Name != "provider" {
+			return true
+		}
+		for _, a := range call.Args {
+			if bin, ok := a.(*syntax.BinaryExpr); ok && bin.Op == syntax.EQ {
+				if kw, ok := bin.X.(*syntax.Ident); ok && kw.Name == "api_key" && isNone(bin.Y) {
+					d.literalNoKey[call.Lparen.String()] = true
+				}
+			}
+		}
+		return true
+	})
 }
 
 func declsOf(thread *starlark.Thread, b *starlark.Builtin) (*decls, error) {
@@ -68,7 +99,8 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	}
 	var (
 		name, kind               string
-		baseURL, apiKey, oauth   starlark.Value = starlark.None, starlark.None, starlark.None
+		baseURL, oauth           starlark.Value = starlark.None, starlark.None
+		apiKey                   starlark.Value // nil: not passed
 		models, headers, timeout starlark.Value = starlark.None, starlark.None, starlark.None
 		priority, weight                        = 1, 100
 	)
@@ -92,6 +124,13 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, fmt.Errorf("%s %q: weight must not be negative", b.Name(), name)
 	}
 	p := &Provider{Name: name, Kind: kind, Priority: priority, Weight: weight, BaseURL: def}
+	callPos := thread.CallFrame(1).Pos.String()
+	if err := checkAPIKey(apiKey, oauth, kind, d.literalNoKey[callPos]); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", b.Name(), name, err)
+	}
+	if apiKey == nil {
+		apiKey = starlark.None
+	}
 	fields := []struct {
 		label string
 		v     starlark.Value
@@ -110,6 +149,16 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		}
 	}
 	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
+	if baseURL != starlark.None && p.BaseURL != "" {
+		u, err := url.Parse(p.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s %q: base_url %q must be an http:// or https:// URL with a host", b.Name(), name, p.BaseURL)
+		}
+		if kind == "openai" && !strings.Contains(u.Path, "/v1") {
+			d.findings = append(d.findings, Finding{Pos: callPos, Severity: SeverityWarning,
+				Message: fmt.Sprintf("provider %q: an OpenAI base_url usually ends in /v1 (the gateway appends /chat/completions to it); %q has none", name, p.BaseURL)})
+		}
+	}
 	if p.Models, err = stringMap(models); err != nil {
 		return nil, fmt.Errorf("%s %q: models: %w", b.Name(), name, err)
 	}
@@ -123,6 +172,34 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	d.providers = append(d.providers, v)
 	d.byName[name] = v
 	return v, nil
+}
+
+// checkAPIKey refuses a provider that would send requests without a
+// credential by accident: a kind that needs a key (every kind but demo,
+// unless the provider logs in with oauth) must get a non-empty api_key,
+// or api_key = None written literally for an upstream that needs none
+// (a local server). An env() of an unset variable gives None or "", and
+// both are refused here instead of turning every request into a 401.
+func checkAPIKey(apiKey, oauth starlark.Value, kind string, literalNone bool) error {
+	if kind == "demo" {
+		return nil
+	}
+	if s, ok := starlark.AsString(oauth); ok && s != "" {
+		return nil
+	}
+	switch v := apiKey.(type) {
+	case nil:
+		return fmt.Errorf("api_key is missing: pass the upstream's key (api_key = env(\"NAME\")), oauth = ACCOUNT, or api_key = None for an upstream that needs no key")
+	case starlark.NoneType:
+		if !literalNone {
+			return fmt.Errorf("api_key is None (an unset environment variable?): set it, or write api_key = None literally for an upstream that needs no key")
+		}
+	case starlark.String:
+		if v == "" {
+			return fmt.Errorf("api_key is empty (is its environment variable set?); write api_key = None literally for an upstream that needs no key")
+		}
+	}
+	return nil
 }
 
 func newTarget(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -48,6 +48,9 @@ type Config struct {
 	// SkipTests turns off test gating. By default New and Reload run the
 	// policy's *_test.star tests and refuse a version whose tests fail.
 	SkipTests bool
+	// RequireTests makes a policy without *_test.star tests an error
+	// instead of a warning (`--require-tests`).
+	RequireTests bool
 	// Debounce is how long Watch waits after the last file event before
 	// reloading. 0 means DefaultDebounce.
 	Debounce time.Duration

@@ -15,7 +15,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	os.WriteFile(filepath.Join(dir, "policies.star"), []byte(`
 main = provider("openai-main", kind = "openai", api_key = "sk-...")
-backup = provider("anthropic-main", kind = "anthropic", priority = 2)
+backup = provider("anthropic-main", kind = "anthropic", api_key = "sk-ant-...", priority = 2)
 
 def route(req, ctx):
     if req.has_tools:

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/llmgw/llmgw/builtins"
 )
@@ -23,6 +25,9 @@ type loader struct {
 	ctx         context.Context // the build's; loader lives only as long as one build
 	deadline    time.Time
 	steps       uint64 // left for the whole load graph
+	// syntax holds the resolved syntax tree of each module of the
+	// policy directory executed, for the static checks.
+	syntax map[string]*syntax.File
 }
 
 type module struct {
@@ -68,7 +73,22 @@ func (l *loader) exec(name string) (starlark.StringDict, error) {
 		builtins.SetNotes(thread, &l.decls.notes)
 	}
 	limit(l.ctx, thread, max(l.steps, 1), max(time.Until(l.deadline), time.Millisecond))
-	m.globals, m.err = starlark.ExecFileOptions(fileOptions, thread, l.src.filename(name), src, l.predeclared)
+	f, prog, err := starlark.SourceProgramOptions(fileOptions, l.src.filename(name), src, l.predeclared.Has)
+	if err != nil {
+		m.err = err
+		return nil, err
+	}
+	if !strings.HasPrefix(name, StockPrefix) {
+		if l.syntax == nil {
+			l.syntax = make(map[string]*syntax.File)
+		}
+		l.syntax[name] = f
+		if l.decls != nil {
+			l.decls.markLiteralNoKey(f)
+		}
+	}
+	m.globals, m.err = prog.Init(thread, l.predeclared)
+	m.globals.Freeze()
 	l.steps -= min(l.steps, thread.ExecutionSteps())
 	return m.globals, m.err
 }
@@ -108,7 +128,8 @@ func buildSource(ctx context.Context, cfg *Config) (*Policy, *source, error) {
 	if err != nil {
 		return nil, l.src, loadError(err, ctx)
 	}
-	if _, err := l.src.readTests(); err != nil {
+	tests, err := l.src.readTests()
+	if err != nil {
 		return nil, l.src, fmt.Errorf("engine: read tests: %w", err)
 	}
 	p, err := newPolicy(l, entry, globals)
@@ -117,6 +138,19 @@ func buildSource(ctx context.Context, cfg *Config) (*Policy, *source, error) {
 	}
 	p.limits = lim
 	p.priceTable = compilePrices(cfg.prices(), p.Prices)
+	if len(tests) == 0 {
+		f := Finding{Severity: SeverityWarning, Message: "the policy has no *_test.star tests: only the built-in smoke requests check it before it serves"}
+		if cfg.RequireTests {
+			f.Severity, f.Message = SeverityError, "the policy has no *_test.star tests (--require-tests)"
+		}
+		p.Findings = append(p.Findings, f)
+	}
+	if errs := errorsOf(p.Findings); len(errs) > 0 {
+		return nil, l.src, &CheckError{Findings: errs}
+	}
+	if err := p.smoke(ctx); err != nil {
+		return nil, l.src, err
+	}
 	return p, l.src, nil
 }
 
@@ -147,11 +181,16 @@ func newPolicy(l *loader, entry string, globals starlark.StringDict) (*Policy, e
 	for name, m := range l.modules {
 		p.modules[name] = m.globals
 	}
+	declared := make(map[string]bool, len(p.Providers))
+	for _, pr := range p.Providers {
+		declared[pr.Name] = true
+	}
 	file := l.src.filename(entry)
 	var err error
 	if p.route, err = hook(globals, "route", file, true); err != nil {
 		return nil, err
 	}
+	p.Findings = append(append(p.Findings, d.findings...), staticCheck(l.syntax, declared, p.route.Position().String())...)
 	if p.classify, err = hook(globals, "classify", file, false); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,10 @@ type Policy struct {
 	// Notes are the note() lines emitted while the policy loaded (for
 	// example "no OPENAI_API_KEY; routing to demo"); the gateway logs them.
 	Notes []string
+	// Findings are what the checks found that did not refuse this
+	// version: warnings of the static and load-time checks, and a policy
+	// without tests. `llmgw check` and the gateway's log show them.
+	Findings []Finding
 
 	byName      map[string]int // index into Providers
 	route       *starlark.Function

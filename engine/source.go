@@ -88,6 +88,12 @@ func (s *source) resolve(module string) (string, error) {
 	if path.IsAbs(name) || strings.Contains(name, `\`) {
 		return "", fmt.Errorf("load %q: use a path relative to the policy directory", module)
 	}
+	// Clean without a leading "/" first: rooting the path would turn
+	// "../x.star" into "x.star" silently, loading a different file than
+	// the one asked for.
+	if rel := path.Clean(name); rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("load %q: the path leaves the policy directory; policy modules must live in it (or use %s modules)", module, StockPrefix)
+	}
 	clean := path.Clean("/" + name)
 	if clean == "/" {
 		return "", fmt.Errorf("load %q: not a file", module)
@@ -107,7 +113,7 @@ func (s *source) read(name string) ([]byte, error) {
 	var err error
 	if rest, ok := strings.CutPrefix(name, StockPrefix); ok {
 		b, err = fs.ReadFile(s.stock, rest)
-	} else {
+	} else if err = s.inside(name); err == nil {
 		b, err = readLimited(s.filename(name))
 	}
 	if err != nil {
@@ -115,6 +121,31 @@ func (s *source) read(name string) ([]byte, error) {
 	}
 	s.files[name] = b
 	return b, nil
+}
+
+// inside refuses a module or test whose real path (symlinks resolved)
+// lies outside the policy directory: the snapshot and its hash describe
+// the policy directory, and a link out of it would make a policy depend
+// on files nobody reviews with it. The entry is exempt: the operator
+// named it on the command line. (Links that stay inside, such as a
+// Kubernetes ConfigMap's ..data links, are fine.)
+func (s *source) inside(name string) error {
+	if name == s.entry {
+		return nil
+	}
+	root, err := filepath.EvalSymlinks(s.root)
+	if err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(s.filename(name))
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(root, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s: a symlink to %s, outside the policy directory %s: policy files must live in it", name, real, s.root)
+	}
+	return nil
 }
 
 func readLimited(name string) ([]byte, error) {
@@ -133,17 +164,37 @@ func readLimited(name string) ([]byte, error) {
 
 // testFiles lists the policy's tests: *_test.star (with the entry's
 // suffix, so policies.star.example pairs with policies_test.star.example)
-// directly in the policy directory, sorted.
+// in the policy directory and its subdirectories (a lib/ of modules keeps
+// its tests beside them), as slash-separated relative names, sorted.
+// Hidden directories (.git, a ConfigMap's ..data) are skipped, and so are
+// directories that are symlinks, which WalkDir does not follow.
 func (s *source) testFiles() ([]string, error) {
-	ents, err := os.ReadDir(s.root)
+	var names []string
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != s.root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), "_test.star"+s.suffix) {
+			return nil
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		if len(names) >= maxFiles {
+			return fmt.Errorf("more than %d test files", maxFiles)
+		}
+		names = append(names, filepath.ToSlash(rel))
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	var names []string
-	for _, e := range ents {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), "_test.star"+s.suffix) {
-			names = append(names, e.Name())
-		}
 	}
 	sort.Strings(names)
 	return names, nil

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -164,6 +165,10 @@ type ctxValue struct {
 	env    *Env
 	sticky string
 	health *starlark.Builtin
+	// known are the policy's providers: ctx.health of any other name is
+	// an error (a typo would otherwise read as healthy forever). Nil
+	// accepts every name.
+	known map[string]int
 }
 
 func (v *ctxValue) String() string        { return "ctx" }
@@ -206,6 +211,13 @@ func (v *ctxValue) healthOf(_ *starlark.Thread, b *starlark.Builtin, args starla
 		name = p.prov.p.Name
 	default:
 		return nil, fmt.Errorf("%s: got %s, want a provider or its name", b.Name(), p.Type())
+	}
+	if _, ok := v.known[name]; v.known != nil && !ok {
+		msg := fmt.Sprintf("%s: no provider %q is declared", b.Name(), name)
+		if s := suggest(name, sortedKeys(v.known)); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return nil, errors.New(msg)
 	}
 	h := Health{State: StateHealthy}
 	if v.env.Health != nil {

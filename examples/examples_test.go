@@ -27,7 +27,9 @@ func TestExamples(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
 				t.Errorf("missing README.md: %v", err)
 			}
-			runPolicyTests(t, dir, nil)
+			// Every variable an example reads is set, as in a deployment:
+			// a provider whose key variable is unset is refused at load.
+			runPolicyTests(t, dir, func(k string) string { return "test-" + k })
 			for _, f := range []string{"policies.star", "policies_test.star"} {
 				checkFormatted(t, filepath.Join(dir, f))
 			}
@@ -63,16 +65,16 @@ func TestStarterPolicy(t *testing.T) {
 	}
 	for name, vars := range envs {
 		t.Run(name, func(t *testing.T) {
-			runPolicyTests(t, "../policies.star.example", vars)
+			runPolicyTests(t, "../policies.star.example", func(k string) string { return vars[k] })
 		})
 	}
 	checkFormatted(t, "../policies.star.example")
 	checkFormatted(t, "../policies_test.star.example")
 }
 
-func runPolicyTests(t *testing.T, path string, vars map[string]string) {
+func runPolicyTests(t *testing.T, path string, getenv func(string) string) {
 	t.Helper()
-	cfg := engine.Config{Path: path, Getenv: func(k string) string { return vars[k] }}
+	cfg := engine.Config{Path: path, Getenv: getenv}
 	rep, err := engine.RunTests(context.Background(), cfg, engine.TestOptions{FailOnEmpty: true})
 	if err != nil {
 		t.Fatalf("RunTests(%s) = %v", path, err)
