@@ -103,6 +103,25 @@ type Tool struct {
 	// warning.
 	Raw         json.RawMessage `json:"raw,omitempty"`
 	RawProtocol Protocol        `json:"raw_protocol,omitempty"`
+	// Namespace is the Responses API namespace tool (Codex's
+	// multi_agent_v1) the tool was declared in. Protocols without
+	// namespaces see a plain function whose Name is the qualified
+	// "<namespace>__<name>" (see QualifiedToolName), and the Responses
+	// encoders nest it again.
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// NamespaceSep joins a namespace and a tool name into a function name
+// every protocol accepts (^[a-zA-Z0-9_-]+$).
+const NamespaceSep = "__"
+
+// QualifiedToolName is the flat name of tool name declared in namespace
+// ns; name alone when ns is "".
+func QualifiedToolName(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + NamespaceSep + name
 }
 
 // ToolChoiceMode is how the model may use tools.

@@ -162,9 +162,10 @@ func (d *inputDecoder) item(it item) error {
 		if d.names == nil {
 			d.names = map[string]string{}
 		}
-		d.names[it.CallID] = it.Name
+		name := llm.QualifiedToolName(it.Namespace, it.Name)
+		d.names[it.CallID] = name
 		m := d.assistant()
-		m.Parts = append(m.Parts, llm.Part{Kind: llm.PartToolCall, ToolCallID: it.CallID, ToolName: it.Name, Arguments: args})
+		m.Parts = append(m.Parts, llm.Part{Kind: llm.PartToolCall, ToolCallID: it.CallID, ToolName: name, Arguments: args})
 	case "function_call_output", "custom_tool_call_output":
 		content, err := outputContent(it.Output)
 		if err != nil {
@@ -330,6 +331,12 @@ func decodeTools(raws []json.RawMessage) ([]llm.Tool, error) {
 				Name: t.Name, Description: t.Description, FreeForm: true,
 				Parameters: json.RawMessage(customParameters),
 			})
+		case "namespace":
+			members, err := namespaceTools(t)
+			if err != nil {
+				return nil, badRequest(fmt.Sprintf("tools[%d]", i), "tools[%d]: %v", i, err)
+			}
+			out = append(out, members...)
 		default:
 			name := t.Name
 			if name == "" {
@@ -337,6 +344,32 @@ func decodeTools(raws []json.RawMessage) ([]llm.Tool, error) {
 			}
 			out = append(out, llm.Tool{Name: name, Raw: raw, RawProtocol: llm.ProtocolResponses})
 		}
+	}
+	return out, nil
+}
+
+// namespaceTools flattens a namespace tool into its function and custom
+// tools, named llm.QualifiedToolName(namespace, name) so that a call
+// finds its way back (see llm.Tool.Namespace).
+func namespaceTools(ns wireTool) ([]llm.Tool, error) {
+	if ns.Name == "" {
+		return nil, fmt.Errorf("namespace without name")
+	}
+	var out []llm.Tool
+	for j, raw := range ns.Tools {
+		var t wireTool
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return nil, fmt.Errorf("namespace %s tool %d: %w", ns.Name, j, err)
+		}
+		if t.Name == "" {
+			return nil, fmt.Errorf("namespace %s tool %d without name", ns.Name, j)
+		}
+		lt := llm.Tool{Name: llm.QualifiedToolName(ns.Name, t.Name), Namespace: ns.Name, Description: t.Description,
+			Parameters: t.Parameters, Strict: t.Strict}
+		if t.Type == "custom" {
+			lt.FreeForm, lt.Parameters, lt.Strict = true, json.RawMessage(customParameters), nil
+		}
+		out = append(out, lt)
 	}
 	return out, nil
 }

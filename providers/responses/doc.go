@@ -17,6 +17,11 @@
 //   - Codex custom tools (apply_patch) become llm.Tool{FreeForm: true}
 //     with the parameters {"input": string}; the encoders turn calls of
 //     those tools back into custom_tool_call items.
+//   - Namespace tools (Codex's multi_agent_v1) are flattened into their
+//     function and custom tools, named <namespace>__<name> with
+//     llm.Tool.Namespace set; calls of those names go back to the client
+//     as calls in the namespace, and a Responses upstream gets the
+//     namespace nested again.
 //   - Fields without a neutral form travel in Request.Extra
 //     (previous_response_id, prompt_cache_key, store, include…). A stored
 //     conversation cannot be served by another vendor: Convertible reports

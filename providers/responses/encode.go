@@ -38,7 +38,7 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 		body["instructions"] = strings.Join(sys, "\n\n")
 	}
 	// Every function_call needs its function_call_output.
-	input, dropped := encodeInput(llm.PairToolResults(req.Messages), freeFormTools(req))
+	input, dropped := encodeInput(llm.PairToolResults(req.Messages), freeFormTools(req), namespaces(req))
 	body["input"] = input
 	if dropped > 0 {
 		warnings = append(warnings, fmt.Sprintf("responses: dropped %d thinking blocks from another provider", dropped))
@@ -144,7 +144,7 @@ func effortForBudget(b int) string {
 
 // encodeInput converts the history into input items; calls of the
 // free-form tools in custom become custom_tool_call items again.
-func encodeInput(msgs []llm.Message, custom map[string]bool) (items []any, dropped int) {
+func encodeInput(msgs []llm.Message, custom map[string]bool, ns map[string]string) (items []any, dropped int) {
 	customCalls := map[string]bool{}
 	items = []any{}
 	for _, m := range msgs {
@@ -184,12 +184,15 @@ func encodeInput(msgs []llm.Message, custom map[string]bool) (items []any, dropp
 				content = append(content, c)
 			case llm.PartToolCall:
 				flush()
+				call := map[string]any{"type": "function_call", "call_id": p.ToolCallID, "name": llm.ShortToolName(p.ToolName), "arguments": string(p.Arguments)}
 				if custom[p.ToolName] {
 					customCalls[p.ToolCallID] = true
-					items = append(items, map[string]any{"type": "custom_tool_call", "call_id": p.ToolCallID, "name": llm.ShortToolName(p.ToolName), "input": customInput(string(p.Arguments))})
-					continue
+					call = map[string]any{"type": "custom_tool_call", "call_id": p.ToolCallID, "name": llm.ShortToolName(p.ToolName), "input": customInput(string(p.Arguments))}
 				}
-				items = append(items, map[string]any{"type": "function_call", "call_id": p.ToolCallID, "name": llm.ShortToolName(p.ToolName), "arguments": string(p.Arguments)})
+				if n := ns[p.ToolName]; n != "" {
+					call["namespace"], call["name"] = n, strings.TrimPrefix(p.ToolName, n+llm.NamespaceSep)
+				}
+				items = append(items, call)
 			case llm.PartToolResult:
 				flush()
 				var texts []string
@@ -225,6 +228,20 @@ func encodeInput(msgs []llm.Message, custom map[string]bool) (items []any, dropp
 	return items, dropped
 }
 
+// namespaceMember is the member of a namespace tool that t, flattened by
+// DecodeRequest, was declared as.
+func namespaceMember(t llm.Tool) json.RawMessage {
+	name := strings.TrimPrefix(t.Name, t.Namespace+llm.NamespaceSep)
+	if t.FreeForm {
+		return mustJSON(map[string]any{"type": "custom", "name": name, "description": t.Description})
+	}
+	params := t.Parameters
+	if len(params) == 0 {
+		params = json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	return mustJSON(wireTool{Type: "function", Name: name, Description: t.Description, Parameters: params, Strict: t.Strict})
+}
+
 func orAuto(s string) string {
 	if s == "" {
 		return "auto"
@@ -235,7 +252,20 @@ func orAuto(s string) string {
 func encodeTools(ts []llm.Tool) ([]any, []string) {
 	var out []any
 	var warnings []string
+	nested := map[string]*wireTool{} // namespace tools being built
 	for _, t := range ts {
+		if t.Namespace != "" && len(t.Raw) == 0 {
+			// Nested again, as the client declared it.
+			member := namespaceMember(t)
+			if n := nested[t.Namespace]; n != nil {
+				n.Tools = append(n.Tools, member)
+				continue
+			}
+			n := &wireTool{Type: "namespace", Name: t.Namespace, Description: t.Namespace, Tools: []json.RawMessage{member}}
+			nested[t.Namespace] = n
+			out = append(out, n)
+			continue
+		}
 		switch {
 		case t.FreeForm:
 			out = append(out, map[string]any{"type": "custom", "name": llm.ShortToolName(t.Name), "description": t.Description})

@@ -19,6 +19,7 @@ import (
 type StreamEncoder struct {
 	req      *llm.Request
 	custom   map[string]bool
+	ns       map[string]string // namespaces of the client's tools
 	now      func() time.Time
 	seq      int
 	base     string
@@ -80,7 +81,7 @@ var zero = 0
 // client's decoded request: its custom tools are answered with
 // custom_tool_call items. It may be nil.
 func NewStreamEncoder(req *llm.Request) *StreamEncoder {
-	return &StreamEncoder{req: req, custom: freeFormTools(req), now: time.Now}
+	return &StreamEncoder{req: req, custom: freeFormTools(req), ns: namespaces(req), now: time.Now}
 }
 
 // Encode appends the wire form of ev to dst.
@@ -179,7 +180,7 @@ func (e *StreamEncoder) openItem(dst []byte, ev llm.Event) []byte {
 			prefix = "ctc_"
 		}
 		it.id = e.itemID(prefix)
-		dst = e.emit(dst, streamEvent{Type: "response.output_item.added", OutputIndex: &it.index, Item: newCall(it.id, it.callID, it.name, "", "in_progress", it.custom)})
+		dst = e.emit(dst, streamEvent{Type: "response.output_item.added", OutputIndex: &it.index, Item: newCall(it.id, it.callID, it.name, "", "in_progress", it.custom, e.ns[it.name])})
 	default:
 		it.skip = true
 		return dst
@@ -246,7 +247,7 @@ func (e *StreamEncoder) closeItem(dst []byte) []byte {
 		if text == "" {
 			text = "{}"
 		}
-		c := newCall(it.id, it.callID, it.name, text, "completed", it.custom)
+		c := newCall(it.id, it.callID, it.name, text, "completed", it.custom, e.ns[it.name])
 		if it.custom {
 			dst = e.emit(dst, streamEvent{Type: "response.custom_tool_call_input.delta", ItemID: it.id, OutputIndex: &it.index, Delta: c.Input})
 			dst = e.emit(dst, streamEvent{Type: "response.custom_tool_call_input.done", ItemID: it.id, OutputIndex: &it.index, Input: c.Input})

@@ -44,6 +44,7 @@ type callItem struct {
 	Status    string  `json:"status"`
 	CallID    string  `json:"call_id"`
 	Name      string  `json:"name"`
+	Namespace string  `json:"namespace,omitempty"`
 	Arguments *string `json:"arguments,omitempty"`
 	Input     *string `json:"input,omitempty"`
 }
@@ -69,13 +70,37 @@ func newReasoning(id, text, sig string) *reasoningItem {
 }
 
 // newCall builds a function_call item, or a custom_tool_call item for a
-// free-form tool, whose input is the "input" member of the arguments.
-func newCall(id, callID, name, args, status string, custom bool) *callItem {
+// free-form tool, whose input is the "input" member of the arguments. A
+// call of a tool declared in namespace ns names it as declared, with its
+// namespace.
+func newCall(id, callID, name, args, status string, custom bool, ns string) *callItem {
+	c := &callItem{ID: id, Type: "function_call", Status: status, CallID: callID, Name: name, Arguments: &args}
 	if custom {
 		in := customInput(args)
-		return &callItem{ID: id, Type: "custom_tool_call", Status: status, CallID: callID, Name: name, Input: &in}
+		c = &callItem{ID: id, Type: "custom_tool_call", Status: status, CallID: callID, Name: name, Input: &in}
 	}
-	return &callItem{ID: id, Type: "function_call", Status: status, CallID: callID, Name: name, Arguments: &args}
+	if ns != "" {
+		c.Namespace, c.Name = ns, strings.TrimPrefix(name, ns+llm.NamespaceSep)
+	}
+	return c
+}
+
+// namespaces maps the qualified names of the client's namespaced tools to
+// their namespace.
+func namespaces(req *llm.Request) map[string]string {
+	if req == nil {
+		return nil
+	}
+	var m map[string]string
+	for _, t := range req.Tools {
+		if t.Namespace != "" {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[t.Name] = t.Namespace
+		}
+	}
+	return m
 }
 
 func customInput(args string) string {

@@ -16,7 +16,7 @@ import (
 // (its custom tools get custom_tool_call items); it may be nil.
 func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 	base := idBase(resp.ID)
-	custom := freeFormTools(req)
+	custom, ns := freeFormTools(req), namespaces(req)
 	var output []json.RawMessage
 	for i, p := range resp.Parts {
 		n := fmt.Sprintf("%s_%d", base, i)
@@ -55,7 +55,7 @@ func EncodeResponse(resp *llm.Response, req *llm.Request) ([]byte, error) {
 			if custom[p.ToolName] {
 				prefix = "ctc_"
 			}
-			output = append(output, mustJSON(newCall(prefix+n, p.ToolCallID, p.ToolName, args, "completed", custom[p.ToolName])))
+			output = append(output, mustJSON(newCall(prefix+n, p.ToolCallID, p.ToolName, args, "completed", custom[p.ToolName], ns[p.ToolName])))
 		}
 	}
 	if output == nil {
@@ -146,7 +146,7 @@ func outputParts(it item) []llm.Part {
 		return []llm.Part{p}
 	case "function_call", "custom_tool_call":
 		args, _ := callArguments(it)
-		return []llm.Part{{Kind: llm.PartToolCall, ToolCallID: it.CallID, ToolName: it.Name, Arguments: args}}
+		return []llm.Part{{Kind: llm.PartToolCall, ToolCallID: it.CallID, ToolName: llm.QualifiedToolName(it.Namespace, it.Name), Arguments: args}}
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func (d *StreamDecoder) Decode(ev sse.Event) ([]llm.Event, error) {
 	case "response.output_item.added":
 		d.startWith(nil)
 		if u.Item != nil && (u.Item.Type == "function_call" || u.Item.Type == "custom_tool_call") {
-			d.openBlock(llm.PartToolCall, u.Item.ID, u.Item.CallID, u.Item.Name)
+			d.openBlock(llm.PartToolCall, u.Item.ID, u.Item.CallID, llm.QualifiedToolName(u.Item.Namespace, u.Item.Name))
 		}
 	case "response.content_part.added":
 		kind := llm.PartText

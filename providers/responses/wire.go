@@ -41,6 +41,8 @@ type wireTool struct {
 	Description string          `json:"description,omitempty"`
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
 	Strict      *bool           `json:"strict,omitempty"`
+	// Tools are a namespace tool's members.
+	Tools []json.RawMessage `json:"tools,omitempty"`
 }
 
 // item is an input or output item; Type says which fields matter.
@@ -52,6 +54,7 @@ type item struct {
 	Content          json.RawMessage `json:"content,omitempty"`
 	CallID           string          `json:"call_id,omitempty"`
 	Name             string          `json:"name,omitempty"`
+	Namespace        string          `json:"namespace,omitempty"`
 	Arguments        *string         `json:"arguments,omitempty"`
 	Input            *string         `json:"input,omitempty"`
 	Output           json.RawMessage `json:"output,omitempty"`
