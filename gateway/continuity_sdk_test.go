@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -132,6 +133,8 @@ func (a *anthropicConv) answer(id, result string) {
 type responsesConv struct {
 	c     *openai.Client
 	input responses.ResponseInputParam
+	tools []responses.ToolUnionParam // nil: get_weather
+	calls []responses.ResponseFunctionToolCall
 }
 
 func (r *responsesConv) send(t *testing.T, stream bool) []string {
@@ -143,6 +146,9 @@ func (r *responsesConv) send(t *testing.T, stream bool) []string {
 		Reasoning: shared.ReasoningParam{Effort: shared.ReasoningEffortMedium},
 		Include:   []responses.ResponseIncludable{responses.ResponseIncludableReasoningEncryptedContent},
 		Tools:     []responses.ToolUnionParam{responses.ToolParamOfFunction("get_weather", weatherSchema, false)},
+	}
+	if r.tools != nil {
+		params.Tools = r.tools
 	}
 	var out []responses.ResponseOutputItemUnion
 	if stream {
@@ -170,6 +176,7 @@ func (r *responsesConv) send(t *testing.T, stream bool) []string {
 			r.input = append(r.input, responses.ResponseInputItemUnionParam{OfReasoning: &p})
 		case "function_call":
 			call := it.AsFunctionCall()
+			r.calls = append(r.calls, call)
 			p := call.ToParam() // the item's JSON as it came
 			r.input = append(r.input, responses.ResponseInputItemUnionParam{OfFunctionCall: &p})
 			ids = append(ids, call.CallID)
@@ -485,6 +492,101 @@ func TestToolLoopGeminiWithoutResponseID(t *testing.T) {
 					case want == "user" && (p.FunctionResponse == nil || p.FunctionResponse.Response.Result != fmt.Sprintf("result-%d", i/2+1)):
 						t.Errorf("turn 3 contents[%d] is not result-%d of its call: %s", i+1, i/2+1, reqs[2].Body)
 					}
+				}
+			})
+		}
+	}
+}
+
+// TestReasoningContinuesRecordedGemini replays recorded Gemini streams
+// whose function calls carry real thoughtSignatures: through every other
+// client's SDK, the signature reaches Gemini again on the call in turn 2.
+func TestReasoningContinuesRecordedGemini(t *testing.T) {
+	sigRe := regexp.MustCompile(`"thoughtSignature":\s*"([^"]+)"`)
+	for _, fixture := range []string{"gemini_stream_function_call_with_thought_signature.sse", "gemini_stream_thinking_then_function_call.sse"} {
+		m := sigRe.FindSubmatch(providertest.Fixture(t, fixture))
+		if m == nil {
+			t.Fatalf("%s has no thoughtSignature", fixture)
+		}
+		sig := string(m[1])
+		for _, client := range []string{"openai", "responses", "anthropic"} {
+			t.Run(client+"/"+fixture, func(t *testing.T) {
+				h, up := sdkHarness(t, "gemini", finalTurn("gemini", true))
+				up.Enqueue(providertest.FixtureReply(t, fixture))
+				conv := newConv(t, client, h)
+				ids := conv.send(t, true)
+				if len(ids) != 1 {
+					t.Fatalf("turn 1: %d tool calls, want 1", len(ids))
+				}
+				conv.answer(ids[0], "22 degrees")
+				conv.send(t, true)
+				if reqs := up.Requests(); len(reqs) != 2 {
+					t.Fatalf("upstream saw %d requests, want 2", len(reqs))
+				} else {
+					checkCarried(t, "gemini", reqs[1].Body, sig)
+				}
+			})
+		}
+	}
+}
+
+// TestCodexNamespaceTools: Codex's namespace tools reach Claude and Gemini
+// as functions named "<namespace>__<name>", and a call of one comes back
+// to the Responses client as a function_call of the tool in its namespace;
+// replayed on the next turn, it is that function's call again.
+func TestCodexNamespaceTools(t *testing.T) {
+	const flat = "multi_agent_v1__spawn_agent"
+	replies := map[string][2]string{
+		"anthropic": {`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"tool_use","id":"toolu_ns","name":"` + flat + `","input":{"message":"go"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":5}}`,
+			`{"id":"msg_2","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Spawned."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":2}}`},
+		"gemini": {`{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"` + flat + `","args":{"message":"go"}}}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5,"totalTokenCount":15}}`,
+			`{"candidates":[{"content":{"role":"model","parts":[{"text":"Spawned."}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":2,"totalTokenCount":22}}`},
+	}
+	for _, upstream := range []string{"anthropic", "gemini"} {
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/stream=%v", upstream, stream), func(t *testing.T) {
+				r := replies[upstream]
+				final := jsonReply(r[1])
+				if stream && upstream == "gemini" {
+					final = sseReply("", r[1])
+				}
+				h, up := sdkHarness(t, upstream, final)
+				first := jsonReply(r[0])
+				if stream && upstream == "gemini" {
+					first = sseReply("", r[0])
+				}
+				if stream && upstream == "anthropic" {
+					first = sseReply(
+						"message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}`,
+						"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_ns","name":"`+flat+`","input":{}}}`,
+						"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"message\":\"go\"}"}}`,
+						"content_block_stop", `{"type":"content_block_stop","index":0}`,
+						"message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":5}}`,
+						"message_stop", `{"type":"message_stop"}`)
+					final = finalTurn("anthropic", true)
+					up.SetDefault(final)
+				}
+				up.Enqueue(first)
+				conv := newConv(t, "responses", h).(*responsesConv)
+				ns := responses.ToolUnionParam{OfNamespace: &responses.NamespaceToolParam{
+					Name: "multi_agent_v1", Description: "Sub-agents",
+					Tools: []responses.NamespaceToolToolUnionParam{{OfFunction: &responses.NamespaceToolToolFunctionParam{
+						Name: "spawn_agent", Parameters: map[string]any{"type": "object", "properties": map[string]any{"message": map[string]any{"type": "string"}}},
+					}}},
+				}}
+				conv.tools = []responses.ToolUnionParam{ns}
+				ids := conv.send(t, stream)
+				if len(ids) != 1 || len(conv.calls) != 1 || conv.calls[0].Namespace != "multi_agent_v1" || conv.calls[0].Name != "spawn_agent" {
+					t.Fatalf("turn 1 calls = %+v, want spawn_agent in namespace multi_agent_v1", conv.calls)
+				}
+				if body := string(up.Requests()[0].Body); !strings.Contains(body, `"`+flat+`"`) {
+					t.Errorf("turn 1 upstream request does not offer %s: %s", flat, body)
+				}
+				conv.answer(ids[0], "agent-7")
+				conv.send(t, stream)
+				body := string(up.Requests()[1].Body)
+				if strings.Count(body, `"`+flat+`"`) < 2 || !strings.Contains(body, "agent-7") {
+					t.Errorf("turn 2 upstream request lacks the tool and its call under %s: %s", flat, body)
 				}
 			})
 		}
