@@ -22,9 +22,9 @@ type Capability struct {
 // and every name listed here must be documented in docs/policy.md.
 func Capabilities() []Capability {
 	return []Capability{
-		{"hook", "route(req, ctx)", "required; returns a provider, a target, a list or tuple of them (at most 64, policy order), or None or [] for none (the client then gets 503)"},
+		{"hook", "route(req, ctx)", "required; returns a provider, a target, a list or tuple of them (at most 64, policy order), or [] to refuse (the client then gets 503); None (a path without a return) is an error"},
 		{"hook", "classify(err, ctx)", "optional; runs after each failed attempt and returns \"retry\", \"failover\", \"fail\", \"cooldown\" (60 s), cooldown(seconds), default_class(err) or None (the default)"},
-		{"hook", "sticky_key(req, ctx)", "optional; returns the session's sticky key, or None or \"\" for no stickiness; without it the key is req.key + \":\" + req.session, req.key alone with no session, req.session alone on an open gateway"},
+		{"hook", "sticky_key(req, ctx)", "optional; returns the session's sticky key, or None or \"\" for no stickiness; without it the key is req.key + \":\" + req.session, req.key alone with no session (a client key is then bound to one provider), req.session alone on an open gateway; return req.session or None for session-only stickiness"},
 
 		{"builtin", "provider(name, kind, base_url=None, api_key=None, priority=1, weight=100, models=None, headers=None, timeout=None, oauth=None)", "declare an upstream; kind is openai, anthropic, gemini or demo (load time only)"},
 		{"builtin", `target(provider, model="", priority=None, weight=None)`, "a candidate with model, priority or weight overrides (model \"\" keeps the provider's); provider may be a target to override again"},
@@ -48,7 +48,7 @@ func Capabilities() []Capability {
 		{"provider", "name", "unique name of the upstream instance, used in health, logs and metrics"},
 		{"provider", "kind", "wire protocol: openai, anthropic, gemini or demo (in-process, offline)"},
 		{"provider", "base_url=", "endpoint; defaults to the public API (https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com)"},
-		{"provider", "api_key=", "upstream credential, sent as the kind expects (Bearer, x-api-key, x-goog-api-key); never logged or shown"},
+		{"provider", "api_key=", "upstream credential, sent as the kind expects (Bearer, x-api-key, x-goog-api-key); never logged or shown; required (non-empty) for every kind but demo unless oauth= is given or api_key = None is written literally"},
 		{"provider", "priority=", "tier, lower first (default 1)"},
 		{"provider", "weight=", "share of first picks within its tier (default 100; 0 = only after the weighted ones)"},
 		{"provider", "models=", "dict mapping a requested model to the upstream's model name"},
@@ -75,7 +75,7 @@ func Capabilities() []Capability {
 		{"req", "req.input_tokens_estimate", "rough input size: body bytes / 4"},
 		{"req", "req.max_output_tokens", "the requested output cap; 0 when absent"},
 
-		{"ctx", "ctx.health(provider)", "the provider's health (see health.*); provider is a provider, a target or a name"},
+		{"ctx", "ctx.health(provider)", "the provider's health (see health.*); provider is a provider, a target or a declared name (another name is an error)"},
 		{"ctx", "ctx.sticky", "the provider this session is bound to, or None"},
 		{"ctx", "ctx.now", "the decision's time (a time.time)"},
 
@@ -94,13 +94,13 @@ func Capabilities() []Capability {
 		{"err", "err.attempt", "1 for the request's first attempt"},
 		{"err", "err.first_byte_sent", "part of the response already reached the client (no failover)"},
 
-		{"test", "decide(request, health={}, sticky=None, now=None)", "the decision eval --json prints, plus providers, tried and served_by (see result)"},
-		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=)", "decide() with simulated upstream errors: the failover walk calls classify for each"},
+		{"test", "decide(request, health={}, sticky=None, now=None, seed=None)", "the decision eval --json prints, plus providers, tried and served_by (see result); within a tier highest weight first, or drawn as live from seed"},
+		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=, seed=)", "decide() with simulated upstream errors: the failover walk calls classify for each"},
 		{"test", "assert_eq(got, want, msg=None) / assert_ne / assert_true / assert_contains", "assertions; a failure ends the test with its file:line"},
 		{"test", "assert_fails(fn, pattern=None)", "fn() must fail, with an error matching pattern"},
 
 		{"result", `["policy"]`, "the policy version's hash"},
-		{"result", `["candidates"]`, "candidates in failover order, each {provider, model, priority, weight}"},
+		{"result", `["candidates"]`, "candidates in failover order, each {provider, model, priority, weight, share}; share is the chance to be tried first (live picks within a tier are weighted-random)"},
 		{"result", `["returned"]`, "the candidates as route returned them, each {provider, model, priority, weight}"},
 		{"result", `["providers"]`, "candidate provider names in failover order"},
 		{"result", `["sticky_key"]`, "the sticky key, or None"},

@@ -38,7 +38,7 @@ func (p *Policy) Decide(ctx context.Context, req *Request, env Env) (*Decision, 
 				Err: fmt.Errorf("returned %s, want a string or None", v.Type())}
 		}
 	} else {
-		d.StickyKey = DefaultStickyKey(req)
+		d.StickyKey, d.StickyDefault = DefaultStickyKey(req), true
 	}
 	if d.StickyKey != "" && env.Sticky != nil {
 		d.Sticky = env.Sticky(d.StickyKey)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,22 @@ type EvalOptions struct {
 	// Config.MaxAttempts does; 0 (the default of both) walks the whole
 	// failover chain.
 	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Seed, when set, draws the weighted picks within each tier at
+	// random as the gateway does, from this seed: the same seed gives the
+	// same order, and over many seeds each candidate comes first about as
+	// often as its Share says. Nil orders each tier highest weight first
+	// (one of the orders live traffic takes, deterministic for tests).
+	Seed *uint64 `json:"seed,omitempty"`
+}
+
+// EvalCandidate is a candidate in failover order with its share.
+type EvalCandidate struct {
+	route.Candidate
+	// Share is the candidate's chance to be tried first for this
+	// request under the simulated conditions, 0..1: its weight's share
+	// of the first available tier (live picks within a tier are
+	// weighted-random), 1 for a provider a sticky binding puts first.
+	Share float64 `json:"share"`
 }
 
 // EvalResult is a dry-run decision, the JSON of `llmgw eval --json` and
@@ -38,9 +55,9 @@ type EvalOptions struct {
 type EvalResult struct {
 	Policy string `json:"policy"`
 	// Candidates are in failover order (route.Order applied with the
-	// simulated health and sticky binding, weights picked
-	// deterministically: highest first).
-	Candidates []route.Candidate `json:"candidates"`
+	// simulated health and sticky binding; within a tier highest weight
+	// first, or drawn from EvalOptions.Seed), each with its Share.
+	Candidates []EvalCandidate `json:"candidates"`
 	// Returned are the candidates as route returned them.
 	Returned  []route.Candidate `json:"returned"`
 	StickyKey *string           `json:"sticky_key"`
@@ -102,25 +119,115 @@ func (p *Policy) Eval(ctx context.Context, req *Request, opts EvalOptions) (*Eva
 		return nil, err
 	}
 	available := func(name string) bool { return env.Health(name).State != StateCooldown }
-	order, explain := route.Order(d.Candidates, route.Options{Sticky: d.Sticky, Available: available})
+	ro := route.Options{Sticky: d.Sticky, Available: available}
+	if opts.Seed != nil {
+		ro.Intn = rand.New(rand.NewPCG(*opts.Seed, *opts.Seed^0x9e3779b97f4a7c15)).IntN
+	}
+	order, explain := route.Order(d.Candidates, ro)
+	shares := Shares(d.Candidates, d.Sticky, available)
 	res := &EvalResult{
 		Policy:     p.Hash,
-		Candidates: nonNil(order),
+		Candidates: make([]EvalCandidate, len(order)),
 		Returned:   nonNil(d.Candidates),
 		Sticky:     d.Sticky,
 		Notes:      nonNil(d.Notes),
 		Explain:    nonNil(explain),
 	}
+	for i, c := range order {
+		res.Candidates[i] = EvalCandidate{Candidate: c, Share: shares[c.Provider]}
+	}
+	if line := splitLine(order, shares, opts.Seed != nil); line != "" {
+		res.Explain = append(res.Explain, line)
+	}
 	if d.StickyKey != "" {
 		res.StickyKey = &d.StickyKey
 		if d.Sticky != "" {
 			res.Explain = append(res.Explain, fmt.Sprintf("sticky key %q is bound to %s", d.StickyKey, d.Sticky))
+			if d.StickyDefault {
+				res.Explain = append(res.Explain, fmt.Sprintf("the sticky key is the default (the session, else the client key): %s decides the pick; define sticky_key(req, ctx) to change it", d.Sticky))
+			}
 		}
 	}
 	if err := p.walk(ctx, &r, env, res, opts); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// Shares returns each candidate's chance to be tried first, by provider:
+// the sticky provider's, when it is a candidate and available, is 1;
+// otherwise the first available tier's candidates share by weight (in
+// policy order when their weights are all 0), and if no candidate is
+// available the first of the lowest tier is tried first. It mirrors
+// route.Order with a random Intn, which the gateway uses.
+func Shares(cands []route.Candidate, sticky string, available func(string) bool) map[string]float64 {
+	out := make(map[string]float64, len(cands))
+	var uniq []route.Candidate
+	for _, c := range cands {
+		if _, dup := out[c.Provider]; !dup {
+			out[c.Provider] = 0
+			uniq = append(uniq, c)
+		}
+	}
+	if len(uniq) == 0 {
+		return out
+	}
+	avail := func(name string) bool { return available == nil || available(name) }
+	if sticky != "" {
+		if _, ok := out[sticky]; ok && avail(sticky) {
+			out[sticky] = 1
+			return out
+		}
+	}
+	var tier []route.Candidate
+	for _, want := range []bool{true, false} {
+		best := 0
+		for _, c := range uniq {
+			if avail(c.Provider) != want {
+				continue
+			}
+			switch {
+			case tier == nil || c.Priority < best:
+				tier, best = []route.Candidate{c}, c.Priority
+			case c.Priority == best:
+				tier = append(tier, c)
+			}
+		}
+		if tier != nil {
+			break
+		}
+	}
+	total := 0
+	for _, c := range tier {
+		total += min(max(c.Weight, 0), route.MaxWeight)
+	}
+	if total == 0 || !avail(tier[0].Provider) {
+		out[tier[0].Provider] = 1
+		return out
+	}
+	for _, c := range tier {
+		out[c.Provider] = float64(min(max(c.Weight, 0), route.MaxWeight)) / float64(total)
+	}
+	return out
+}
+
+// splitLine explains a weighted split of the first pick, which the order
+// shown cannot: "weighted-random first pick live: a 50%, b 50% (...)".
+func splitLine(order []route.Candidate, shares map[string]float64, seeded bool) string {
+	var parts []string
+	for _, c := range order {
+		if s := shares[c.Provider]; s > 0 && s < 1 {
+			parts = append(parts, fmt.Sprintf("%s %.4g%%", c.Provider, 100*s))
+		}
+	}
+	if len(parts) < 2 {
+		return ""
+	}
+	how := "this order puts the highest weight first; a seed draws one live order"
+	if seeded {
+		how = "this order is the one the seed draws"
+	}
+	return "weighted-random first pick live: " + strings.Join(parts, ", ") + " (" + how + ")"
 }
 
 func nonNil[T any](s []T) []T {
@@ -132,13 +239,15 @@ func nonNil[T any](s []T) []T {
 
 // walk runs the gateway's failover walk (route.Walk) over res.Candidates
 // with simulated outcomes: a provider in sim fails with its simulated
-// error, which classify classes; any other provider serves. A fault of the
-// classify hook ends the walk and is returned (the gateway would log it
-// and use the default class; a dry run shows it instead).
+// error, which classify classes; any other provider serves.
 func (p *Policy) walk(ctx context.Context, req *Request, env Env, res *EvalResult, opts EvalOptions) error {
 	res.Attempts = []Attempt{}
 	sw := &simWalk{p: p, req: req, env: env, sim: opts.SimulateErrors, res: res}
-	w := route.Walk(ctx, res.Candidates, opts.MaxAttempts, sw)
+	order := make([]route.Candidate, len(res.Candidates))
+	for i, c := range res.Candidates {
+		order[i] = c.Candidate
+	}
+	w := route.Walk(ctx, order, opts.MaxAttempts, sw)
 	if sw.err != nil {
 		return sw.err
 	}
@@ -191,11 +300,18 @@ func (s *simWalk) Attempt(_ context.Context, c route.Candidate, n int) route.Out
 	return route.Failed
 }
 
+// Classify classes a simulated failure as the gateway does: a fault of
+// the classify hook is reported in Explain and the default class applies
+// (the gateway logs it and does the same), so the walk goes on as live.
 func (s *simWalk) Classify(ctx context.Context, _ route.Candidate, _ int) Class {
 	class, err := s.p.Classify(ctx, s.ei, s.env)
 	if err != nil {
-		s.err = err
-		return Class{Action: ActionFail}
+		if ctx.Err() != nil {
+			s.err = err
+			return Class{Action: ActionFail}
+		}
+		s.res.Explain = append(s.res.Explain, fmt.Sprintf("classify failed on %s's %s (%v): the default class applies, as in the gateway", s.ei.Provider, describeError(s.ei), err))
+		return DefaultClass(s.ei)
 	}
 	return class
 }

@@ -191,6 +191,12 @@ type Decision struct {
 	Candidates []route.Candidate
 	// StickyKey is the session's sticky key; "" means no stickiness.
 	StickyKey string
+	// StickyDefault reports that StickyKey is the default one (the policy
+	// has no sticky_key hook): the session, else the client key. Eval
+	// names it whenever a binding decides the pick, because with no
+	// session the client key alone binds every request of a key to one
+	// provider, which overrides a weighted split.
+	StickyDefault bool
 	// Sticky is the provider StickyKey is bound to, "" when none.
 	Sticky string
 	// Notes are the note() lines the hooks emitted.

@@ -201,8 +201,8 @@ func (p *Policy) runTest(ctx context.Context, fn *starlark.Function, opts TestOp
 // testHelpers returns decide and walk, bound to this policy.
 func (p *Policy) testHelpers(ctx context.Context, opts TestOptions) starlark.StringDict {
 	run := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var reqArg, health, sticky, now, errs starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None
-		pairs := []any{"request", &reqArg, "health?", &health, "sticky?", &sticky, "now?", &now}
+		var reqArg, health, sticky, now, errs, seed starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+		pairs := []any{"request", &reqArg, "health?", &health, "sticky?", &sticky, "now?", &now, "seed?", &seed}
 		if b.Name() == "walk" {
 			pairs = append(pairs, "errors?", &errs)
 		}
@@ -228,6 +228,14 @@ func (p *Policy) testHelpers(ctx context.Context, opts TestOptions) starlark.Str
 			if eo.Now, err = timeFromStarlark(now); err != nil {
 				return nil, fmt.Errorf("%s: now: %w", b.Name(), err)
 			}
+		}
+		if seed != starlark.None {
+			var n int64
+			if err := starlark.AsInt(seed, &n); err != nil || n < 0 {
+				return nil, fmt.Errorf("%s: seed must be a non-negative int, got %s", b.Name(), seed)
+			}
+			u := uint64(n)
+			eo.Seed = &u
 		}
 		if errs != starlark.None {
 			if eo.SimulateErrors, err = errorsFromStarlark(errs); err != nil {

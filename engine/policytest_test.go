@@ -149,8 +149,8 @@ def classify(err, ctx):
 				t.Fatal(err)
 			}
 			tt.want.Policy = e.Policy().Hash
-			tt.want.Candidates = cands("a/1/100", "b/2/7")
-			tt.want.Returned = tt.want.Candidates
+			tt.want.Returned = cands("a/1/100", "b/2/7")
+			tt.want.Candidates = []EvalCandidate{{Candidate: tt.want.Returned[0], Share: 1}, {Candidate: tt.want.Returned[1]}}
 			tt.want.StickyKey = &key
 			tt.want.Notes, tt.want.Explain = []string{}, []string{}
 			if diff := cmp.Diff(&tt.want, got); diff != "" {
