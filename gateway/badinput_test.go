@@ -552,7 +552,7 @@ func BenchmarkReadBodyChecks(b *testing.B) {
 		if !utf8.Valid(body) {
 			b.Fatal("invalid UTF-8")
 		}
-		if err := checkEnvelope(body, llm.ProtocolOpenAI, nil); err != nil {
+		if err := checkEnvelope(body, false, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -632,7 +632,7 @@ func TestCheckEnvelope(t *testing.T) {
 		{`{"model":"a`, llm.ProtocolOpenAI, "unterminated"},
 	}
 	for _, tt := range tests {
-		err := checkEnvelope([]byte(tt.body), tt.p, nil)
+		err := checkEnvelope([]byte(tt.body), tt.p == llm.ProtocolGemini, nil) // Gemini's doors name the model in the URL
 		got := ""
 		if err != nil {
 			got = err.Message
@@ -662,7 +662,7 @@ func FuzzCheckEnvelope(f *testing.F) {
 	}
 	f.Add([]byte(`{"model":"a","Model":"b","stream":true}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if checkEnvelope(body, llm.ProtocolOpenAI, nil) != nil || !json.Valid(body) {
+		if checkEnvelope(body, false, nil) != nil || !json.Valid(body) {
 			return
 		}
 		var v struct {

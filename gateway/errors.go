@@ -7,9 +7,6 @@ import (
 	"strconv"
 
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/anthropic"
-	"github.com/llmgw/llmgw/providers/gemini"
-	"github.com/llmgw/llmgw/providers/openai"
 )
 
 // HTTPError is an error the gateway itself answers with. Status and
@@ -54,22 +51,15 @@ func asHTTPError(err error) *HTTPError {
 
 // errorBody renders e in the shape of the caller's protocol (OpenAI's
 // error object, Anthropic's typed error, Gemini's code and gRPC status),
-// with the same encoders the converters use for an
-// upstream's errors, so that a client sees one error vocabulary whether
-// llmgw or a provider refused its request.
-func errorBody(p llm.Protocol, e *HTTPError) []byte {
-	le := &llm.Error{Status: e.Status, Type: e.Type, Message: e.Message, Code: e.Code}
-	switch p {
-	case llm.ProtocolAnthropic:
-		return anthropic.EncodeError(le)
-	case llm.ProtocolGemini:
-		return gemini.EncodeError(le)
-	}
-	return openai.EncodeError(le) // OpenAI chat, Responses, embeddings, and the gateway's own endpoints
+// with the same encoders the converters use for an upstream's errors, so
+// that a client sees one error vocabulary whether llmgw or a provider
+// refused its request.
+func errorBody(a Adapter, e *HTTPError) []byte {
+	return a.EncodeError(&llm.Error{Status: e.Status, Type: e.Type, Message: e.Message, Code: e.Code})
 }
 
-// writeError writes e in the caller's shape.
-func writeError(w http.ResponseWriter, p llm.Protocol, e *HTTPError) {
+// writeError writes e in the shape of the caller's protocol a.
+func writeError(w http.ResponseWriter, a Adapter, e *HTTPError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
@@ -79,7 +69,7 @@ func writeError(w http.ResponseWriter, p llm.Protocol, e *HTTPError) {
 		}
 	}
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(errorBody(p, e))
+	_, _ = w.Write(errorBody(a, e))
 }
 
 // retryAfter parses retry-after-ms or retry-after (seconds or an HTTP

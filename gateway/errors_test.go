@@ -44,7 +44,7 @@ func TestErrorBodyFollowsTheStatusTable(t *testing.T) {
 						Param, Code   *string
 					}
 				}
-				decode(t, errorBody(p, e), &got)
+				decode(t, errorBody(builtinAdapters()[p], e), &got)
 				code := ""
 				if got.Error.Code != nil {
 					code = *got.Error.Code
@@ -58,7 +58,7 @@ func TestErrorBodyFollowsTheStatusTable(t *testing.T) {
 				Type  string
 				Error struct{ Type, Message string }
 			}
-			decode(t, errorBody(llm.ProtocolAnthropic, e), &an)
+			decode(t, errorBody(builtinAdapters()[llm.ProtocolAnthropic], e), &an)
 			if an.Type != "error" || an.Error.Type != tt.anthropic || an.Error.Message != e.Message {
 				t.Errorf("anthropic: %+v, want type error, error.type %q", an, tt.anthropic)
 			}
@@ -68,7 +68,7 @@ func TestErrorBodyFollowsTheStatusTable(t *testing.T) {
 					Message, Status string
 				}
 			}
-			decode(t, errorBody(llm.ProtocolGemini, e), &ge)
+			decode(t, errorBody(builtinAdapters()[llm.ProtocolGemini], e), &ge)
 			if ge.Error.Code != tt.geminiCode || ge.Error.Status != tt.geminiStatus || ge.Error.Message != e.Message {
 				t.Errorf("gemini: %+v, want code %d, status %q", ge.Error, tt.geminiCode, tt.geminiStatus)
 			}
@@ -82,7 +82,7 @@ func TestErrorBodyKeepsTheCode(t *testing.T) {
 	e := errorf(http.StatusNotFound, "model %q not found", "x")
 	e.Code = "model_not_found"
 	want := `{"error":{"message":"model \"x\" not found","type":"invalid_request_error","param":null,"code":"model_not_found"}}`
-	if got := string(errorBody(llm.ProtocolOpenAI, e)); got != want {
+	if got := string(errorBody(builtinAdapters()[llm.ProtocolOpenAI], e)); got != want {
 		t.Errorf("errorBody = %s\nwant %s", got, want)
 	}
 }

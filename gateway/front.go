@@ -23,18 +23,20 @@ import (
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/gemini"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/route"
 )
 
-// operation is what a front door asks of a provider.
-type operation uint8
+// operation is what a front door asks of a provider (llm.Operation, which
+// the adapters share), with short names for the gateway's own use.
+type operation = llm.Operation
 
 const (
-	opGenerate operation = iota
-	opCountTokens
-	opEmbed
-	opBatchEmbed
+	opGenerate    = llm.OpGenerate
+	opCountTokens = llm.OpCountTokens
+	opEmbed       = llm.OpEmbed
+	opBatchEmbed  = llm.OpBatchEmbed
 )
 
 // endpoint describes one front door.
@@ -55,6 +57,7 @@ type endpoint struct {
 type exchange struct {
 	s     *Server
 	ep    endpoint
+	ca    Adapter // the client's protocol's
 	w     http.ResponseWriter
 	r     *http.Request
 	id    string
@@ -70,27 +73,26 @@ type exchange struct {
 	dec       *engine.Decision
 	clientReq *llm.Request // decoded on first need (conversion)
 
-	committed   bool // a byte of the response went to the client
-	status      int
-	provider    string
-	protoOut    llm.Protocol
-	upModel     string
-	attempts    []requestlog.Attempt
-	stickyHit   bool
-	warnings    []string
-	usage       llm.Usage
-	usageKnown  bool
-	outBytes    int
-	ttft        time.Duration
-	errClass    errorClass // why the request did not end in a clean answer
-	errMsg      string
-	walker      liveWalk // the failover walk's driver (walk.go)
-	hideUsage   bool     // the client did not ask for OpenAI's usage chunk; llmgw did
-	clientUsage bool
-	// streamOpts is the body's stream_options value (a sub-slice of body;
-	// nil when absent), found on readBody's pass so that the usage edits
-	// of OpenAI streams need not scan the body again.
-	streamOpts []byte
+	committed  bool // a byte of the response went to the client
+	status     int
+	provider   string
+	protoOut   llm.Protocol
+	upModel    string
+	attempts   []requestlog.Attempt
+	stickyHit  bool
+	warnings   []string
+	usage      llm.Usage
+	usageKnown bool
+	outBytes   int
+	ttft       time.Duration
+	errClass   errorClass // why the request did not end in a clean answer
+	errMsg     string
+	walker     liveWalk // the failover walk's driver (walk.go)
+	hideUsage  bool     // the client did not ask for the usage in the stream; llmgw did (llm.Passed)
+	// passMember is the value of the client adapter's PassMember (a
+	// sub-slice of body; nil when absent), found on readBody's pass so
+	// that the pass-through edits need not scan the body again.
+	passMember []byte
 }
 
 // newRequestID returns a unique request id that sorts by time: 48 bits of
@@ -112,9 +114,11 @@ func (s *Server) front(ep endpoint) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { s.serveFront(w, r, ep) }
 }
 
-// geminiFront dispatches /v1beta/models/{model}:{action}. The model goes
-// into the upstream URL, so it is checked here: a name with path, query or
-// ':' characters is refused before anything else.
+// geminiFront dispatches /v1beta/models/{model}:{action}, Gemini's doors,
+// which carry the model and the operation in the path (gemini.Action): the
+// one door pattern the gateway routes itself, not from an adapter's Doors.
+// The model goes into the upstream URL, so it is checked here: a name with
+// path, query or ':' characters is refused before anything else.
 func (s *Server) geminiFront(w http.ResponseWriter, r *http.Request) {
 	unknown := endpoint{proto: llm.ProtocolGemini, name: "gemini"}
 	spec := chi.URLParam(r, "action")
@@ -131,23 +135,14 @@ func (s *Server) geminiFront(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path))
 		return
 	}
-	ep := endpoint{proto: llm.ProtocolGemini, model: strings.TrimPrefix(spec[:i], "models/")}
-	switch spec[i+1:] {
-	case "generateContent":
-		ep.op, ep.name = opGenerate, "generateContent"
-	case "streamGenerateContent":
-		ep.op, ep.name, ep.stream = opGenerate, "streamGenerateContent", true
-		ep.geminiArray = r.URL.Query().Get("alt") != "sse"
-	case "countTokens":
-		ep.op, ep.name = opCountTokens, "countTokens"
-	case "embedContent":
-		ep.op, ep.name = opEmbed, "embedContent"
-	case "batchEmbedContents":
-		ep.op, ep.name = opBatchEmbed, "batchEmbedContents"
-	default:
+	ep := endpoint{proto: llm.ProtocolGemini, model: strings.TrimPrefix(spec[:i], "models/"), name: spec[i+1:]}
+	op, stream, ok := gemini.Action(ep.name)
+	if !ok {
 		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown method %q", spec[i+1:]))
 		return
 	}
+	ep.op, ep.stream = op, stream
+	ep.geminiArray = stream && r.URL.Query().Get("alt") != "sse"
 	if strings.ContainsAny(ep.model, "/:") || !validModel(ep.model) {
 		s.reject(w, r, ep, errorf(http.StatusBadRequest, "invalid model name %q", ep.model))
 		return
@@ -167,7 +162,7 @@ func (x *exchange) logger() *zerolog.Logger {
 
 // newExchange starts the state of one request; its finish logs it.
 func (s *Server) newExchange(w http.ResponseWriter, r *http.Request, ep endpoint) *exchange {
-	x := &exchange{s: s, ep: ep, w: w, r: r, id: newRequestID(), start: s.now()}
+	x := &exchange{s: s, ep: ep, ca: s.adapter(ep.proto), w: w, r: r, id: newRequestID(), start: s.now()}
 	w.Header().Set("X-Request-Id", x.id)
 	return x
 }
@@ -234,7 +229,7 @@ func (x *exchange) fail(e *HTTPError) {
 	}
 	x.status = e.Status
 	x.setRouteHeaders()
-	writeError(x.w, x.ep.proto, e)
+	writeError(x.w, x.ca, e)
 }
 
 func (x *exchange) setRouteHeaders() {
@@ -264,7 +259,7 @@ func (x *exchange) run() error {
 		return err
 	}
 	feat := x.fields.Request(string(x.ep.proto), len(x.body), x.policyHeaders())
-	if x.ep.proto == llm.ProtocolGemini {
+	if x.ep.model != "" { // the door's URL names them (Gemini's)
 		feat.Model, feat.Stream = x.ep.model, x.ep.stream
 	}
 	if x.ep.op != opGenerate {
@@ -275,9 +270,6 @@ func (x *exchange) run() error {
 	if feat.Model == "" {
 		x.errClass = errBadRequest
 		return errorf(http.StatusBadRequest, "model is required")
-	}
-	if x.ep.proto == llm.ProtocolOpenAI && x.ep.op == opGenerate && feat.Stream {
-		x.clientUsage = includeUsageAsked(x.streamOpts)
 	}
 
 	ctx := x.r.Context()
@@ -338,7 +330,7 @@ func (x *exchange) readBody() error {
 	if !utf8.Valid(body) {
 		return errorf(http.StatusBadRequest, "request body is not valid UTF-8")
 	}
-	if err := checkEnvelope(body, x.ep.proto, x.takeMember); err != nil {
+	if err := checkEnvelope(body, x.ep.model != "", x.takeMember); err != nil {
 		return err
 	}
 	x.body = body
@@ -357,8 +349,9 @@ func jsonContentType(ct string) bool {
 }
 
 // checkEnvelope checks the top level of a request body for what the
-// gateway reads itself: the body is a JSON object and, outside Gemini
-// (whose model and stream flag are in the URL), "model" is a string naming
+// gateway reads itself: the body is a JSON object and, unless the door's
+// URL names the model (modelInURL: Gemini's, whose stream flag is in the
+// URL too), "model" is a string naming
 // a model (validModel) and "stream", when present, is a boolean or null.
 // Neither may appear twice, in any letter case: the policy, the protocol
 // converters (encoding/json matches struct fields case-insensitively) and
@@ -366,7 +359,7 @@ func jsonContentType(ct string) bool {
 // syntax is checked in the same pass, which also hands every top-level
 // member to take (nil for none): the routing features, collected without
 // scanning the body again.
-func checkEnvelope(body []byte, p llm.Protocol, take func(key, value []byte) bool) *HTTPError {
+func checkEnvelope(body []byte, modelInURL bool, take func(key, value []byte) bool) *HTTPError {
 	bad := func(format string, args ...any) *HTTPError {
 		return errorf(http.StatusBadRequest, "invalid request body: "+format, args...)
 	}
@@ -378,8 +371,8 @@ func checkEnvelope(body []byte, p llm.Protocol, take func(key, value []byte) boo
 		if take != nil {
 			take(k, v)
 		}
-		if p == llm.ProtocolGemini {
-			return true // model and stream are in the URL
+		if modelInURL {
+			return true
 		}
 		var dst *[]byte
 		switch {
@@ -488,22 +481,13 @@ func (s *Server) env(pol *engine.Policy) engine.Env {
 
 // takeMember receives each top-level member of the request body from
 // checkEnvelope's pass: the routing features take them all, and the first
-// stream_options (the one wirejson.Find would return) is kept.
+// value of the client adapter's PassMember (the one wirejson.Find would
+// return) is kept.
 func (x *exchange) takeMember(key, value []byte) bool {
-	if x.streamOpts == nil && string(key) == "stream_options" {
-		x.streamOpts = value
+	if x.passMember == nil && x.ca != nil && string(key) == x.ca.PassMember() && len(key) > 0 {
+		x.passMember = value
 	}
 	return x.fields.Take(key, value)
-}
-
-// includeUsageAsked reports whether an OpenAI chat body's stream_options
-// value (nil when absent) asks for include_usage.
-func includeUsageAsked(opts []byte) bool {
-	if opts == nil {
-		return false
-	}
-	vs, ve, ok, err := wirejson.Find(opts, "include_usage")
-	return err == nil && ok && string(opts[vs:ve]) == "true"
 }
 
 // ctxErrKind classifies a transport failure for the policy's err.kind.

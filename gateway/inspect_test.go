@@ -39,8 +39,8 @@ func TestInspectBodyUsageIsTheProviders(t *testing.T) {
 		llm.ProtocolGemini: {"gemini_nonstream_text.response.json"},
 	}
 	for p, whole := range protocols {
-		c := codecFor(p)
-		member := c.usageMember
+		c := builtinAdapters()[p]
+		member := c.UsageMember()
 		bodies := []string{
 			`{"id":"x"}`,
 			`{"id":"x","` + member + `":null}`,
@@ -59,13 +59,13 @@ func TestInspectBodyUsageIsTheProviders(t *testing.T) {
 			if !info.valid || info.isErr {
 				t.Fatalf("%s: inspectBody(%.60q) = %+v, want a valid success body", p, body, info)
 			}
-			got, gotOK := c.parseUsage(info.usage)
+			got, gotOK := c.ParseUsage(info.usage)
 			want, wantOK := whole([]byte(body))
 			if got != want || gotOK != wantOK {
 				t.Errorf("%s: usage of %.80q from inspectBody's member = %+v, %v; ResponseUsage = %+v, %v", p, body, got, gotOK, want, wantOK)
 			}
 		}
-		if _, ok := c.parseUsage(inspectBody(providertest.Fixture(t, fixtures[p][0]), member).usage); !ok {
+		if _, ok := c.ParseUsage(inspectBody(providertest.Fixture(t, fixtures[p][0]), member).usage); !ok {
 			t.Errorf("%s: no usage found in %s", p, fixtures[p][0])
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/llmgw/llmgw/internal/wirejson"
-	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/openai"
 )
 
 // forceIncludeUsageByFind is the edit as it was made before readBody kept
@@ -20,11 +20,11 @@ func forceIncludeUsageByFind(body []byte) ([]byte, error) {
 	}
 	opts := []byte(`{"include_usage":true}`)
 	if ok && bytes.HasPrefix(bytes.TrimSpace(body[s:e]), []byte("{")) {
-		if opts, err = setTopLevel(body[s:e], "include_usage", []byte("true")); err != nil {
+		if opts, err = wirejson.SetTopLevel(body[s:e], "include_usage", []byte("true")); err != nil {
 			return nil, err
 		}
 	}
-	return setTopLevel(body, "stream_options", opts)
+	return wirejson.SetTopLevel(body, "stream_options", opts)
 }
 
 // includeUsageAskedByFind is includeUsageAsked's oracle, on the whole body.
@@ -41,11 +41,11 @@ func includeUsageAskedByFind(body []byte) bool {
 // stream_options value it kept.
 func streamOptsOf(t testing.TB, body []byte) ([]byte, bool) {
 	t.Helper()
-	x := &exchange{}
-	if err := checkEnvelope(body, llm.ProtocolOpenAI, x.takeMember); err != nil {
+	x := &exchange{ca: openai.Adapter{}}
+	if err := checkEnvelope(body, false, x.takeMember); err != nil {
 		return nil, false
 	}
-	return x.streamOpts, true
+	return x.passMember, true
 }
 
 func checkUsageEdits(t testing.TB, body []byte) {
@@ -54,10 +54,10 @@ func checkUsageEdits(t testing.TB, body []byte) {
 	if !ok {
 		return // refused before any edit
 	}
-	if got, want := includeUsageAsked(opts), includeUsageAskedByFind(body); got != want {
+	if got, want := openai.IncludeUsageAsked(opts), includeUsageAskedByFind(body); got != want {
 		t.Errorf("includeUsageAsked(%q) = %v, scanning the body says %v", body, got, want)
 	}
-	got, gerr := forceIncludeUsage(body, opts)
+	got, gerr := openai.ForceIncludeUsage(body, opts)
 	want, werr := forceIncludeUsageByFind(body)
 	if (gerr != nil) != (werr != nil) || !bytes.Equal(got, want) {
 		t.Errorf("forceIncludeUsage(%q) = %q, %v; by scanning = %q, %v", body, got, gerr, want, werr)
@@ -91,7 +91,7 @@ func TestForceIncludeUsageSplicesWhereReadBodyFoundIt(t *testing.T) {
 	// A stream_options that is not the body's own slice (a copy) still
 	// gets the edit, by scanning.
 	body := []byte(`{"model":"m","stream_options":{"include_usage":false},"stream":true}`)
-	got, err := forceIncludeUsage(body, []byte(`{"include_usage":false}`))
+	got, err := openai.ForceIncludeUsage(body, []byte(`{"include_usage":false}`))
 	if want, _ := forceIncludeUsageByFind(body); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("with a copied stream_options: %q, %v; want %q", got, err, want)
 	}
@@ -116,7 +116,7 @@ func TestForceIncludeUsageScansOnlyTheOptions(t *testing.T) {
 		if _, err := forceIncludeUsageByFind(b); err == nil {
 			t.Fatal("the corrupted body still scans: the test proves nothing")
 		}
-		got, err := forceIncludeUsage(b, opts)
+		got, err := openai.ForceIncludeUsage(b, opts)
 		if err != nil || !bytes.HasSuffix(got, []byte(`"stream_options":{"include_usage":true}}`)) {
 			t.Errorf("forceIncludeUsage = ...%q, %v: the edit scanned the body", got[max(0, len(got)-60):], err)
 		}
@@ -150,7 +150,7 @@ func TestDropNullMember(t *testing.T) {
 		{`{"err\u006fr":null}`, `{"err\u006fr":null}`}, // escaped key: left alone
 		{`[1]`, `[1]`},
 	} {
-		got, changed := dropNullMember([]byte(tt.in), "error")
+		got, changed := wirejson.DropNullMember([]byte(tt.in), "error")
 		if string(got) != tt.want || changed != (tt.in != tt.want) {
 			t.Errorf("dropNullMember(%s) = %s, %v; want %s", tt.in, got, changed, tt.want)
 		}

@@ -314,7 +314,7 @@ func (s *Server) fetchModels(ctx context.Context, p engine.Provider) ([]modelInf
 	if err != nil {
 		return nil, err
 	}
-	base := baseURL(p, up)
+	base := baseURL(p, s.adapter(up))
 	var all []modelInfo
 	cursor := ""
 	for page := 0; page < maxModelPages; page++ {
@@ -348,7 +348,7 @@ func (s *Server) getModelPage(ctx context.Context, client *http.Client, p engine
 	req.Header.Set("Accept", "application/json")
 	// authorize only needs the server: the same credentials, declared
 	// headers and OAuth handling as inference requests.
-	if err := (&exchange{s: s}).authorize(ctx, req, p, listingProtocol(p.Kind)); err != nil {
+	if err := (&exchange{s: s}).authorize(ctx, req, p, s.adapter(listingProtocol(p.Kind))); err != nil {
 		return nil, err
 	}
 	resp, err := client.Do(req)
@@ -486,7 +486,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	}
 	models, herr := s.modelsFor(r)
 	if herr != nil {
-		writeError(w, proto, herr)
+		writeError(w, s.adapter(proto), herr)
 		return
 	}
 	// The route is /v1/models/*: ids may contain slashes (openai/gpt-4o).
@@ -496,7 +496,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 		case !ok:
 			e := errorf(http.StatusNotFound, "model %q not found", id)
 			e.Code = "model_not_found" // OpenAI's code; Anthropic's shape has none
-			writeError(w, proto, e)
+			writeError(w, s.adapter(proto), e)
 		case proto == llm.ProtocolAnthropic:
 			writeJSON(w, http.StatusOK, anthropicModel(m))
 		default:
@@ -507,7 +507,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	if proto == llm.ProtocolAnthropic {
 		page, herr := anthropicPage(models, r.URL.Query())
 		if herr != nil {
-			writeError(w, proto, herr)
+			writeError(w, s.adapter(proto), herr)
 			return
 		}
 		writeJSON(w, http.StatusOK, page)
@@ -525,14 +525,14 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listGeminiModels(w http.ResponseWriter, r *http.Request) {
 	models, herr := s.modelsFor(r)
 	if herr != nil {
-		writeError(w, llm.ProtocolGemini, herr)
+		writeError(w, s.adapter(llm.ProtocolGemini), herr)
 		return
 	}
 	if id := chi.URLParam(r, "model"); id != "" {
 		id = strings.TrimPrefix(id, "models/")
 		m, ok := findModel(models, id)
 		if !ok {
-			writeError(w, llm.ProtocolGemini, errorf(http.StatusNotFound, "model models/%s not found", id))
+			writeError(w, s.adapter(llm.ProtocolGemini), errorf(http.StatusNotFound, "model models/%s not found", id))
 			return
 		}
 		writeJSON(w, http.StatusOK, geminiModel(m))
@@ -540,7 +540,7 @@ func (s *Server) listGeminiModels(w http.ResponseWriter, r *http.Request) {
 	}
 	page, herr := geminiPage(models, r.URL.Query())
 	if herr != nil {
-		writeError(w, llm.ProtocolGemini, herr)
+		writeError(w, s.adapter(llm.ProtocolGemini), herr)
 		return
 	}
 	writeJSON(w, http.StatusOK, page)

@@ -178,14 +178,12 @@ func calledUpstream(attempts []requestlog.Attempt, provider, model string) (stri
 // countLocally answers a token-counting request for a provider that has no
 // counting endpoint with an estimate (about 4 bytes a token).
 func (x *exchange) countLocally() relayed {
-	n := len(x.body) / 4
-	var body any = map[string]int{"input_tokens": n}
-	if x.ep.proto == llm.ProtocolGemini {
-		body = map[string]int{"totalTokens": n}
-	}
 	x.setRouteHeaders()
-	x.w.Header().Set("X-LLMGW-Estimated", "true")
-	writeJSON(x.w, http.StatusOK, body)
+	h := x.w.Header()
+	h.Set("X-LLMGW-Estimated", "true")
+	h.Set("Content-Type", "application/json")
+	x.w.WriteHeader(http.StatusOK)
+	_, _ = x.w.Write(x.ca.CountEstimate(len(x.body) / 4))
 	x.committed = true
 	return relayed{status: http.StatusOK}
 }

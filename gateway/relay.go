@@ -14,39 +14,32 @@ import (
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/llm"
-	"github.com/llmgw/llmgw/providers/anthropic"
 	"github.com/llmgw/llmgw/sse"
 )
 
-// upstreamBody returns the body of an attempt to a provider speaking up:
-// the client's bytes as they are when the protocols match (model rewritten
-// only when the candidate says so, OpenAI's include_usage forced so that
-// every stream reports usage), a conversion otherwise (with remote images
-// fetched and inlined for Gemini), and a re-encoding when an Anthropic
-// history replays thinking Claude would refuse (replaysForeignThinking).
-// warnings name what a conversion left out: the attempt's own, sent as
-// X-LLMGW-Warnings if it is the one that answers.
-func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) (body []byte, warnings []string, err error) {
-	if up == x.ep.proto && !x.replaysForeignThinking(up) {
-		body = x.body
-		// The usage edit first: it splices at the offset readBody found,
-		// which the model edit would move.
-		if up == llm.ProtocolOpenAI && x.ep.op == opGenerate && x.feat.Stream && !x.clientUsage {
-			b, err := forceIncludeUsage(body, x.streamOpts)
-			if err != nil {
-				return nil, nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
-			}
-			body, x.hideUsage = b, true
+// upstreamBody returns the body of an attempt to a provider speaking up
+// (ua its adapter): the client's bytes, as the adapter edits them, when
+// the protocols match (the model rewritten only when the candidate says
+// so; OpenAI's include_usage forced so that every stream reports usage); a
+// conversion otherwise (with remote images fetched and inlined for an
+// upstream that cannot fetch them), and also when the adapter cannot
+// forward the bytes (an Anthropic history replaying thinking Claude would
+// refuse). warnings name what a conversion left out: the attempt's own,
+// sent as X-LLMGW-Warnings if it is the one that answers.
+func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol, ua Adapter) (body []byte, warnings []string, err error) {
+	if up == x.ep.proto {
+		e := llm.PassEdit{Op: x.ep.op, Stream: x.feat.Stream, Member: x.passMember}
+		if x.upModel != x.feat.Model {
+			e.Model = x.upModel
 		}
-		if up != llm.ProtocolGemini && x.upModel != x.feat.Model {
-			mb, _ := json.Marshal(x.upModel)
-			b, err := setTopLevel(body, "model", mb)
-			if err != nil {
-				return nil, nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
-			}
-			body = b
+		p, err := ua.EditBody(x.body, e)
+		if err != nil {
+			return nil, nil, errorf(http.StatusBadRequest, "invalid request body: %v", err)
 		}
-		return body, nil, nil
+		if !p.Reencode {
+			x.hideUsage = p.HideUsage
+			return p.Body, nil, nil
+		}
 	}
 	if x.ep.op != opGenerate {
 		return nil, nil, nil // count_tokens and embeddings are not converted
@@ -55,89 +48,43 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol) (body []by
 	if err != nil {
 		return nil, nil, err
 	}
-	if check := codecFor(x.ep.proto).convertible; check != nil {
+	if up != x.ep.proto {
 		// State only the client's vendor holds (a stored conversation)
 		// would be lost in a conversion: this candidate is skipped, and
 		// the refusal (a 400 naming the field) is the answer when no
 		// candidate of the client's protocol follows.
-		if err := check(req); err != nil {
+		if err := x.ca.Convertible(req); err != nil {
 			return nil, nil, err
 		}
 	}
 	r2 := *req
 	r2.Model = x.upModel
 	r2.Stream = x.feat.Stream
-	r2.IncludeUsage = r2.Stream && up == llm.ProtocolOpenAI
-	if up == llm.ProtocolGemini {
+	r2.IncludeUsage = r2.Stream // read by the encoders whose protocol has it
+	if ua.InlineImages() {
 		if err := x.inlineImages(ctx, &r2); err != nil {
 			return nil, nil, err
 		}
 	}
-	return codecFor(up).encodeRequest(&r2)
+	return ua.EncodeRequest(&r2)
 }
 
-// replaysForeignThinking reports whether a same-protocol request must be
-// re-encoded rather than forwarded: an Anthropic history that replays
-// thinking llmgw served from another provider (after a failover or on a
-// mixed route), which Claude refuses. The encoder drops those blocks, and
-// turns thinking off with a warning when the history then cannot replay
-// Claude's own.
-func (x *exchange) replaysForeignThinking(up llm.Protocol) bool {
-	return up == llm.ProtocolAnthropic && x.ep.op == opGenerate && anthropic.ReplaysForeignThinking(x.body)
-}
-
-// decodeClient decodes the client's request into neutral form, once.
+// decodeClient decodes the client's request into neutral form, once. A
+// model and stream flag named by the door's URL (Gemini's) are the
+// request's.
 func (x *exchange) decodeClient() (*llm.Request, error) {
 	if x.clientReq != nil {
 		return x.clientReq, nil
 	}
-	req, err := codecFor(x.ep.proto).decodeRequest(x.body)
+	req, err := x.ca.DecodeRequest(x.body)
 	if err != nil {
 		return nil, err
 	}
-	if x.ep.proto == llm.ProtocolGemini {
+	if x.ep.model != "" {
 		req.Model, req.Stream = x.ep.model, x.ep.stream
 	}
 	x.clientReq = req
 	return req, nil
-}
-
-// forceIncludeUsage sets stream_options.include_usage in an OpenAI body.
-//
-// opts is the body's stream_options value as readBody found it (a
-// sub-slice of body; nil when the body has none), so that only that small
-// object is scanned here, not the body: an agent's history is 100 KB or
-// more, and this runs for every OpenAI stream whose client did not ask for
-// usage itself.
-func forceIncludeUsage(body, opts []byte) ([]byte, error) {
-	val := []byte(`{"include_usage":true}`)
-	if opts != nil && bytes.HasPrefix(bytes.TrimSpace(opts), []byte("{")) {
-		v, err := setTopLevel(opts, "include_usage", []byte("true"))
-		if err != nil {
-			return nil, err
-		}
-		val = v
-	}
-	if opts == nil {
-		return appendTopLevel(body, "stream_options", val)
-	}
-	s, ok := offsetIn(body, opts)
-	if !ok {
-		return setTopLevel(body, "stream_options", val) // not body's own slice: find it
-	}
-	return replaceRange(body, s, s+len(opts), val), nil
-}
-
-// offsetIn returns where sub, a slice of body's array, starts in body.
-func offsetIn(body, sub []byte) (int, bool) {
-	if len(sub) == 0 || cap(sub) > cap(body) {
-		return 0, false
-	}
-	s := cap(body) - cap(sub)
-	if s+len(sub) > len(body) || &body[s] != &sub[0] {
-		return 0, false
-	}
-	return s, true
 }
 
 // responseHeaders copies an upstream's response headers that a client of
@@ -162,7 +109,7 @@ func responseHeaders(dst, src http.Header) {
 
 // relayBody relays a non-streaming response.
 // creds are the credentials sent with the request, scrubbed from the body.
-func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) (relayed, *failure) {
+func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, resp *http.Response, creds [][]byte) (relayed, *failure) {
 	defer resp.Body.Close()
 	var r relayed
 	b, err := readAll(io.LimitReader(resp.Body, maxResponseBody), resp.ContentLength, maxResponseBody, nil)
@@ -170,7 +117,7 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.R
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}
 	b = scrubBytes(b, creds)
-	info := inspectBody(b, codecFor(up).usageMember)
+	info := inspectBody(b, ua.UsageMember())
 	if !info.valid {
 		// An HTML error page from a proxy, a truncated or empty body: the
 		// provider did not answer, whatever its status says.
@@ -181,16 +128,16 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, resp *http.R
 	}
 	out := b
 	if up == x.ep.proto {
-		r.usage, r.usageKnown = codecFor(up).parseUsage(info.usage)
+		r.usage, r.usageKnown = ua.ParseUsage(info.usage)
 		responseHeaders(x.w.Header(), resp.Header)
 	} else {
-		lr, err := codecFor(up).decodeResponse(b)
+		lr, err := ua.DecodeResponse(b)
 		if err != nil {
 			return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Status: http.StatusBadGateway, Err: err, Message: "undecodable response: " + err.Error()}}
 		}
 		r.usage, r.usageKnown = lr.Usage, !lr.Usage.IsZero()
 		req, _ := x.decodeClient()
-		if out, err = codecFor(x.ep.proto).encodeResponse(lr, req); err != nil {
+		if out, err = x.ca.EncodeResponse(lr, req); err != nil {
 			return r, &failure{prov: prov, up: up, final: &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "could not convert the response: " + err.Error(), Err: err}}
 		}
 		x.w.Header().Set("Content-Type", "application/json")
@@ -272,7 +219,7 @@ func inspectBody(b []byte, usageMember string) bodyInfo {
 // byte can still fail over. Once the stream started, what breaks it is
 // the result's streamErr (the client got its protocol's error event), not
 // a failure: there is no failover after the first byte.
-func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, resp *http.Response, creds [][]byte) (relayed, *failure) {
+func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov engine.Provider, up llm.Protocol, ua Adapter, resp *http.Response, creds [][]byte) (relayed, *failure) {
 	defer resp.Body.Close()
 	var r relayed
 	// Every read of the stream happens before this function returns, and
@@ -306,7 +253,7 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	if !opensStream(first) {
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Message: "the response is not an event stream (" + describeBody(resp.Header, first.Raw) + ")"}}
 	}
-	if st, typ, msg, ok := streamError(up, first); ok {
+	if st, typ, msg, ok := streamError(first); ok {
 		// An error event in place of the first event is the provider's
 		// answer with that status (overloaded = 529), classified as such.
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: st, Type: typ, Message: msg, Body: append([]byte(nil), first.Data...)}}
@@ -335,7 +282,7 @@ func (x *exchange) relayStream(ctx context.Context, deadline *time.Timer, prov e
 	if up == x.ep.proto {
 		rerr = x.passStream(rd, first, out, &r)
 	} else {
-		rerr = x.convertStream(rd, first, up, out, &r)
+		rerr = x.convertStream(rd, first, ua, out, &r)
 	}
 	if rerr != nil && !errors.Is(rerr, io.EOF) {
 		x.streamFailed(ctx, rerr, out, &r)
@@ -366,21 +313,12 @@ func describeBody(h http.Header, b []byte) string {
 // passStream forwards a same-protocol stream byte for byte, noting in r
 // what it relayed.
 func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relayed) error {
-	scan := codecFor(x.ep.proto).newUsageScanner()
+	scan := x.ca.NewUsageScanner()
 	for {
 		scan.Observe(ev)
-		if !(x.hideUsage && isUsageOnlyChunk(ev.Data)) {
+		if raw, data, send := x.ca.RelayEvent(ev, x.hideUsage); send {
 			if r.ttfb == 0 && len(ev.Data) > 0 {
 				r.ttfb = time.Since(x.start)
-			}
-			raw, data := ev.Raw, ev.Data
-			if x.ep.proto == llm.ProtocolOpenAI && bytes.Contains(data, []byte(`"error"`)) {
-				// openai-go fails a stream on any chunk with a top-level
-				// "error" key, null too, which some compatible servers
-				// send on every chunk: such chunks lose the key.
-				if d, ok := dropNullMember(data, "error"); ok {
-					raw, data = sse.AppendEvent(nil, ev.Name, d), d
-				}
 			}
 			r.bytes += len(data)
 			if err := out.event(raw, data); err != nil {
@@ -400,10 +338,10 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relaye
 // convertStream converts an upstream stream into the client's protocol,
 // one upstream event at a time, noting in r what it relayed (an error
 // event from the upstream is r's streamErr).
-func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, up llm.Protocol, out *sink, r *relayed) error {
-	dec := codecFor(up).newStreamDecoder()
+func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, ua Adapter, out *sink, r *relayed) error {
+	dec := ua.NewStreamDecoder()
 	req, _ := x.decodeClient()
-	enc := codecFor(x.ep.proto).newStreamEncoder(req)
+	enc := x.ca.NewStreamEncoder(req)
 	var buf []byte
 	emit := func(evs []llm.Event) error {
 		buf = buf[:0]
@@ -464,19 +402,17 @@ func (x *exchange) streamFailed(ctx context.Context, err error, out *sink, r *re
 	}
 	r.streamErr = msg
 	e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: msg}
-	_ = out.write(codecFor(x.ep.proto).encodeStreamError(nil, e))
-}
-
-// isUsageOnlyChunk reports an OpenAI chunk that carries only the final
-// usage (choices empty).
-func isUsageOnlyChunk(data []byte) bool {
-	return bytes.Contains(data, []byte(`"choices":[]`)) && bytes.Contains(data, []byte(`"usage":{`))
+	_ = out.write(x.ca.EncodeStreamError(nil, e))
 }
 
 // streamError recognises an error delivered as a stream's first event:
 // Anthropic's event: error, an OpenAI or Gemini chunk that is an error
-// object, or a Responses error / response.failed event.
-func streamError(up llm.Protocol, ev sse.Event) (status int, typ, msg string, ok bool) {
+// object, or a Responses error / response.failed event. It knows every
+// protocol's shape and asks no adapter, on purpose: an OpenAI-compatible
+// server may answer in another vendor's error shape, and any of them in
+// place of the first event means the provider failed before its first
+// byte, so the request can still fail over.
+func streamError(ev sse.Event) (status int, typ, msg string, ok bool) {
 	// An "error" member counts only when it is not null: some compatible
 	// servers put "error": null on every chunk.
 	if ev.Name == "error" || ev.Name == "response.failed" ||

@@ -121,6 +121,10 @@ type Config struct {
 	// 0 means 5 seconds. A provider that fails or times out is left out of
 	// the list.
 	ModelsTimeout time.Duration
+	// Adapters adds wire protocols beside the built-in four (or replaces
+	// one of them): each adapter's doors are served, and providers of its
+	// kind are spoken to in it. Nil serves the built-in ones.
+	Adapters map[llm.Protocol]Adapter
 }
 
 // Server is the gateway's HTTP handler.
@@ -135,6 +139,10 @@ type Server struct {
 	models  *modelCatalog
 	bodies  bodyBuffers
 	streams streamBuffers
+	// adapters (builtinAdapters and Config.Adapters) and doors (their
+	// front doors with a fixed path, by path) are immutable after New.
+	adapters map[llm.Protocol]Adapter
+	doors    map[string]endpoint
 
 	inFlight atomic.Int64 // requests being served by Run
 
@@ -183,6 +191,16 @@ func New(cfg Config) *Server {
 	if s.cfg.Images == nil {
 		s.cfg.Images = imagefetch.New(imagefetch.Config{})
 	}
+	s.adapters = builtinAdapters()
+	for p, a := range cfg.Adapters {
+		s.adapters[p] = a
+	}
+	s.doors = map[string]endpoint{}
+	for p, a := range s.adapters {
+		for _, d := range a.Doors() {
+			s.doors[d.Path] = endpoint{proto: p, op: d.Op, name: d.Name}
+		}
+	}
 	s.slots = make(chan struct{}, s.cfg.MaxConcurrent)
 	s.clients = newClientCache(cfg.Demo)
 	s.models = newModelCatalog(s.cfg.ModelsTTL, s.cfg.ModelsTimeout)
@@ -207,7 +225,7 @@ func (s *Server) routes() chi.Router {
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	r.Get("/ready", s.ready)
 
-	for path, ep := range frontDoors {
+	for path, ep := range s.doors {
 		r.Post(path, s.front(ep))
 	}
 	r.Get("/v1/models", s.listModels)
@@ -220,16 +238,6 @@ func (s *Server) routes() chi.Router {
 	return r
 }
 
-// frontDoors are the front doors with a fixed path, by path. Gemini's
-// carry the model in the path and are dispatched by geminiFront.
-var frontDoors = map[string]endpoint{
-	"/v1/chat/completions":      {proto: llm.ProtocolOpenAI, op: opGenerate, name: "chat.completions"},
-	"/v1/responses":             {proto: llm.ProtocolResponses, op: opGenerate, name: "responses"},
-	"/v1/embeddings":            {proto: llm.ProtocolOpenAI, op: opEmbed, name: "embeddings"},
-	"/v1/messages":              {proto: llm.ProtocolAnthropic, op: opGenerate, name: "messages"},
-	"/v1/messages/count_tokens": {proto: llm.ProtocolAnthropic, op: opCountTokens, name: "count_tokens"},
-}
-
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 	if s.cfg.Policies.Policy() == nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no policy loaded"})
@@ -239,7 +247,9 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 }
 
 // protocolOf guesses the caller's protocol from the path and headers, for
-// errors on paths no front door matched.
+// errors on paths no front door matched: Gemini's path prefix, Anthropic's
+// headers, else OpenAI's shape. It is one of the gateway's few protocol
+// comparisons: no adapter owns a path that matched no door.
 func protocolOf(r *http.Request) llm.Protocol {
 	switch {
 	case len(r.URL.Path) >= 7 && r.URL.Path[:7] == "/v1beta":
@@ -257,7 +267,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	}
 	e := errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path)
 	if !isFrontPath(r.URL.Path) {
-		writeError(w, protocolOf(r), e)
+		writeError(w, s.adapter(protocolOf(r)), e)
 		return
 	}
 	s.reject(w, r, endpoint{proto: protocolOf(r), name: "unknown"}, e)
@@ -267,7 +277,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // front door the refusal is logged like any rejected request.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	e := errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path)
-	if ep, ok := frontDoors[r.URL.Path]; ok {
+	if ep, ok := s.doors[r.URL.Path]; ok {
 		w.Header().Set("Allow", http.MethodPost)
 		s.reject(w, r, ep, e)
 		return
@@ -276,7 +286,7 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, endpoint{proto: protocolOf(r), name: "unknown"}, e)
 		return
 	}
-	writeError(w, protocolOf(r), e)
+	writeError(w, s.adapter(protocolOf(r)), e)
 }
 
 // isFrontPath reports whether p is under the LLM API prefixes, where every

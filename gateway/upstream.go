@@ -13,92 +13,31 @@ import (
 	"time"
 
 	"github.com/llmgw/llmgw/engine"
-	"github.com/llmgw/llmgw/llm"
 )
+
+// demoKind is the in-process demo provider's kind. It speaks every
+// protocol, so every attempt to it is a pass-through.
+const demoKind = "demo"
 
 // demoBase is the base URL of the in-process demo provider. Nothing
 // resolves it: requests to it go through Config.Demo.
 const demoBase = "http://demo.invalid"
 
-// upstreamProtocol is the protocol llmgw speaks to a provider of kind for a
-// caller speaking p. The demo provider speaks every protocol, so it is
-// always a pass-through; an OpenAI provider takes the Responses API as it
-// is and everything else as chat completions.
-func upstreamProtocol(kind string, p llm.Protocol) llm.Protocol {
-	switch kind {
-	case "demo":
-		return p
-	case "openai":
-		if p == llm.ProtocolResponses {
-			return p
-		}
-		return llm.ProtocolOpenAI
-	case "anthropic":
-		return llm.ProtocolAnthropic
-	case "gemini":
-		return llm.ProtocolGemini
-	}
-	return p
-}
-
-// baseURL returns a provider's base URL in its SDK's convention: OpenAI's
-// includes the version (/v1), Anthropic's and Gemini's are the origin.
-func baseURL(p engine.Provider, up llm.Protocol) string {
-	if p.Kind == "demo" {
-		if up == llm.ProtocolOpenAI || up == llm.ProtocolResponses {
-			return demoBase + "/v1"
+// baseURL returns a provider's base URL for protocol a, in its SDK's
+// convention: the declared one, else the official API's. The demo
+// provider's follows each protocol's convention on its own origin
+// (/v1 for OpenAI's).
+func baseURL(p engine.Provider, a Adapter) string {
+	if p.Kind == demoKind {
+		if u, err := url.Parse(a.DefaultBaseURL()); err == nil {
+			return demoBase + u.Path
 		}
 		return demoBase
 	}
 	if p.BaseURL != "" {
 		return strings.TrimRight(p.BaseURL, "/")
 	}
-	switch p.Kind {
-	case "openai":
-		return "https://api.openai.com/v1"
-	case "anthropic":
-		return "https://api.anthropic.com"
-	case "gemini":
-		return "https://generativelanguage.googleapis.com"
-	}
-	return ""
-}
-
-// upstreamURL is the URL of operation op for model on a provider speaking
-// up.
-func upstreamURL(base string, up llm.Protocol, op operation, model string, stream bool) string {
-	switch up {
-	case llm.ProtocolOpenAI:
-		switch op {
-		case opEmbed:
-			return base + "/embeddings"
-		}
-		return base + "/chat/completions"
-	case llm.ProtocolResponses:
-		return base + "/responses"
-	case llm.ProtocolAnthropic:
-		if op == opCountTokens {
-			return base + "/v1/messages/count_tokens"
-		}
-		return base + "/v1/messages"
-	case llm.ProtocolGemini:
-		// The model is a path segment: a name with a slash (allowed for
-		// OpenRouter-style names in bodies) must not add one.
-		m := url.PathEscape(strings.TrimPrefix(model, "models/"))
-		switch op {
-		case opCountTokens:
-			return base + "/v1beta/models/" + m + ":countTokens"
-		case opEmbed:
-			return base + "/v1beta/models/" + m + ":embedContent"
-		case opBatchEmbed:
-			return base + "/v1beta/models/" + m + ":batchEmbedContents"
-		}
-		if stream {
-			return base + "/v1beta/models/" + m + ":streamGenerateContent?alt=sse"
-		}
-		return base + "/v1beta/models/" + m + ":generateContent"
-	}
-	return base
+	return a.DefaultBaseURL()
 }
 
 // hopHeaders are never forwarded in either direction (RFC 9110 §7.6.1),
@@ -135,22 +74,6 @@ func appendLower(b []byte, s string) []byte {
 		b = append(b, c)
 	}
 	return b
-}
-
-// setAuth puts the provider's own credentials on an upstream request.
-func setAuth(h http.Header, kind string, up llm.Protocol, apiKey string, oauth bool) {
-	switch {
-	case up == llm.ProtocolAnthropic && !oauth:
-		h.Set("x-api-key", apiKey)
-	case up == llm.ProtocolGemini && !oauth:
-		h.Set("x-goog-api-key", apiKey)
-	case apiKey != "":
-		h.Set("Authorization", "Bearer "+apiKey)
-	}
-	if up == llm.ProtocolAnthropic && h.Get("anthropic-version") == "" {
-		h.Set("anthropic-version", "2023-06-01")
-	}
-	_ = kind
 }
 
 // mergeBeta adds a beta flag to a comma-separated anthropic-beta header.
@@ -198,7 +121,7 @@ func newClientCache(demo http.RoundTripper) *clientCache {
 // (response header) timeouts but no total timeout: long streams are bounded
 // by the idle timeout between events instead.
 func (c *clientCache) get(p engine.Provider) (*http.Client, error) {
-	if p.Kind == "demo" {
+	if p.Kind == demoKind {
 		if c.demo == nil {
 			return nil, fmt.Errorf("gateway: provider %s: demo provider not configured", p.Name)
 		}

@@ -28,7 +28,7 @@ func TestUpstreamURL(t *testing.T) {
 		{llm.ProtocolGemini, opGenerate, "google/gemini-2.5-flash", false, "B/v1beta/models/google%2Fgemini-2.5-flash:generateContent"},
 	}
 	for _, tt := range tests {
-		if got := upstreamURL("B", tt.up, tt.op, tt.model, tt.stream); got != tt.want {
+		if got := builtinAdapters()[tt.up].URL("B", tt.op, tt.model, tt.stream); got != tt.want {
 			t.Errorf("upstreamURL(%s, %d, %q, %v) = %q, want %q", tt.up, tt.op, tt.model, tt.stream, got, tt.want)
 		}
 	}

@@ -193,7 +193,7 @@ func (x *exchange) classify(ctx context.Context, f *failure) engine.Class {
 // relayed to the client (successfully, or with an error after the first
 // byte), and the failure otherwise.
 func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Candidate, prov engine.Provider) *failure {
-	up := upstreamProtocol(prov.Kind, x.ep.proto)
+	up := x.s.upstreamProtocol(prov.Kind, x.ep.proto)
 	x.provider, x.protoOut = prov.Name, up
 	x.upModel = upstreamModel(c, prov, x.feat.Model)
 	n := len(x.attempts) + 1
@@ -268,7 +268,8 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	fail := func(kind string, status int, err error) (relayed, *failure) {
 		return relayed{}, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Status: status, Err: err, Message: errString(err)}}
 	}
-	body, warnings, err := x.upstreamBody(ctx, up)
+	ua := x.s.adapter(up)
+	body, warnings, err := x.upstreamBody(ctx, up, ua)
 	x.warnings = warnings // this attempt's: the header describes the answer it relays
 	if err != nil {
 		he := asHTTPError(err)
@@ -289,7 +290,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 			"provider %s (kind %s) cannot serve %s requests", prov.Name, prov.Kind, x.ep.name)}
 	}
 	stream := x.feat.Stream && x.ep.op == opGenerate
-	url := upstreamURL(baseURL(prov, up), up, x.ep.op, x.upModel, stream)
+	url := ua.URL(baseURL(prov, ua), x.ep.op, x.upModel, stream)
 	if up == x.ep.proto {
 		url = withClientQuery(url, x.r)
 	}
@@ -300,7 +301,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	if up == x.ep.proto {
 		forwardHeaders(hreq.Header, x.r.Header)
 	}
-	if err := x.authorize(ctx, hreq, prov, up); err != nil {
+	if err := x.authorize(ctx, hreq, prov, ua); err != nil {
 		hreq.Body.Close() // never sent: let go of the body (RoundTrip would)
 		return fail("auth", 0, err)
 	}
@@ -320,7 +321,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		if _, ierr := x.s.cfg.Tokens.Invalidate(ctx, prov.OAuth); ierr == nil {
 			hreq2, _ := newUpstreamRequest(ctx, url, body, x.shared)
 			hreq2.Header = hreq.Header.Clone()
-			if err = x.authorize(ctx, hreq2, prov, up); err == nil {
+			if err = x.authorize(ctx, hreq2, prov, ua); err == nil {
 				resp, err = roundTrip(client, hreq2)
 			} else {
 				hreq2.Body.Close()
@@ -346,13 +347,13 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		if ms, ok := retryAfter(resp.Header); ok {
 			ue.RetryAfter = time.Duration(ms) * time.Millisecond
 		}
-		ue.Type, ue.Message = codecFor(up).decodeError(resp.StatusCode, eb)
+		ue.Type, ue.Message = ua.DecodeError(resp.StatusCode, eb)
 		return relayed{}, &failure{prov: prov, up: up, err: ue, hdr: resp.Header}
 	}
 	if stream {
-		return x.relayStream(ctx, deadline, prov, up, resp, creds)
+		return x.relayStream(ctx, deadline, prov, up, ua, resp, creds)
 	}
-	return x.relayBody(prov, up, resp, creds)
+	return x.relayBody(prov, up, ua, resp, creds)
 }
 
 // roundTrip sends req on client's transport. The clients never follow
@@ -384,12 +385,12 @@ func withClientQuery(url string, r *http.Request) string {
 }
 
 // authorize sets the provider's credentials and declared headers.
-func (x *exchange) authorize(ctx context.Context, hreq *http.Request, prov engine.Provider, up llm.Protocol) error {
+func (x *exchange) authorize(ctx context.Context, hreq *http.Request, prov engine.Provider, ua Adapter) error {
 	for k, v := range prov.Headers {
 		hreq.Header.Set(k, v)
 	}
 	if prov.OAuth == "" {
-		setAuth(hreq.Header, prov.Kind, up, prov.APIKey, false)
+		ua.SetAuth(hreq.Header, prov.APIKey, false)
 		return nil
 	}
 	if x.s.cfg.Tokens == nil {
@@ -399,7 +400,7 @@ func (x *exchange) authorize(ctx context.Context, hreq *http.Request, prov engin
 	if err != nil {
 		return fmt.Errorf("gateway: oauth account %s: %w", prov.OAuth, err)
 	}
-	setAuth(hreq.Header, prov.Kind, up, tok, true)
+	ua.SetAuth(hreq.Header, tok, true)
 	for k, v := range x.s.cfg.Tokens.Headers(prov.Kind) {
 		if strings.EqualFold(k, "anthropic-beta") {
 			mergeBeta(hreq.Header, "anthropic-beta", v)
@@ -440,7 +441,7 @@ func (x *exchange) passError(f *failure) error {
 		msg = http.StatusText(f.err.Status)
 	}
 	he := &HTTPError{Status: f.err.Status, Type: llm.TypeForStatus(f.err.Status), Message: msg}
-	writeError(x.w, x.ep.proto, he)
+	writeError(x.w, x.ca, he)
 	x.committed = true
 	return nil
 }

@@ -1,46 +1,44 @@
-package gateway
+package wirejson
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-
-	"github.com/llmgw/llmgw/internal/wirejson"
 )
 
-// The same-protocol path forwards the client's body as it is, except for
-// the two edits routing may need: the model name, and OpenAI's
-// stream_options.include_usage (forced so that every stream reports usage).
-// These helpers make those edits on the bytes, without decoding the body
-// into maps and re-serialising it, so that every field the gateway does not
+// A same-protocol request is forwarded as the client's bytes, except for
+// the few edits routing needs (the model name, OpenAI's
+// stream_options.include_usage, a null "error" member on a stream chunk).
+// These helpers make such edits on the bytes, without decoding the body
+// into maps and re-serialising it, so that every field llmgw does not
 // understand reaches the upstream untouched.
 
 var errNotObject = errors.New("json: body is not an object")
 
-// setTopLevel returns body with key set to the JSON value val, replacing
+// SetTopLevel returns body with key set to the JSON value val, replacing
 // the old value or adding the key at the end of the object.
-func setTopLevel(body []byte, key string, val []byte) ([]byte, error) {
-	s, e, ok, err := wirejson.Find(body, key)
+func SetTopLevel(body []byte, key string, val []byte) ([]byte, error) {
+	s, e, ok, err := Find(body, key)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		return replaceRange(body, s, e, val), nil
+		return ReplaceRange(body, s, e, val), nil
 	}
-	return appendTopLevel(body, key, val)
+	return AppendTopLevel(body, key, val)
 }
 
-// replaceRange returns a copy of body with body[s:e] replaced by val.
-func replaceRange(body []byte, s, e int, val []byte) []byte {
+// ReplaceRange returns a copy of body with body[s:e] replaced by val.
+func ReplaceRange(body []byte, s, e int, val []byte) []byte {
 	out := make([]byte, 0, len(body)-(e-s)+len(val))
 	out = append(out, body[:s]...)
 	out = append(out, val...)
 	return append(out, body[e:]...)
 }
 
-// appendTopLevel adds key: val at the end of the JSON object body, which
+// AppendTopLevel adds key: val at the end of the JSON object body, which
 // must not have key already.
-func appendTopLevel(body []byte, key string, val []byte) ([]byte, error) {
+func AppendTopLevel(body []byte, key string, val []byte) ([]byte, error) {
 	out := make([]byte, 0, len(body)+len(key)+len(val)+4)
 	end := bytes.LastIndexByte(body, '}')
 	if end < 0 {
@@ -58,13 +56,13 @@ func appendTopLevel(body []byte, key string, val []byte) ([]byte, error) {
 	return append(out, body[end:]...), nil
 }
 
-// dropNullMember returns body without its top-level member key when that
+// DropNullMember returns body without its top-level member key when that
 // member's value is null, and whether it removed one. Anything else (no
 // such member, another value, a key spelled with escapes, a body that is
 // not an object) leaves body as it is.
-func dropNullMember(body []byte, key string) ([]byte, bool) {
-	s, e, ok, err := wirejson.Find(body, key)
-	if err != nil || !ok || !wirejson.IsNull(body[s:e]) {
+func DropNullMember(body []byte, key string) ([]byte, bool) {
+	s, e, ok, err := Find(body, key)
+	if err != nil || !ok || !IsNull(body[s:e]) {
 		return body, false
 	}
 	// Back from the value over ':' to the key, spelled plainly.
@@ -84,7 +82,7 @@ func dropNullMember(body []byte, key string) ([]byte, bool) {
 	} else if before := len(bytes.TrimRight(body[:start], jsonSpace)); before > 0 && body[before-1] == ',' {
 		start = before - 1
 	}
-	return replaceRange(body, start, end, nil), true
+	return ReplaceRange(body, start, end, nil), true
 }
 
 // jsonSpace is the whitespace JSON allows between tokens.
