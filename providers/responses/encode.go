@@ -207,6 +207,11 @@ func encodeInput(msgs []llm.Message, custom map[string]bool, ns map[string]strin
 				}
 				items = append(items, map[string]any{"type": typ, "call_id": p.ToolCallID, "output": strings.Join(texts, "\n")})
 			case llm.PartThinking, llm.PartRedactedThinking:
+				if p.SignatureProtocol == "" {
+					// Unsigned text (a thought summary a client shows
+					// and replays): nothing to continue, as for Claude.
+					continue
+				}
 				if p.SignatureProtocol != llm.ProtocolResponses {
 					dropped++
 					continue
