@@ -228,3 +228,65 @@ func TestJSONObjectAt(t *testing.T) {
 		}
 	}
 }
+
+// TestCallIDsNeverRepeat: an upstream that sends neither responseId nor
+// call ids (or repeats a responseId) gets distinct ids for the same call
+// on every turn, streamed or not.
+func TestCallIDsNeverRepeat(t *testing.T) {
+	body := []byte(`{"responseId":"same","candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"ls","args":{}}}]},"finishReason":"STOP"}]}`)
+	seen := map[string]bool{}
+	for turn := 0; turn < 50; turn++ {
+		resp, err := DecodeResponse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := NewStreamDecoder().Decode(sse.Event{Data: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := []string{resp.Parts[0].ToolCallID}
+		for _, ev := range evs {
+			if ev.Kind == llm.EventBlockStart && ev.Block == llm.PartToolCall {
+				ids = append(ids, ev.ToolCallID)
+			}
+		}
+		for _, id := range ids {
+			if seen[id] || !strings.HasPrefix(id, syntheticIDPrefix) {
+				t.Fatalf("turn %d: id %q repeats or is not synthetic", turn, id)
+			}
+			seen[id] = true
+		}
+	}
+}
+
+// TestCallSignatureFolds: a call's signature, which the decoders put in a
+// signature-only thinking part before it, is on the call again in the
+// request to Gemini, whatever carried it; a call without one gets the
+// sentinel.
+func TestCallSignatureFolds(t *testing.T) {
+	resp, err := DecodeResponseNonce([]byte(`{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"ls","args":{}},"thoughtSignature":"c2ln"},{"functionCall":{"name":"pwd","args":{}}}]},"finishReason":"STOP"}]}`), "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &llm.Request{Model: "gemini-3-pro-preview", Messages: []llm.Message{
+		{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "go"}}},
+		{Role: llm.RoleAssistant, Parts: resp.Parts},
+		{Role: llm.RoleTool, Parts: []llm.Part{
+			{Kind: llm.PartToolResult, ToolCallID: resp.Parts[1].ToolCallID, Content: []llm.Part{{Kind: llm.PartText, Text: "a"}}},
+			{Kind: llm.PartToolResult, ToolCallID: resp.Parts[2].ToolCallID, Content: []llm.Part{{Kind: llm.PartText, Text: "b"}}},
+		}},
+	}}
+	body, _, err := EncodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"role":"model","parts":[{"thoughtSignature":"c2ln","functionCall":{"name":"ls","args":{}}},{"functionCall":{"name":"pwd","args":{}}}]}`
+	if !strings.Contains(string(body), want) || strings.Contains(string(body), SkipSignatureSentinel) {
+		t.Errorf("model turn sent to Gemini:\n%s\nwant %s and no sentinel", body, want)
+	}
+	req.Messages[1].Parts = resp.Parts[1:] // the signature was lost on the way
+	body, _, _ = EncodeRequest(req)
+	if !strings.Contains(string(body), `{"thoughtSignature":"`+SkipSignatureSentinel+`","functionCall":{"name":"ls"`) {
+		t.Errorf("an unsigned call got no sentinel: %s", body)
+	}
+}
