@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -618,90 +617,6 @@ def route(req, ctx):
 	}
 }
 
-func TestAnthropicPage(t *testing.T) {
-	models := []modelInfo{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}
-	tests := []struct {
-		query     string
-		want      string // ids, has_more, first_id, last_id
-		wantError bool
-	}{
-		{"", "a b c d e|false|a|e", false},
-		{"limit=2", "a b|true|a|b", false},
-		{"limit=2&after_id=b", "c d|true|c|d", false},
-		{"limit=2&after_id=c", "d e|false|d|e", false},
-		{"limit=2&after_id=e", "|false||", false},
-		{"limit=2&after_id=bb", "c d|true|c|d", false}, // a cursor that left the list
-		{"limit=2&before_id=d", "b c|true|b|c", false},
-		{"limit=2&before_id=b", "a|false|a|a", false},
-		{"limit=5000", "a b c d e|false|a|e", false},
-		{"limit=x", "", true},
-		{"limit=-1", "", true},
-	}
-	for _, tt := range tests {
-		q, _ := url.ParseQuery(tt.query)
-		page, herr := anthropicPage(models, q)
-		if (herr != nil) != tt.wantError {
-			t.Errorf("anthropicPage(%q) error = %v, want error %v", tt.query, herr, tt.wantError)
-			continue
-		}
-		if herr != nil {
-			if herr.Status != http.StatusBadRequest {
-				t.Errorf("anthropicPage(%q) status = %d, want 400", tt.query, herr.Status)
-			}
-			continue
-		}
-		var ids []string
-		for _, m := range page.Data {
-			ids = append(ids, m.(anthropicModelJSON).ID)
-		}
-		deref := func(s *string) string {
-			if s == nil {
-				return ""
-			}
-			return *s
-		}
-		got := strings.Join(ids, " ") + "|" + map[bool]string{true: "true", false: "false"}[page.HasMore] + "|" + deref(page.FirstID) + "|" + deref(page.LastID)
-		if got != tt.want {
-			t.Errorf("anthropicPage(%q) = %s, want %s", tt.query, got, tt.want)
-		}
-	}
-}
-
-func TestGeminiPage(t *testing.T) {
-	models := []modelInfo{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}, {ID: "e"}}
-	// Walk the pages as a client does, following nextPageToken.
-	for _, size := range []string{"", "1", "2", "3", "5", "1000"} {
-		var got []string
-		q := url.Values{}
-		if size != "" {
-			q.Set("pageSize", size)
-		}
-		for i := 0; i < 10; i++ {
-			page, herr := geminiPage(models, q)
-			if herr != nil {
-				t.Fatalf("geminiPage(%v): %v", q, herr)
-			}
-			for _, m := range page.Models {
-				got = append(got, m.(geminiModelJSON).Name)
-			}
-			if page.NextPageToken == "" {
-				break
-			}
-			q.Set("pageToken", page.NextPageToken)
-		}
-		want := []string{"models/a", "models/b", "models/c", "models/d", "models/e"}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("geminiPage pages of %q (-want +got):\n%s", size, diff)
-		}
-	}
-	for _, q := range []string{"pageToken=%25%25", "pageSize=x"} {
-		v, _ := url.ParseQuery(q)
-		if _, herr := geminiPage(models, v); herr == nil || herr.Status != http.StatusBadRequest {
-			t.Errorf("geminiPage(%q) error = %v, want 400", q, herr)
-		}
-	}
-}
-
 func TestDecodeModelPage(t *testing.T) {
 	tests := []struct {
 		proto      llm.Protocol
@@ -750,6 +665,12 @@ func FuzzDecodeModelPage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// decodeModelPage decodes one page of an upstream list with protocol p's
+// lister.
+func decodeModelPage(p llm.Protocol, body []byte) ([]llm.Model, string, error) {
+	return builtinAdapters()[p].(ModelLister).DecodeModels(body)
 }
 
 func mustUnmarshal(t *testing.T, b []byte, v any) {

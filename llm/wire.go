@@ -1,6 +1,13 @@
 package llm
 
-import "github.com/llmgw/llmgw/sse"
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/llmgw/llmgw/sse"
+)
 
 // The types in this file are what a wire adapter (one per protocol, in
 // providers/<protocol>) and the gateway that drives it have in common. They
@@ -71,4 +78,73 @@ type Passed struct {
 	// history replaying thinking from another provider): the gateway
 	// decodes it and encodes it again instead.
 	Reencode bool
+}
+
+// Model is one listed model, whatever shape a client asked for: what a
+// provider's models endpoint said of it, or an alias a policy declares.
+// Fields an upstream did not report are zero and left out of the answer.
+type Model struct {
+	// ID is the name clients use, without Gemini's "models/" prefix.
+	ID string
+	// Provider lists the model (owned_by); the first provider in
+	// declaration order when several do.
+	Provider         string
+	DisplayName      string
+	Description      string
+	Version          string
+	Created          time.Time
+	InputTokenLimit  int
+	OutputTokenLimit int
+	// Methods are Gemini's supportedGenerationMethods.
+	Methods []string
+	// Raw is the object as an upstream speaking RawProtocol listed it. A
+	// client of the same protocol gets it unchanged, with every field
+	// llmgw does not know (Anthropic's capabilities, Gemini's thinking...).
+	Raw         json.RawMessage
+	RawProtocol Protocol
+}
+
+// Fill copies into m the metadata that o has and m lacks.
+func (m *Model) Fill(o Model) {
+	if m.DisplayName == "" {
+		m.DisplayName = o.DisplayName
+	}
+	if m.Description == "" {
+		m.Description = o.Description
+	}
+	if m.Version == "" {
+		m.Version = o.Version
+	}
+	if m.Created.IsZero() {
+		m.Created = o.Created
+	}
+	if m.InputTokenLimit == 0 {
+		m.InputTokenLimit = o.InputTokenLimit
+	}
+	if m.OutputTokenLimit == 0 {
+		m.OutputTokenLimit = o.OutputTokenLimit
+	}
+	if m.Methods == nil {
+		m.Methods = o.Methods
+	}
+	if m.Raw == nil {
+		m.Raw, m.RawProtocol = o.Raw, o.RawProtocol
+	}
+}
+
+// PageSize parses a model list's page-size query parameter as the
+// vendors' APIs do: def when absent or 0, at most 1000, a 400 when not a
+// non-negative integer.
+func PageSize(v, name string, def int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil || n < 0:
+		return 0, &Error{Status: 400, Type: ErrInvalidRequest, Message: fmt.Sprintf("%s must be a positive integer, not %q", name, v)}
+	case n == 0:
+		return def, nil
+	}
+	return min(n, 1000), nil
 }
