@@ -15,9 +15,11 @@ import (
 
 // capsPolicy makes the engine tell what it exposes, with Starlark's own
 // dir(): route notes the attributes of req, ctx, a health, a provider and
-// a target; classify, given status 418, fails with those of err and of a
+// a target; classify, given the probe's own error message (which no real
+// or synthetic upstream error carries), fails with those of err and of a
 // class (classify cannot note). Any other failure gets the default class,
-// so that walk() exercises every kind of attempt.
+// so that walk() exercises every kind of attempt and the engine's own
+// checks of classify pass.
 const capsPolicy = `
 a = provider("a", kind = "demo")
 b = provider("b", kind = "demo")
@@ -34,7 +36,7 @@ def route(req, ctx):
     return [a, b, c]
 
 def classify(err, ctx):
-    if err.status == 418:
+    if err.message == "llmgw capabilities probe":
         fail("DIR" + json.encode({"err": dir(err), "class": dir(default_class(err))}))
     return default_class(err)
 `
@@ -121,7 +123,7 @@ func TestCapabilitiesCoverEngine(t *testing.T) {
 	if err := json.Unmarshal([]byte(d.Notes[0]), &attrs); err != nil {
 		t.Fatalf("route's note %q: %v", d.Notes[0], err)
 	}
-	_, err = pol.Classify(ctx, engine.ErrorInfo{Status: 418, Kind: "http"}, engine.Env{})
+	_, err = pol.Classify(ctx, engine.ErrorInfo{Status: 500, Kind: "http", Message: "llmgw capabilities probe"}, engine.Env{})
 	var he *engine.HookError
 	_, found, _ := strings.Cut(errString(err), "DIR")
 	if !errors.As(err, &he) || found == "" {
