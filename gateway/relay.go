@@ -61,6 +61,7 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol, ua Adapter
 	r2.Model = x.upModel
 	r2.Stream = x.feat.Stream
 	r2.IncludeUsage = r2.Stream // read by the encoders whose protocol has it
+	r2.CacheKey = llm.CacheKeyFor(x.feat.Session)
 	if ua.InlineImages() {
 		if err := x.inlineImages(ctx, &r2); err != nil {
 			return nil, nil, err

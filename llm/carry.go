@@ -2,6 +2,7 @@ package llm
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -127,4 +128,16 @@ func NewNonce() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// CacheKeyFor derives the CacheKey of a session: a hash, so that the
+// session id (which may name a user or an account) never reaches another
+// vendor, stable across turns so that they share a cache. "" for no
+// session.
+func CacheKeyFor(session string) string {
+	if session == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("llmgw prompt cache\x00" + session))
+	return "llmgw-" + hex.EncodeToString(sum[:16])
 }

@@ -201,6 +201,19 @@ type Request struct {
 	// metadata.user_id).
 	User string `json:"user,omitempty"`
 
+	// CacheKey is a stable key of the conversation (derived from the
+	// session, see CacheKeyFor), sent as prompt_cache_key to OpenAI
+	// upstreams when the client sent none, so that a converted session's
+	// turns reach the same prompt cache; "" for none.
+	CacheKey string `json:"cache_key,omitempty"`
+	// NoAutoCache keeps the Anthropic encoder from adding cache_control
+	// breakpoints the client did not place. An Anthropic client's
+	// placement is final (its decoder sets this); other clients' requests
+	// get breakpoints by default, since their own providers cache prompt
+	// prefixes unasked and a converted agent session without cache hits
+	// costs several times as much.
+	NoAutoCache bool `json:"no_auto_cache,omitempty"`
+
 	// Extra holds top-level fields the decoder did not map, verbatim, as
 	// they appeared on the wire of ExtraProtocol. An encoder for the same
 	// protocol (or one that knows a field by the same name and meaning)

@@ -32,7 +32,11 @@
 // user turn, ids are sanitised to ^[a-zA-Z0-9_-]+$ (the same mapping for
 // calls and results), empty text blocks are dropped, thinking is turned
 // off with a warning when the history cannot replay Anthropic's own
-// thinking, and cache_control is kept wherever it was.
+// thinking, and cache_control is kept wherever it was. A request from a
+// client of another protocol, which places no cache_control, gets
+// breakpoints on the last tool, the system prompt and the two latest user
+// turns (Request.NoAutoCache turns this off; DecodeRequest sets it, since
+// an Anthropic client places its own).
 //
 // Decoders never panic on any input and report malformed client JSON as an
 // *llm.Error with status 400.

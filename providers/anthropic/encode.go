@@ -103,6 +103,9 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if req.User != "" {
 		out["metadata"] = map[string]string{"user_id": req.User}
 	}
+	if !req.NoAutoCache && !placesCacheHints(req) {
+		autoCache(out)
+	}
 	body, err := marshal(out)
 	if err != nil {
 		return nil, e.warnings, fmt.Errorf("anthropic: encode request: %w", err)

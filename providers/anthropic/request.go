@@ -22,7 +22,8 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 	if fields == nil {
 		return nil, badRequest("", "request body must be a JSON object")
 	}
-	req := &llm.Request{}
+	// The client places its own cache breakpoints, or none on purpose.
+	req := &llm.Request{NoAutoCache: true}
 	var effort string
 	for key, raw := range fields {
 		if err := decodeField(req, key, raw, &effort); err != nil {

@@ -116,6 +116,7 @@ func TestDecodeRequestClaudeCode(t *testing.T) {
 		Reasoning:         &llm.Reasoning{Effort: "high", BudgetTokens: -1, IncludeThoughts: true},
 		Stream:            true,
 		User:              "user_abc",
+		NoAutoCache:       true,
 		Extra:             map[string]json.RawMessage{"context_management": json.RawMessage(`{"edits": []}`)},
 		ExtraProtocol:     llm.ProtocolAnthropic,
 	}

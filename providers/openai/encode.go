@@ -99,6 +99,11 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 	if req.User != "" {
 		out["user"] = req.User
 	}
+	if _, ok := out["prompt_cache_key"]; !ok && req.CacheKey != "" {
+		// OpenAI routes requests with one key to the same cache: a
+		// converted session's turns hit the prefix the last one wrote.
+		out["prompt_cache_key"] = req.CacheKey
+	}
 	body, err := marshal(out)
 	if err != nil {
 		return nil, e.warnings, fmt.Errorf("openai: encode request: %w", err)

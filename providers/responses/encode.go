@@ -115,6 +115,10 @@ func EncodeRequest(req *llm.Request) ([]byte, []string, error) {
 		sort.Strings(unknown)
 		warnings = append(warnings, fmt.Sprintf("responses: dropped %s fields unknown to the Responses API: %s", req.ExtraProtocol, strings.Join(unknown, ", ")))
 	}
+	if _, ok := body["prompt_cache_key"]; !ok && req.CacheKey != "" {
+		// As for chat completions: one key per session, one cache.
+		body["prompt_cache_key"] = req.CacheKey
+	}
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, warnings, fmt.Errorf("responses: encode request: %w", err)
