@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -362,4 +363,13 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// Check builds the policy cfg describes and runs every check that stands
+// between it and traffic except its tests: load, the static and load-time
+// checks and the smoke gate. A refusal is a *CheckError, a *SmokeError or
+// a load error with its file:line; warnings are in Policy.Findings.
+// (`llmgw test` runs the tests of the policy it returns.)
+func Check(ctx context.Context, cfg Config) (*Policy, error) {
+	return build(ctx, &cfg)
 }

@@ -43,10 +43,13 @@ type decls struct {
 	literalNoKey map[string]bool
 	// findings are the warnings of the load-time checks.
 	findings []Finding
+	// offline makes a missing api_key a warning (Config.Offline).
+	offline bool
 }
 
-func newDecls() *decls {
-	return &decls{byName: make(map[string]*providerValue), keyNames: make(map[string]bool), literalNoKey: make(map[string]bool)}
+func newDecls(offline bool) *decls {
+	return &decls{byName: make(map[string]*providerValue), keyNames: make(map[string]bool),
+		literalNoKey: make(map[string]bool), offline: offline}
 }
 
 // markLiteralNoKey records the provider() calls of f that pass
@@ -126,7 +129,11 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	p := &Provider{Name: name, Kind: kind, Priority: priority, Weight: weight, BaseURL: def}
 	callPos := thread.CallFrame(1).Pos.String()
 	if err := checkAPIKey(apiKey, oauth, kind, d.literalNoKey[callPos]); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", b.Name(), name, err)
+		if !d.offline {
+			return nil, fmt.Errorf("%s %q: %w", b.Name(), name, err)
+		}
+		d.findings = append(d.findings, Finding{Pos: callPos, Severity: SeverityWarning,
+			Message: fmt.Sprintf("provider %q: %v (an error when the policy serves)", name, err)})
 	}
 	if apiKey == nil {
 		apiKey = starlark.None

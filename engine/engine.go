@@ -51,6 +51,11 @@ type Config struct {
 	// RequireTests makes a policy without *_test.star tests an error
 	// instead of a warning (`--require-tests`).
 	RequireTests bool
+	// Offline says the policy will not serve: it is loaded to be tested,
+	// evaluated or replayed, which never calls an upstream. A provider's
+	// missing or empty api_key is then a warning instead of an error, so
+	// that CI can test a policy without the production keys.
+	Offline bool
 	// Debounce is how long Watch waits after the last file event before
 	// reloading. 0 means DefaultDebounce.
 	Debounce time.Duration
@@ -159,6 +164,9 @@ type Status struct {
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// FailedTests names the tests that refused the last reload.
 	FailedTests []string `json:"failed_tests,omitempty"`
+	// Warnings are the live policy's findings that did not refuse it
+	// (Policy.Findings), one a line with its file:line.
+	Warnings []string `json:"warnings,omitempty"`
 	// Reloads and ReloadFailures count reloads since New (the initial
 	// load excluded).
 	Reloads        int `json:"reloads"`
@@ -175,7 +183,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.policy.Store(p)
-	e.status = Status{Hash: p.Hash, LoadedAt: e.now(), Files: p.Files}
+	e.status = Status{Hash: p.Hash, LoadedAt: e.now(), Files: p.Files, Warnings: warnings(p)}
 	return e, nil
 }
 
@@ -196,7 +204,16 @@ func (e *Engine) Status() Status {
 	s := e.status
 	s.Files = append([]string(nil), s.Files...)
 	s.FailedTests = append([]string(nil), s.FailedTests...)
+	s.Warnings = append([]string(nil), s.Warnings...)
 	return s
+}
+
+func warnings(p *Policy) []string {
+	var out []string
+	for _, f := range p.Findings {
+		out = append(out, f.String())
+	}
+	return out
 }
 
 // Reload builds the policy from disk, runs its tests (unless
@@ -248,6 +265,7 @@ func (e *Engine) reload(ctx context.Context) error {
 	} else {
 		e.policy.Store(p)
 		e.status.Hash, e.status.LoadedAt, e.status.Files = p.Hash, e.now(), p.Files
+		e.status.Warnings = warnings(p)
 		e.status.LastError, e.status.FailedTests = "", nil
 		e.status.Reloads++
 		e.lastFailure = ""
@@ -292,5 +310,16 @@ func (e *Engine) gate(ctx context.Context, p *Policy) ([]string, error) {
 			lines = append(lines, fmt.Sprintf("%s (%s): %s", t.Name, t.Pos, t.Error))
 		}
 	}
-	return names, fmt.Errorf("engine: policy %s refused: %d test(s) failed: %s", p.Hash, len(names), strings.Join(lines, "; "))
+	return names, &TestsFailedError{Policy: p.Hash, Names: names, Lines: lines}
+}
+
+// TestsFailedError is a policy refused because its tests failed.
+type TestsFailedError struct {
+	Policy string
+	// Names are the failed tests; Lines say where and why, one each.
+	Names, Lines []string
+}
+
+func (e *TestsFailedError) Error() string {
+	return fmt.Sprintf("engine: policy %s refused: %d test(s) failed: %s", e.Policy, len(e.Names), strings.Join(e.Lines, "; "))
 }

@@ -167,7 +167,8 @@ func readLimited(name string) ([]byte, error) {
 // in the policy directory and its subdirectories (a lib/ of modules keeps
 // its tests beside them), as slash-separated relative names, sorted.
 // Hidden directories (.git, a ConfigMap's ..data) are skipped, and so are
-// directories that are symlinks, which WalkDir does not follow.
+// directories that are symlinks, which WalkDir does not follow, and
+// directories that hold a policy of their own (isPolicyDir).
 func (s *source) testFiles() ([]string, error) {
 	var names []string
 	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
@@ -175,7 +176,7 @@ func (s *source) testFiles() ([]string, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p != s.root && strings.HasPrefix(d.Name(), ".") {
+			if p != s.root && (strings.HasPrefix(d.Name(), ".") || s.isPolicyDir(p)) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -198,6 +199,20 @@ func (s *source) testFiles() ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// isPolicyDir reports whether dir holds a policy entry of its own
+// (main.star or policies.star): another policy, such as an examples/
+// directory beside the policy, whose tests are not this policy's.
+func (s *source) isPolicyDir(dir string) bool {
+	for _, name := range []string{"main.star", "policies.star"} {
+		for _, n := range []string{name, name + s.suffix} {
+			if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && !fi.IsDir() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readTests reads every test file into the snapshot.

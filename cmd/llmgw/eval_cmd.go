@@ -23,6 +23,10 @@ func runEval(ctx context.Context, args []string, e env) error {
 	protocol := fs.String("protocol", "", "openai, responses, anthropic or gemini (guessed from the body when absent)")
 	model := fs.String("model", "", "the model, when the body has none (Gemini puts it in the URL)")
 	key := fs.String("key", "", "the client key name the request authenticates as")
+	var headers headerFlags
+	fs.Var(&headers, "header", "a request header `NAME:VALUE` the policy sees in req.headers (repeatable; a session header sets req.session)")
+	session := fs.String("session", "", "the session id (req.session), as a client's session header would set it")
+	seed := fs.Int64("seed", -1, "draw the weighted picks within each tier as the gateway does, from this seed (default: highest weight first)")
 	explain := fs.Bool("explain", false, "say why the core reordered the candidates")
 	simulate := fs.String("simulate-errors", "", "comma list of provider=error (429, 429:30, 503, timeout, connect, stream)")
 	health := fs.String("health", "", "comma list of provider=state (healthy, half_open, cooldown)")
@@ -44,21 +48,31 @@ func runEval(ctx context.Context, args []string, e env) error {
 	}
 	if *protocol == "" {
 		*protocol = engine.GuessProtocol(body)
+		// The endpoint a client calls names its protocol; a body alone
+		// can be ambiguous, so say what was assumed.
+		fmt.Fprintf(e.stderr, "llmgw eval: protocol %s guessed from the body (pass --protocol to set it)\n", *protocol)
 	}
 	switch *protocol {
 	case "openai", "responses", "anthropic", "gemini":
 	default:
 		return fmt.Errorf("eval: unknown protocol %q (want openai, responses, anthropic or gemini)", *protocol)
 	}
-	req, err := engine.RequestFromBody(*protocol, body, nil)
+	req, err := engine.RequestFromBody(*protocol, body, headers.m)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
 	if *model != "" {
 		req.Model = *model
 	}
+	if *session != "" {
+		req.Session = *session
+	}
 	req.Key = *key
 	opts := engine.EvalOptions{Sticky: *sticky}
+	if *seed >= 0 {
+		u := uint64(*seed)
+		opts.Seed = &u
+	}
 	if opts.SimulateErrors, err = engine.ParseSimulateErrors(*simulate); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -70,7 +84,7 @@ func runEval(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("eval: --now: %w", err)
 		}
 	}
-	eng, err := engine.New(ctx, engine.Config{Path: *policy, Getenv: e.getenv, SkipTests: true})
+	eng, err := engine.New(ctx, engine.Config{Path: *policy, Getenv: e.getenv, SkipTests: true, Offline: true})
 	if err != nil {
 		return err
 	}
@@ -84,6 +98,25 @@ func runEval(ctx context.Context, args []string, e env) error {
 		return enc.Encode(res)
 	}
 	printEval(e.stdout, req, res, *explain)
+	return nil
+}
+
+// headerFlags collects repeated --header NAME:VALUE flags, names
+// lower-cased as the gateway passes them to the policy.
+type headerFlags struct{ m map[string]string }
+
+func (h *headerFlags) String() string { return "" }
+
+func (h *headerFlags) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	name = strings.ToLower(strings.TrimSpace(name))
+	if !ok || name == "" {
+		return fmt.Errorf("%q is not NAME:VALUE", v)
+	}
+	if h.m == nil {
+		h.m = make(map[string]string)
+	}
+	h.m[name] = strings.TrimSpace(value)
 	return nil
 }
 
@@ -135,6 +168,13 @@ func printEval(w io.Writer, req *engine.Request, res *engine.EvalResult, explain
 		}
 		fmt.Fprintf(w, "sticky key: %q (%s)\n", *res.StickyKey, bound)
 	}
+	for _, x := range res.Explain {
+		// A binding or a weighted split decides the first pick; say so
+		// even without --explain, since the order alone cannot.
+		if strings.HasPrefix(x, "the sticky key is the default") || strings.HasPrefix(x, "weighted-random first pick") {
+			fmt.Fprintf(w, "%s\n", x)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "candidates (failover order):")
 	if len(res.Candidates) == 0 {
@@ -145,7 +185,7 @@ func printEval(w io.Writer, req *engine.Request, res *engine.EvalResult, explain
 		if model == "" {
 			model = "(as requested)"
 		}
-		fmt.Fprintf(tw, "  %d.\t%s\tmodel=%s\tpriority=%d\tweight=%d\n", i+1, c.Provider, model, c.Priority, c.Weight)
+		fmt.Fprintf(tw, "  %d.\t%s\tmodel=%s\tpriority=%d\tweight=%d\tfirst %.4g%%\n", i+1, c.Provider, model, c.Priority, c.Weight, 100*c.Share)
 	}
 	tw.Flush()
 	for _, n := range res.Notes {

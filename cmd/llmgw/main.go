@@ -75,6 +75,13 @@ OAuth tokens are sealed with LLMGW_SECRET_KEY, or else with the key in
 llmgw.key beside --db, created on first start.`},
 	{"test", "[flags]", "validate the policy and run its *_test.star tests", `Load the policy, run the tests in its *_test.star files and print a report.
 Exits 1 when a test fails or the policy does not load.`},
+	{"check", "[flags]", "check the policy as start and every reload do, without serving", `Load the policy and run everything that stands between it and traffic: the
+static checks of its functions (unknown keyword arguments, req/ctx/err
+attributes that do not exist, route() paths that return nothing, undeclared
+provider names), the load-time checks of its providers (an empty api_key, a
+base_url without scheme), the smoke gate (route, sticky_key and classify on
+built-in synthetic requests and errors) and its *_test.star tests. Prints
+every finding with its file:line; exits 1 when the policy would be refused.`},
 	{"eval", "--request FILE|- [flags]", "dry-run the policy for one request", `Decide one request with the policy, as the gateway would, without sending
 anything: print the candidates in failover order, the policy's notes and,
 with --simulate-errors, every attempt of the failover walk.`},
@@ -145,6 +152,8 @@ func runCommand(ctx context.Context, cmd string, rest []string, e env) error {
 		return runStart(ctx, rest, e)
 	case "test":
 		return runTest(ctx, rest, e)
+	case "check":
+		return runCheck(ctx, rest, e)
 	case "eval":
 		return runEval(ctx, rest, e)
 	case "replay":

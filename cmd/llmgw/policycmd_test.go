@@ -13,7 +13,7 @@ import (
 
 const cmdPolicy = `
 a = provider("openai-main", kind = "openai", api_key = env("OPENAI_API_KEY", "x"))
-b = provider("anthropic-main", kind = "anthropic", priority = 2)
+b = provider("anthropic-main", kind = "anthropic", api_key = "sk-ant", priority = 2)
 def route(req, ctx):
     note("routed " + req.model)
     if req.model == "boom":

@@ -73,7 +73,7 @@ func runReplay(ctx context.Context, args []string, e env) error {
 	if _, err := os.Stat(*dbPath); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("replay: no request log at %s: llmgw start writes one there (--db, env LLMGW_DB) as it serves", *dbPath)
 	}
-	eng, err := engine.New(ctx, engine.Config{Path: *policyPath, Getenv: e.getenv})
+	eng, err := engine.New(ctx, engine.Config{Path: *policyPath, Getenv: e.getenv, Offline: true})
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -31,7 +32,7 @@ import (
 
 // startOptions are the flags of 'llmgw start'.
 type startOptions struct {
-	policy, listen, db, prices, retention, grace, logFormat, logLevel *string
+	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -40,14 +41,15 @@ type startOptions struct {
 func startFlags(e env) (*flag.FlagSet, startOptions) {
 	fs := flagSet("start", e)
 	return fs, startOptions{
-		policy:    envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
-		listen:    envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
-		db:        envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
-		prices:    envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
-		retention: envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
-		grace:     envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
-		logFormat: envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
-		logLevel:  envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
+		policy:       envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
+		listen:       envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
+		db:           envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
+		prices:       envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
+		retention:    envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
+		grace:        envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
+		logFormat:    envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
+		logLevel:     envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
+		requireTests: envString(fs, e, "require-tests", "LLMGW_REQUIRE_TESTS", "false", "`true` refuses a policy without *_test.star tests, at start and at every reload (without it such a policy loads with a warning)"),
 	}
 }
 
@@ -74,6 +76,10 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if err != nil || grace < 0 {
 		return fmt.Errorf("start: --shutdown-grace: bad duration %q", *opt.grace)
 	}
+	requireTests, err := strconv.ParseBool(*opt.requireTests)
+	if err != nil {
+		return fmt.Errorf("start: --require-tests: want true or false, got %q", *opt.requireTests)
+	}
 	logger, err := newLogger(e, *opt.logFormat, *opt.logLevel)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -97,9 +103,10 @@ func runStart(ctx context.Context, args []string, e env) error {
 
 	m := metrics.New()
 	eng, err := engine.New(ctx, engine.Config{
-		Path:   *opt.policy,
-		Getenv: e.getenv,
-		Prices: prices,
+		Path:         *opt.policy,
+		Getenv:       e.getenv,
+		Prices:       prices,
+		RequireTests: requireTests,
 		// The request log beside the policy (the defaults) is written with
 		// every batch: not a reason to reload the policy.
 		Ignore: requestlog.Files(*opt.db),
@@ -111,6 +118,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 			}
 			m.PolicyReload("ok")
 			logger.Info().Str("policy", st.Hash).Strs("files", st.Files).Msg("policy loaded")
+			for _, w := range st.Warnings {
+				logger.Warn().Str("policy", st.Hash).Str("warning", w).Msg("policy check")
+			}
 		},
 	})
 	if err != nil {
@@ -119,6 +129,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 	pol := eng.Policy()
 	for _, n := range pol.Notes {
 		logger.Info().Str("note", n).Msg("policy note")
+	}
+	for _, f := range pol.Findings {
+		logger.Warn().Str("policy", pol.Hash).Str("warning", f.String()).Msg("policy check")
 	}
 	if len(pol.Keys) == 0 {
 		logger.Warn().Msg("the policy declares no client key(): the gateway is OPEN to anyone who can reach it")

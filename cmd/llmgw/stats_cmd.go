@@ -88,16 +88,17 @@ func printStats(w io.Writer, st *requestlog.Stats, path, since string, all bool)
 		extra []string
 	}
 	table := func(title string, extra []string, rows []row) {
-		fmt.Fprintf(tw, "%s\tREQUESTS\tERRORS\tERR%%\tINPUT\tOUTPUT\tCACHE READ\tCACHE WRITE\tREASONING\tCOST\tUNPRICED\tAVG LATENCY", title)
+		fmt.Fprintf(tw, "%s\tREQUESTS\tERRORS\tERR%%\tINPUT\tOUTPUT\tCACHE READ\tCACHE WRITE\tCACHED%%\tREASONING\tCOST\tUNPRICED\tAVG LATENCY", title)
 		for _, h := range extra {
 			fmt.Fprintf(tw, "\t%s", h)
 		}
 		fmt.Fprintln(tw)
 		for _, r := range rows {
 			c := r.c
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s",
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s",
 				r.name, c.Requests, c.Errors, percent(c.Errors, c.Requests), count(c.InputTokens), count(c.OutputTokens),
-				count(c.CacheReadTokens), count(c.CacheWriteTokens), count(c.ReasoningTokens),
+				count(c.CacheReadTokens), count(c.CacheWriteTokens),
+				percent(c.CacheReadTokens, c.InputTokens+c.CacheReadTokens+c.CacheWriteTokens), count(c.ReasoningTokens),
 				dollars(c.CostMicros), c.Unpriced, millis(c.LatencyMsAvg))
 			for _, v := range r.extra {
 				fmt.Fprintf(tw, "\t%s", v)

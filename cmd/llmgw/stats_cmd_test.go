@@ -100,6 +100,7 @@ func TestStatsJSON(t *testing.T) {
 				Attempts      int64
 				AttemptErrors int64 `json:"attempt_errors"`
 				Failovers     int64
+				CacheShare    float64 `json:"cache_read_share"`
 			} `json:"by_provider"`
 			ByServedModel []struct {
 				Model       string
@@ -137,6 +138,11 @@ func TestStatsJSON(t *testing.T) {
 					eu = fmt.Sprintf("%d requests, %d attempts, %d errors, %d failovers", p.Requests, p.Attempts, p.AttemptErrors, p.Failovers)
 				case "openai-main":
 					main = fmt.Sprintf("%d attempts, %d errors", p.Attempts, p.AttemptErrors)
+				case "anthropic-main":
+					// 12,345 cache reads of 12,395 input tokens.
+					if p.CacheShare != 0.996 {
+						t.Errorf("stats --since %s: anthropic-main cache_read_share = %v, want 0.996", tt.since, p.CacheShare)
+					}
 				}
 			}
 			if want := "0 requests, 2 attempts, 2 errors, 2 failovers"; eu != want {
@@ -154,7 +160,7 @@ func TestStatsJSON(t *testing.T) {
 			}
 		}
 		for _, k := range []string{"since", "requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens",
-			"cache_write_tokens", "reasoning_tokens", "cost_usd", "by_model", "by_served_model", "by_provider", "by_key"} {
+			"cache_write_tokens", "cache_read_share", "reasoning_tokens", "cost_usd", "by_model", "by_served_model", "by_provider", "by_key"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("stats --json lacks %q", k)
 			}
@@ -184,6 +190,7 @@ func TestStatsTables(t *testing.T) {
 		"unpriced requests: 1",
 		"ATTEMPTS", "ATTEMPT ERRORS", "FAILOVERS", "openai-eu",
 		"MODEL → SERVED", "gpt-4o → gpt-4o-2024-08-06",
+		"CACHED%",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stats output lacks %q:\n%s", want, out)
@@ -195,6 +202,21 @@ func TestStatsTables(t *testing.T) {
 	}
 	if j, k := strings.Index(out, "MODEL → SERVED"), strings.Index(out, "KEY"); !(strings.Index(out, "MODEL ") < j && j < k) {
 		t.Errorf("stats: the served-model table is not between the model and key tables:\n%s", out)
+	}
+	// The cache-read share of input, per provider and per model: 12,345
+	// cache reads of claude's 12,395 input tokens; none for gpt-4o.
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && f[1] == "→" {
+			f = f[2:] // a served-model row: the same columns after "model → served"
+			f[0] = ""
+		}
+		if len(f) > 8 && (f[0] == "anthropic-main" || f[0] == "claude-sonnet-4-5") && f[8] != "99.6%" {
+			t.Errorf("%s row = %q, want CACHED%% 99.6%%", f[0], line)
+		}
+		if len(f) > 8 && f[0] == "gpt-4o" && f[8] != "0.0%" {
+			t.Errorf("gpt-4o row = %q, want CACHED%% 0.0%%", line)
+		}
 	}
 	// openai-eu's row: no requests of its own, 2 attempts, both errors,
 	// both failovers.

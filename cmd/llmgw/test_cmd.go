@@ -27,6 +27,7 @@ func runTest(ctx context.Context, args []string, e env) error {
 	verbose := fs.Bool("v", false, "print every test, not only failures")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnEmpty := fs.Bool("fail-on-empty", false, "fail when no test ran")
+	requireTests := fs.Bool("require-tests", false, "a policy without *_test.star tests is an error, not a warning")
 	caps := fs.Bool("capabilities", false, "list the hooks, builtins, fields and test helpers a policy can use, then exit (with --json: a JSON array of {group, name, doc})")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -37,8 +38,16 @@ func runTest(ctx context.Context, args []string, e env) error {
 	if err := checkPolicyPath("test", *policy); err != nil {
 		return err
 	}
-	rep, err := engine.RunTests(ctx, engine.Config{Path: *policy, Getenv: e.getenv},
-		engine.TestOptions{Run: *run, FailOnEmpty: *failOnEmpty})
+	// The same checks as start and every reload (static, load-time, the
+	// smoke gate) come first: a policy they refuse fails here too.
+	// Offline: tests never call an upstream, so CI needs no production
+	// keys (a missing api_key is a warning here, an error when serving).
+	pol, err := engine.Check(ctx, engine.Config{Path: *policy, Getenv: e.getenv, RequireTests: *requireTests, Offline: true})
+	if err != nil {
+		return err
+	}
+	printFindings(e.stderr, pol)
+	rep, err := pol.RunTests(ctx, engine.TestOptions{Run: *run, FailOnEmpty: *failOnEmpty})
 	if err != nil {
 		return err
 	}
