@@ -17,7 +17,11 @@ type Counters struct {
 	OutputTokens     int64 `json:"output_tokens"`
 	CacheReadTokens  int64 `json:"cache_read_tokens"`
 	CacheWriteTokens int64 `json:"cache_write_tokens"`
-	ReasoningTokens  int64 `json:"reasoning_tokens"`
+	// CacheReadShare is the share of all input tokens (uncached, cache
+	// reads and cache writes) that were read from a prompt cache, 0 to 1:
+	// how much of an agent's resent prefix the provider served cached.
+	CacheReadShare  float64 `json:"cache_read_share"`
+	ReasoningTokens int64   `json:"reasoning_tokens"`
 	// CostUSD is the sum of the priced requests' costs, in dollars (for
 	// display; CostMicros is exact).
 	CostUSD    float64 `json:"cost_usd"`
@@ -122,6 +126,9 @@ func counterDest(c *Counters, avgLatencyUS *float64) []any {
 
 func (c *Counters) finish(avgLatencyUS float64) {
 	c.CostUSD = float64(c.CostMicros) / 1e6
+	if in := c.InputTokens + c.CacheReadTokens + c.CacheWriteTokens; in > 0 {
+		c.CacheReadShare = float64(int64(float64(c.CacheReadTokens)/float64(in)*1e4+0.5)) / 1e4
+	}
 	c.LatencyMsAvg = roundMs(avgLatencyUS)
 }
 
