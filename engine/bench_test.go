@@ -32,7 +32,7 @@ func BenchmarkDecide(b *testing.B) {
 // BenchmarkDecideContract runs the contract's example policy (three hooks
 // defined, sticky_key included) for a Claude request.
 func BenchmarkDecideContract(b *testing.B) {
-	e, err := New(context.Background(), Config{Path: "testdata/contract", SkipTests: true})
+	e, err := New(context.Background(), Config{Path: "testdata/contract", SkipTests: true, Offline: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // loadErr writes a policy directory and returns New's error ("" when the
@@ -256,5 +257,34 @@ func TestTestsInSubdirectoriesRun(t *testing.T) {
 	}
 	if rep.Failed != 1 || len(rep.Tests) != 1 || rep.Tests[0].File != "lib/pick_test.star" || rep.Tests[0].Name != "test_pick" {
 		t.Errorf("report %+v, want lib/pick_test.star's test_pick run (and failing)", rep)
+	}
+}
+
+// Doubling a string is one Starlark step, so 28 doublings stayed far
+// below the step checks and ran for seconds past the hook timeout. The
+// watchdog armed after the first steps now stops it near the deadline.
+func TestHookTimeoutHoldsForHeavySteps(t *testing.T) {
+	e := newEngine(t, map[string]string{"policies.star": demoHead + `
+def route(req, ctx):
+    if req.model == "grow":
+        s = "x" * 1024
+        for i in range(40):
+            s = s + s
+            s = s[:1 << 29]
+        note(str(len(s)))
+    return [a]
+`}, Config{HookTimeout: 100 * time.Millisecond})
+	start := time.Now()
+	_, err := e.Policy().Decide(context.Background(), &Request{Model: "grow"}, Env{})
+	took := time.Since(start)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Decide(grow) = %v, want ErrTimeout", err)
+	}
+	if took > time.Second {
+		t.Errorf("Decide(grow) took %v with a 100ms hook timeout", took)
+	}
+	// The thread's next hook is not cancelled by a stale watchdog.
+	if _, err := e.Policy().Decide(context.Background(), &Request{Model: "m"}, Env{}); err != nil {
+		t.Errorf("Decide after a timeout: %v", err)
 	}
 }

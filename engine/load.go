@@ -72,7 +72,7 @@ func (l *loader) exec(name string) (starlark.StringDict, error) {
 	if l.decls != nil {
 		builtins.SetNotes(thread, &l.decls.notes)
 	}
-	limit(l.ctx, thread, max(l.steps, 1), max(time.Until(l.deadline), time.Millisecond))
+	defer limit(l.ctx, thread, max(l.steps, 1), max(time.Until(l.deadline), time.Millisecond))()
 	f, prog, err := starlark.SourceProgramOptions(fileOptions, l.src.filename(name), src, l.predeclared.Has)
 	if err != nil {
 		m.err = err

@@ -191,7 +191,7 @@ func (p *Policy) runTestFile(ctx context.Context, file string, sel *regexp.Regex
 func (p *Policy) runTest(ctx context.Context, fn *starlark.Function, opts TestOptions) error {
 	thread := &starlark.Thread{Name: fn.Name()}
 	builtins.SetNow(thread, func() time.Time { return opts.Now })
-	limit(ctx, thread, 10*p.limits.maxSteps, opts.Timeout)
+	defer limit(ctx, thread, 10*p.limits.maxSteps, opts.Timeout)()
 	if _, err := starlark.Call(thread, fn, nil, nil); err != nil {
 		return hookError(fn.Name(), err, ctx)
 	}

@@ -62,8 +62,9 @@ func newThread(now time.Time, notes *[]string) *starlark.Thread {
 // thread, one after the other.
 func (p *Policy) call(ctx context.Context, thread *starlark.Thread, hook string, fn *starlark.Function, args ...starlark.Value) (starlark.Value, error) {
 	thread.Steps = 0
-	limit(ctx, thread, p.limits.maxSteps, p.limits.hookTimeout)
+	stop := limit(ctx, thread, p.limits.maxSteps, p.limits.hookTimeout)
 	v, err := starlark.Call(thread, fn, args, nil)
+	stop()
 	if err != nil {
 		return nil, hookError(hook, err, ctx)
 	}
@@ -81,17 +82,31 @@ const (
 // deadline and context: about 0.1-1 ms of Starlark.
 const checkEvery = 10_000
 
+// firstCheck is the step of a thread's first check, where a thread with a
+// deadline arms its watchdog timer. Most hooks end before it and pay for
+// neither.
+const firstCheck = 64
+
 // limit bounds a thread: at most maxSteps steps, at most timeout of wall
 // time (if > 0), and no longer than ctx. Rather than arm a timer per call,
 // the interpreter's step hook checks the clock and ctx every checkEvery
-// steps, which costs nothing for the short hooks that are the norm. (The
-// engine's builtins never block, so a thread is always between steps
-// soon.)
-func limit(ctx context.Context, thread *starlark.Thread, maxSteps uint64, timeout time.Duration) {
+// steps, which costs nothing for the short hooks that are the norm.
+//
+// One step can be heavy, though: s = s + s doubles a string in one step,
+// and 28 of them took seconds and hundreds of MB while the step count
+// stayed tiny. So a thread that runs past firstCheck steps arms a timer
+// that cancels it at the deadline; the cancellation lands between steps,
+// so the limit then holds to within one step, and a step that doubles
+// what came before cannot take much longer than everything before it. (A
+// single value is capped at 1 GiB by Starlark itself.) The returned stop
+// must be called when the call ends: the hooks of one request share a
+// thread, and a late timer would cancel the next hook.
+func limit(ctx context.Context, thread *starlark.Thread, maxSteps uint64, timeout time.Duration) (stop func()) {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
+	var watchdog *time.Timer
 	thread.OnMaxSteps = func(thread *starlark.Thread) {
 		steps := thread.ExecutionSteps()
 		switch {
@@ -102,10 +117,18 @@ func limit(ctx context.Context, thread *starlark.Thread, maxSteps uint64, timeou
 		case !deadline.IsZero() && time.Now().After(deadline):
 			thread.Cancel(reasonTimeout)
 		default:
+			if watchdog == nil && !deadline.IsZero() {
+				watchdog = time.AfterFunc(time.Until(deadline), func() { thread.Cancel(reasonTimeout) })
+			}
 			thread.SetMaxExecutionSteps(min(steps+checkEvery, maxSteps))
 		}
 	}
-	thread.SetMaxExecutionSteps(min(checkEvery, maxSteps))
+	thread.SetMaxExecutionSteps(min(firstCheck, maxSteps))
+	return func() {
+		if watchdog != nil {
+			watchdog.Stop()
+		}
+	}
 }
 
 // hookError wraps a Starlark failure with the position of the fault.
