@@ -592,3 +592,61 @@ func TestCodexNamespaceTools(t *testing.T) {
 		}
 	}
 }
+
+// TestCarriedReasoningOnPassThrough: a conversation whose first turn was
+// served by another provider (a failover, a mixed route) goes on to an
+// upstream of the client's own protocol: what the client carried for the
+// other provider is left out (OpenAI refuses such ids and reasoning
+// items, Gemini such signatures) and the upstream sees the ids the calls
+// were issued with.
+func TestCarriedReasoningOnPassThrough(t *testing.T) {
+	own := map[string]struct {
+		kind  string
+		reply providertest.Reply
+		other string
+	}{
+		"openai":    {"openai", jsonReply(`{"id":"chatcmpl-2","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Sunny."},"finish_reason":"stop"}],"usage":{"prompt_tokens":30,"completion_tokens":3,"total_tokens":33}}`), "anthropic"},
+		"responses": {"openai", jsonReply(`{"id":"resp_2","object":"response","created_at":1,"status":"completed","model":"o3","output":[{"id":"msg_2","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Sunny.","annotations":[]}]}],"usage":{"input_tokens":30,"output_tokens":3,"total_tokens":33}}`), "anthropic"},
+		"gemini":    {"gemini", finalTurn("gemini", false), "anthropic"},
+		"anthropic": {"anthropic", finalTurn("anthropic", false), "gemini"},
+	}
+	for client, o := range own {
+		t.Run(client, func(t *testing.T) {
+			sig := anthropicSig
+			if o.other == "gemini" {
+				sig = geminiSig
+			}
+			h1, up1 := sdkHarness(t, o.other, toolTurn(o.other, sig, false))
+			conv := newConv(t, client, h1)
+			ids := conv.send(t, false)
+			if len(ids) != 1 || up1.Count() != 1 {
+				t.Fatalf("turn 1: %d tool calls", len(ids))
+			}
+			conv.answer(ids[0], "22 degrees")
+			h2, up2 := sdkHarness(t, o.kind, o.reply)
+			switch c := conv.(type) {
+			case *openaiConv:
+				c.c = openaiClient(h2)
+			case *responsesConv:
+				c.c = openaiClient(h2)
+			case *genaiConv:
+				c.c = genaiClient(t, h2)
+			case *anthropicConv:
+				c.c = anthropicClient(h2)
+			}
+			conv.send(t, false)
+			if up2.Count() != 1 {
+				t.Fatalf("turn 2 reached the upstream %d times", up2.Count())
+			}
+			body := string(up2.Requests()[0].Body)
+			for _, carried := range []string{"llmgw1", "bGxtZ3cx", "gemini:", sig} {
+				if strings.Contains(body, carried) {
+					t.Errorf("turn 2 to %s forwards %q the client carried for %s: %s", o.kind, carried, o.other, body)
+				}
+			}
+			if o.other == "anthropic" && !strings.Contains(body, `"toolu_`) {
+				t.Errorf("turn 2 lacks the call id Claude issued: %s", body)
+			}
+		})
+	}
+}

@@ -114,7 +114,10 @@ func (Adapter) PassMember() string { return "" }
 
 // EditBody forwards the client's bytes as they are: the model is in the
 // URL, which the route's model already names.
-func (Adapter) EditBody(body []byte, _ llm.PassEdit) (llm.Passed, error) {
+func (Adapter) EditBody(body []byte, e llm.PassEdit) (llm.Passed, error) {
+	if e.Op == llm.OpGenerate && ReplaysCarriedReasoning(body) {
+		return llm.Passed{Reencode: true}, nil
+	}
 	return llm.Passed{Body: body}, nil
 }
 

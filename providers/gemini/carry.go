@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 
@@ -106,4 +107,14 @@ func (c *carrier) take() string {
 	sig := carriedSignature(c.pending)
 	c.pending = nil
 	return sig
+}
+
+// ReplaysCarriedReasoning reports whether a generateContent body replays
+// a thoughtSignature that carries another provider's reasoning (see
+// carriedSignature): Gemini would refuse it as a signature of its own, so
+// a conversation that an earlier turn served from Claude or OpenAI is
+// re-encoded, which leaves that reasoning out, instead of forwarded as it
+// is.
+func ReplaysCarriedReasoning(body []byte) bool {
+	return bytes.Contains(body, []byte(`"`+carriedSignaturePrefix))
 }

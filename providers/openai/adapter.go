@@ -98,6 +98,9 @@ func (Adapter) PassMember() string { return "stream_options" }
 // usage chunk the client did not ask for); the model is rewritten when the
 // route names another.
 func (Adapter) EditBody(body []byte, e llm.PassEdit) (llm.Passed, error) {
+	if e.Op == llm.OpGenerate && ReplaysCarriedReasoning(body) {
+		return llm.Passed{Reencode: true}, nil
+	}
 	p := llm.Passed{Body: body}
 	// The usage edit first: it splices at the offset the gateway's pass
 	// found, which the model edit would move.

@@ -79,6 +79,9 @@ func (Adapter) PassMember() string { return "" }
 // EditBody rewrites the model when the route names another; the rest of
 // the client's bytes are forwarded as they are.
 func (Adapter) EditBody(body []byte, e llm.PassEdit) (llm.Passed, error) {
+	if e.Op == llm.OpGenerate && ReplaysCarriedReasoning(body) {
+		return llm.Passed{Reencode: true}, nil
+	}
 	if e.Model == "" {
 		return llm.Passed{Body: body}, nil
 	}
