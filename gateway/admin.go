@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -32,6 +33,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/api/requests/{id}", s.apiRequest)
 		r.Get("/api/providers", s.apiProviders)
 		r.Get("/api/policy", s.apiPolicy)
+		r.Post("/api/policy/reload", s.apiPolicyReload)
 		r.Post("/api/eval", s.apiEval)
 		if s.cfg.Metrics != nil {
 			r.Handle("/metrics", s.cfg.Metrics.Handler())
@@ -243,6 +245,41 @@ func (s *Server) apiPolicy(w http.ResponseWriter, _ *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// policyReloader is what POST /api/policy/reload needs of Config.Policies
+// beyond Policies: *engine.Engine has it. A Policies without it answers
+// 501.
+type policyReloader interface {
+	Reload(ctx context.Context) error
+}
+
+// reloadView is the answer of POST /api/policy/reload: whether the policy
+// on disk is now live, the refusal when it is not, and the engine's
+// status after the attempt (the live hash, failed tests, warnings).
+type reloadView struct {
+	OK     bool          `json:"ok"`
+	Error  string        `json:"error,omitempty"`
+	Status engine.Status `json:"status"`
+}
+
+// apiPolicyReload reloads the policy now (what `llmgw reload` asks for, a
+// deploy step that wants to know the outcome): the same gate as a saved
+// file or SIGHUP. A refused version answers 422 with the failed check or
+// test; the last good version keeps serving either way.
+func (s *Server) apiPolicyReload(w http.ResponseWriter, r *http.Request) {
+	rl, ok := s.cfg.Policies.(policyReloader)
+	if !ok {
+		apiError(w, http.StatusNotImplemented, "this gateway's policy source cannot reload")
+		return
+	}
+	err := rl.Reload(r.Context())
+	v := reloadView{OK: err == nil, Status: s.cfg.Policies.Status()}
+	status := http.StatusOK
+	if err != nil {
+		v.Error, status = err.Error(), http.StatusUnprocessableEntity
+	}
+	writeJSON(w, status, v)
 }
 
 // policySecrets are the credentials a policy declares (provider API keys,

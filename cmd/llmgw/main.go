@@ -82,6 +82,16 @@ provider names), the load-time checks of its providers (an empty api_key, a
 base_url without scheme), the smoke gate (route, sticky_key and classify on
 built-in synthetic requests and errors) and its *_test.star tests. Prints
 every finding with its file:line; exits 1 when the policy would be refused.`},
+	{"reload", "[flags]", "ask the running gateway to reload its policy now", `Ask the running gateway (--gateway, env LLMGW_GATEWAY) to reload its policy
+now, through the same gate as a saved file or SIGHUP, and print the outcome:
+the live hash, or the failed check or test. Exits 1 when the new version was
+refused (the last good one keeps serving).`},
+	{"status", "[flags]", "the running gateway's policy and providers' health", `Print the running gateway's policy (hash, when it was loaded, the last
+refused reload with its failed tests, warnings) and every provider's health.`},
+	{"show", "[flags]", "print the effective policy, secrets redacted", `Load the policy and print what its declarations come to in this environment:
+providers (env() expanded; API keys and header values shown only as set or
+not), model maps, priorities, weights, timeouts, client key names, price
+overrides.`},
 	{"eval", "--request FILE|- [flags]", "dry-run the policy for one request", `Decide one request with the policy, as the gateway would, without sending
 anything: print the candidates in failover order, the policy's notes and,
 with --simulate-errors, every attempt of the failover walk.`},
@@ -154,6 +164,12 @@ func runCommand(ctx context.Context, cmd string, rest []string, e env) error {
 		return runTest(ctx, rest, e)
 	case "check":
 		return runCheck(ctx, rest, e)
+	case "reload":
+		return runReload(ctx, rest, e)
+	case "status":
+		return runStatus(ctx, rest, e)
+	case "show":
+		return runShow(ctx, rest, e)
 	case "eval":
 		return runEval(ctx, rest, e)
 	case "replay":
