@@ -93,6 +93,7 @@ type exchange struct {
 	// sub-slice of body; nil when absent), found on readBody's pass so
 	// that the pass-through edits need not scan the body again.
 	passMember []byte
+	tr         *requestTrace // the request's spans; nil when tracing is off
 }
 
 // newRequestID returns a unique request id that sorts by time: 48 bits of
@@ -164,6 +165,9 @@ func (x *exchange) logger() *zerolog.Logger {
 func (s *Server) newExchange(w http.ResponseWriter, r *http.Request, ep endpoint) *exchange {
 	x := &exchange{s: s, ep: ep, ca: s.adapter(ep.proto), w: w, r: r, id: newRequestID(), start: s.now()}
 	w.Header().Set("X-Request-Id", x.id)
+	if s.tracer != nil {
+		x.startTrace(s.tracer)
+	}
 	return x
 }
 

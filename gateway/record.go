@@ -125,6 +125,9 @@ func (x *exchange) finish() {
 			rec.CostMicros, rec.PriceSource = &c, src
 		}
 	}
+	if x.tr != nil {
+		x.endTrace(rec)
+	}
 	if x.s.cfg.Log != nil {
 		x.s.cfg.Log.Record(rec)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/health"
@@ -125,6 +126,9 @@ type Config struct {
 	// one of them): each adapter's doors are served, and providers of its
 	// kind are spoken to in it. Nil serves the built-in ones.
 	Adapters map[llm.Protocol]Adapter
+	// Traces creates a span per request and per upstream attempt (see
+	// trace.go). Nil traces nothing and costs nothing.
+	Traces trace.TracerProvider
 }
 
 // Server is the gateway's HTTP handler.
@@ -145,6 +149,7 @@ type Server struct {
 	doors    map[string]endpoint
 
 	inFlight atomic.Int64 // requests being served by Run
+	tracer   trace.Tracer // from Config.Traces; nil when off
 
 }
 
@@ -200,6 +205,9 @@ func New(cfg Config) *Server {
 		for _, d := range a.Doors() {
 			s.doors[d.Path] = endpoint{proto: p, op: d.Op, name: d.Name}
 		}
+	}
+	if cfg.Traces != nil {
+		s.tracer = cfg.Traces.Tracer(tracerName)
 	}
 	s.slots = make(chan struct{}, s.cfg.MaxConcurrent)
 	s.clients = newClientCache(cfg.Demo)

@@ -127,7 +127,7 @@ type Provider struct {
 // NewProvider returns a tracer provider exporting to r, shut down when
 // the test ends.
 func (r *Receiver) NewProvider() *Provider {
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(r.URL))
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(r.URL+"/v1/traces"))
 	if err != nil {
 		r.t.Fatalf("otlptracehttp.New: %v", err)
 	}

@@ -1,0 +1,186 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/llmgw/llmgw/requestlog"
+	"github.com/llmgw/llmgw/route"
+	"github.com/llmgw/llmgw/tracing"
+)
+
+// tracerName is the instrumentation scope of the gateway's spans.
+const tracerName = "github.com/llmgw/llmgw/gateway"
+
+// requestTrace is a traced request's spans: a server span for the request,
+// continuing the client's W3C traceparent, and a client span for each
+// upstream attempt, whose context the upstream request carries. An
+// exchange has one only when Config.Traces is set, so that tracing off
+// costs a nil check.
+//
+// An attempt span ends when the next attempt starts or the request
+// finishes, whichever comes first, with the end time its latency gives:
+// by then its log entry (requestlog.Attempt) holds everything the span
+// reports (status, the walk's action, the error), so that the walk needs
+// no hook of its own.
+type requestTrace struct {
+	ctx  context.Context // carries the request span
+	span trace.Span
+	op   string // gen_ai.operation.name
+
+	// the attempt in progress
+	att      trace.Span
+	attCtx   context.Context
+	attN     int // its index in the exchange's attempts, from 1
+	attStart time.Time
+	attKind  string // its failure's kind (timeout, connect, http...), "" until it failed
+}
+
+// startTrace starts the request span of x, the child of the client's
+// traceparent when it sent one.
+func (x *exchange) startTrace(tracer trace.Tracer) {
+	tr := &requestTrace{op: tracing.OperationOf(x.ep.op, x.ep.proto)}
+	ctx := propagation.TraceContext{}.Extract(x.r.Context(), propagation.HeaderCarrier(x.r.Header))
+	// The name gets its model when the request finishes: the body is not
+	// read yet.
+	tr.ctx, tr.span = tracer.Start(ctx, tr.op, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(x.start),
+		trace.WithAttributes(tracing.OperationName.String(tr.op), tracing.RequestIDKey.String(x.id), tracing.EndpointKey.String(x.ep.name)))
+	x.tr = tr
+}
+
+// startAttempt starts the span of the n-th attempt, to provider p of
+// kind, with model, ending the previous attempt's.
+func (tr *requestTrace) startAttempt(x *exchange, n int, p, kind, model string) {
+	tr.endAttempt(x)
+	tr.attN, tr.attStart, tr.attKind = n, time.Now(), ""
+	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(tr.attStart), trace.WithAttributes(
+			tracing.OperationName.String(tr.op),
+			tracing.ProviderName.String(tracing.ProviderNameOf(kind)),
+			tracing.RequestModel.String(model),
+			tracing.ProviderKey.String(p),
+			tracing.AttemptKey.Int(n),
+			tracing.RequestIDKey.String(x.id),
+		))
+}
+
+// inject puts the attempt span's context on an upstream request.
+func (tr *requestTrace) inject(h http.Header) {
+	if tr.attCtx != nil {
+		propagation.TraceContext{}.Inject(tr.attCtx, propagation.HeaderCarrier(h))
+	}
+}
+
+// failed notes the kind of the attempt's failure (llm.UpstreamError.Kind),
+// its error.type when the upstream gave no status.
+func (tr *requestTrace) failed(kind string) { tr.attKind = kind }
+
+// endAttempt ends the attempt span in progress, if any, from its log
+// entry. A failure the walk moved on from is also an event of the request
+// span.
+func (tr *requestTrace) endAttempt(x *exchange) {
+	if tr.att == nil {
+		return
+	}
+	span := tr.att
+	tr.att, tr.attCtx = nil, nil
+	if tr.attN < 1 || tr.attN > len(x.attempts) {
+		span.End()
+		return
+	}
+	a := &x.attempts[tr.attN-1]
+	end := tr.attStart.Add(a.Latency)
+	if span.IsRecording() {
+		kv := make([]attribute.KeyValue, 0, 12)
+		if a.Status != 0 {
+			kv = append(kv, tracing.StatusKey.Int(a.Status))
+		}
+		if a.Class != "" {
+			kv = append(kv, tracing.ActionKey.String(a.Class))
+		}
+		served := a.FirstByte && a.Status < 400
+		if served {
+			kv = tracing.AppendUsage(kv, x.usage)
+		}
+		if et := attemptErrorType(a, tr.attKind); et != "" {
+			kv = append(kv, tracing.ErrorType.String(et))
+			span.SetStatus(codes.Error, a.Error)
+		}
+		span.SetAttributes(kv...)
+	}
+	span.End(trace.WithTimestamp(end))
+	switch route.Action(a.Class) {
+	case route.Retry, route.Failover, route.Cooldown:
+		tr.span.AddEvent(tracing.FailoverEvent, trace.WithTimestamp(end), trace.WithAttributes(
+			tracing.ProviderKey.String(a.Provider), tracing.AttemptKey.Int(a.N), tracing.ActionKey.String(a.Class),
+			tracing.ErrorType.String(attemptErrorType(a, tr.attKind))))
+	}
+}
+
+// attemptErrorType is an attempt's error.type: its upstream status, else
+// its failure's kind; "" for an attempt that answered, or that failed
+// through nobody's fault (a skipped candidate, a client gone).
+func attemptErrorType(a *requestlog.Attempt, kind string) string {
+	switch route.Action(a.Class) {
+	case route.Skip, route.Cancelled:
+		return ""
+	}
+	if a.Error == "" && a.Status < 400 {
+		return ""
+	}
+	if a.Status >= 400 {
+		return strconv.Itoa(a.Status)
+	}
+	if kind != "" {
+		return kind
+	}
+	return "error"
+}
+
+// endTrace ends the request's spans from its log record.
+func (x *exchange) endTrace(rec *requestlog.Record) {
+	tr := x.tr
+	tr.endAttempt(x)
+	span := tr.span
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
+	span.SetName(tracing.SpanName(tr.op, rec.Model))
+	kv := make([]attribute.KeyValue, 0, 20)
+	kv = append(kv, tracing.StatusKey.Int(rec.Status), tracing.AttemptKey.Int(len(rec.Attempts)))
+	if rec.Model != "" {
+		kv = append(kv, tracing.RequestModel.String(rec.Model))
+	}
+	if rec.Provider != "" {
+		kv = append(kv, tracing.ProviderKey.String(rec.Provider))
+		if p, ok := x.pol.Provider(rec.Provider); ok { // a provider implies a policy
+			kv = append(kv, tracing.ProviderName.String(tracing.ProviderNameOf(p.Kind)))
+		}
+	}
+	if rec.Status < 400 && x.ep.op != opCountTokens {
+		kv = tracing.AppendUsage(kv, rec.Usage)
+	}
+	if rec.PolicyHash != "" {
+		kv = append(kv, tracing.PolicyHashKey.String(rec.PolicyHash))
+	}
+	if rec.Sticky != "" {
+		kv = append(kv, tracing.StickyKey.String(rec.Sticky))
+	}
+	if rec.CostMicros != nil {
+		kv = append(kv, tracing.CostKey.Int64(*rec.CostMicros))
+	}
+	if rec.ErrorClass != "" {
+		kv = append(kv, tracing.ErrorClassKey.String(rec.ErrorClass), tracing.ErrorType.String(rec.ErrorClass))
+		span.SetStatus(codes.Error, rec.ErrorMessage)
+	}
+	span.SetAttributes(kv...)
+	span.End()
+}
