@@ -9,15 +9,24 @@ import (
 	"github.com/llmgw/llmgw/llm"
 )
 
-// HTTPError is an error the gateway itself answers with. Status and
-// Message are what the client sees, in its own protocol's shape; Err is the
-// cause, for the log only.
+// HTTPError is the one error type of what a client sees when a request
+// does not end in an answer: whatever refused or failed it (the gateway's
+// own checks, a converter's *llm.Error, an upstream's failure the policy
+// passed on, the walk giving up) becomes an HTTPError (asHTTPError), and
+// writeError alone writes it. Status and Message are what the client
+// sees, in its own protocol's shape; Err is the cause, for the log only.
 type HTTPError struct {
 	Status  int
 	Type    llm.ErrorType
 	Message string
 	Code    string
 	Err     error
+	// Raw is an upstream's own error body, relayed as it is to a client
+	// of the same protocol (nil: Message is rendered in the client's
+	// shape), and Header the upstream's headers that go with it
+	// (Retry-After, Content-Type).
+	Raw    []byte
+	Header http.Header
 }
 
 func (e *HTTPError) Error() string {
@@ -61,6 +70,14 @@ func errorBody(a Adapter, e *HTTPError) []byte {
 // writeError writes e in the shape of the caller's protocol a.
 func writeError(w http.ResponseWriter, a Adapter, e *HTTPError) {
 	h := w.Header()
+	for k, vs := range e.Header {
+		h[k] = vs
+	}
+	if e.Raw != nil {
+		w.WriteHeader(e.Status)
+		_, _ = w.Write(e.Raw)
+		return
+	}
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
 	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {

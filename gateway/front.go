@@ -64,14 +64,8 @@ type exchange struct {
 	start time.Time
 	log   *zerolog.Logger // built on first use: most requests log nothing
 
-	pol       *engine.Policy
-	key       string
-	body      []byte
-	shared    *sharedBody       // body's recycled buffer, when it is in one
-	fields    engine.BodyFields // the body's top-level members, from readBody's one pass
-	feat      *engine.Request
-	dec       *engine.Decision
-	clientReq *llm.Request // decoded on first need (conversion)
+	admission
+	clientReq *llm.Request // decoded from body on first need (conversion), then kept
 
 	committed  bool // a byte of the response went to the client
 	status     int
@@ -89,11 +83,28 @@ type exchange struct {
 	errMsg     string
 	walker     liveWalk // the failover walk's driver (walk.go)
 	hideUsage  bool     // the client did not ask for the usage in the stream; llmgw did (llm.Passed)
+}
+
+// admission is what a request was admitted with: the policy snapshot it is
+// served by, the client key, the body and what was read of it, and the
+// policy's decision. run's admission phase (authenticate, readBody,
+// features, Decide) writes it, field by field so that a request refused
+// half-way is still logged with what was known; from the walk on, nothing
+// writes it: every attempt, failover and the log record read the same
+// admission, and what an attempt learns travels in its result (relayed,
+// failure) instead.
+type admission struct {
+	pol    *engine.Policy
+	key    string
+	body   []byte
+	shared *sharedBody       // body's recycled buffer, when it is in one
+	fields engine.BodyFields // the body's top-level members, from readBody's one pass
 	// passMember is the value of the client adapter's PassMember (a
 	// sub-slice of body; nil when absent), found on readBody's pass so
 	// that the pass-through edits need not scan the body again.
 	passMember []byte
-	tr         *requestTrace // the request's spans; nil when tracing is off
+	feat       *engine.Request
+	dec        *engine.Decision
 }
 
 // newRequestID returns a unique request id that sorts by time: 48 bits of
@@ -165,9 +176,6 @@ func (x *exchange) logger() *zerolog.Logger {
 func (s *Server) newExchange(w http.ResponseWriter, r *http.Request, ep endpoint) *exchange {
 	x := &exchange{s: s, ep: ep, ca: s.adapter(ep.proto), w: w, r: r, id: newRequestID(), start: s.now()}
 	w.Header().Set("X-Request-Id", x.id)
-	if s.tracer != nil {
-		x.startTrace(s.tracer)
-	}
 	return x
 }
 

@@ -199,9 +199,6 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 	n := len(x.attempts) + 1
 	x.attempts = append(x.attempts, requestlog.Attempt{N: n, Provider: prov.Name, Model: x.upModel})
 	a := &x.attempts[n-1]
-	if x.tr != nil {
-		x.tr.startAttempt(x, n, prov.Name, prov.Kind, x.upModel)
-	}
 	start := time.Now()
 	done := x.s.health.Begin(prov.Name)
 
@@ -244,9 +241,6 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 		return f
 	}
 	a.Status, a.Error = f.err.Status, f.err.Error()
-	if x.tr != nil {
-		x.tr.failed(f.err.Kind)
-	}
 	a.FirstByte = x.committed
 	f.done, f.lat = done, lat
 	if x.s.cfg.Metrics != nil {
@@ -313,9 +307,6 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	}
 	if stream {
 		hreq.Header.Set("Accept", "text/event-stream")
-	}
-	if x.tr != nil {
-		x.tr.inject(hreq.Header) // the attempt span is the upstream's parent
 	}
 	client, err := x.s.clients.get(prov)
 	if err != nil {
@@ -431,28 +422,20 @@ func (x *exchange) passError(f *failure) error {
 	if f.err.Status == 0 {
 		return &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "upstream " + f.prov.Name + " failed: " + f.err.Kind, Err: f.err}
 	}
-	h := x.w.Header()
-	for _, k := range []string{"Retry-After", "Retry-After-Ms", "Content-Type"} {
-		if v := f.hdr.Get(k); v != "" {
-			h.Set(k, v)
-		}
-	}
-	x.status = f.err.Status
-	x.setRouteHeaders()
-	if f.up == x.ep.proto && len(f.err.Body) > 0 {
-		x.w.WriteHeader(f.err.Status)
-		_, _ = x.w.Write(f.err.Body)
-		x.committed = true
-		return nil
-	}
 	msg := f.err.Message
 	if msg == "" {
 		msg = http.StatusText(f.err.Status)
 	}
-	he := &HTTPError{Status: f.err.Status, Type: llm.TypeForStatus(f.err.Status), Message: msg}
-	writeError(x.w, x.ca, he)
-	x.committed = true
-	return nil
+	he := &HTTPError{Status: f.err.Status, Type: llm.TypeForStatus(f.err.Status), Message: msg, Header: http.Header{}}
+	for _, k := range []string{"Retry-After", "Retry-After-Ms", "Content-Type"} {
+		if v := f.hdr.Get(k); v != "" {
+			he.Header.Set(k, v)
+		}
+	}
+	if f.up == x.ep.proto && len(f.err.Body) > 0 {
+		he.Raw = f.err.Body
+	}
+	return he
 }
 
 // allFailed answers when no candidate served the request: last is the
