@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,9 +22,12 @@ var schemaV1 string
 //go:embed schema_v2.sql
 var schemaV2 string
 
+//go:embed schema_v3.sql
+var schemaV3 string
+
 // migrations[i] moves the schema from user_version i to i+1. Append only;
 // never edit a released step.
-var migrations = [...]string{schemaV1, schemaV2}
+var migrations = [...]string{schemaV1, schemaV2, schemaV3}
 
 // Files returns the files SQLite keeps for a request log at path: the
 // database, its write-ahead log and shared-memory index (WAL mode), and
@@ -151,7 +155,49 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 		}
 		total += n
 		if n < pruneChunk {
-			return total, nil
+			break
 		}
 	}
+	// Policy sources no remaining request was decided by, saved before the
+	// cutoff (the live version's is kept even before its first request).
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM policy_sources WHERE saved_ms < ?
+		AND hash NOT IN (SELECT DISTINCT policy_hash FROM requests)`, before.UnixMilli()); err != nil {
+		return total, fmt.Errorf("requestlog: prune policy sources: %w", err)
+	}
+	return total, nil
+}
+
+// SavePolicySource stores a policy version's files under its hash, once:
+// saving a hash already stored does nothing. The gateway saves each
+// version it loads, so that replay can re-decide a logged request under
+// the version that decided it.
+func (db *DB) SavePolicySource(ctx context.Context, hash string, files map[string]string) error {
+	b, err := json.Marshal(files)
+	if err != nil {
+		return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO policy_sources (hash, files, saved_ms) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`, hash, string(b), time.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
+	}
+	return nil
+}
+
+// PolicySource returns the files of the policy version with this hash, or
+// ErrNotFound when it was not saved (a log written before sources were
+// kept, or pruned).
+func (db *DB) PolicySource(ctx context.Context, hash string) (map[string]string, error) {
+	var raw string
+	err := db.read.QueryRowContext(ctx, `SELECT files FROM policy_sources WHERE hash = ?`, hash).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("requestlog: policy %s: %w", hash, err)
+	}
+	var files map[string]string
+	if err := json.Unmarshal([]byte(raw), &files); err != nil {
+		return nil, fmt.Errorf("requestlog: policy %s: %w", hash, err)
+	}
+	return files, nil
 }

@@ -687,9 +687,10 @@ func TestFeatures(t *testing.T) {
 	want := []LoggedDecision{
 		{RequestID: "b1", Time: t0.Add(16 * time.Minute), Features: json.RawMessage(`{"model":"claude-sonnet-4-5"}`),
 			Provider: "anthropic-main", Model: "claude-sonnet-4-5", Status: 200,
-			Usage: llm.Usage{InputTokens: 1000, OutputTokens: 100, CacheReadTokens: 500, CacheWriteTokens: 50}, CostMicros: ptr[int64](4800)},
+			Usage: llm.Usage{InputTokens: 1000, OutputTokens: 100, CacheReadTokens: 500, CacheWriteTokens: 50}, CostMicros: ptr[int64](4800),
+			Key: "team-b"},
 		{RequestID: "b2", Time: t0.Add(31 * time.Minute), Features: json.RawMessage(`{"model":"local-llama"}`),
-			Provider: "demo", Model: "local-llama", Usage: llm.Usage{InputTokens: 7}},
+			Provider: "demo", Model: "local-llama", Usage: llm.Usage{InputTokens: 7}, Key: "team-b"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Features(t0) mismatch (-want +got):\n%s", diff)
@@ -877,4 +878,48 @@ func TestFilesAreWhatSQLiteWrites(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// Replay decides a logged request under the policy that decided it: the
+// log keeps each version's source once, by hash, and Features carries
+// what the decision was (its policy, sticky binding, attempts).
+func TestPolicySourcesAndDecisionContext(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	files := map[string]string{"policies.star": "def route(req, ctx):\n    return []\n"}
+	if err := db.SavePolicySource(ctx, "h1", files); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SavePolicySource(ctx, "h1", map[string]string{"other": "x"}); err != nil {
+		t.Fatal(err) // stored once: the second save changes nothing
+	}
+	got, err := db.PolicySource(ctx, "h1")
+	if err != nil || cmp.Diff(files, got) != "" {
+		t.Errorf("PolicySource(h1) = %v, %v, want %v", got, err, files)
+	}
+	if _, err := db.PolicySource(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("PolicySource(nope) = %v, want ErrNotFound", err)
+	}
+
+	w, stop := startWriter(t, db, WriterConfig{})
+	w.Record(&Record{Time: t0, RequestID: "r1", Key: "k", Provider: "b", Model: "m", PolicyHash: "h1",
+		StickyKey: "k", Sticky: "hit", Features: json.RawMessage(`{"model":"m"}`),
+		Attempts: []Attempt{{N: 1, Provider: "a", Class: "failover"}, {N: 2, Provider: "b", Class: "ok"}}})
+	stop()
+	logged, err := db.Features(ctx, t0)
+	if err != nil || len(logged) != 1 {
+		t.Fatalf("Features = %v, %v", logged, err)
+	}
+	d := logged[0]
+	if d.PolicyHash != "h1" || d.Key != "k" || d.StickyKey != "k" || d.Sticky != "hit" || d.Attempts != 2 || d.FirstProvider != "a" {
+		t.Errorf("Features = %+v", d)
+	}
+
+	// Pruning keeps a source while a request refers to it.
+	if _, err := db.Prune(ctx, t0.Add(time.Hour*24*365*10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PolicySource(ctx, "h1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after pruning every request, PolicySource(h1) = %v, want ErrNotFound", err)
+	}
 }

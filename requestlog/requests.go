@@ -258,6 +258,17 @@ type LoggedDecision struct {
 	Usage         llm.Usage       `json:"usage"`
 	// CostMicros is nil when the request was unpriced.
 	CostMicros *int64 `json:"cost_micros"`
+	// PolicyHash is the policy version that decided the request.
+	PolicyHash string `json:"policy_hash"`
+	// Key is the client key name; StickyKey the request's sticky key and
+	// Sticky whether its binding was a "hit", a "miss" or "" (none).
+	Key       string `json:"key"`
+	StickyKey string `json:"sticky_key"`
+	Sticky    string `json:"sticky"`
+	// Attempts counts the upstream attempts; FirstProvider is the
+	// provider of the first, "" when there was none.
+	Attempts      int    `json:"attempts"`
+	FirstProvider string `json:"first_provider"`
 }
 
 // Features returns the requests logged since the given time that carry
@@ -265,7 +276,10 @@ type LoggedDecision struct {
 func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT request_id, time_ms, protocol_in, features,
 		provider, model, upstream_model, status, input_tokens, output_tokens, cache_read_tokens,
-		cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cost_micros
+		cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cost_micros,
+		policy_hash, key, sticky_key, sticky,
+		(SELECT count(*) FROM attempts a WHERE a.request_row = requests.id),
+		coalesce((SELECT a.provider FROM attempts a WHERE a.request_row = requests.id ORDER BY a.n LIMIT 1), '')
 		FROM requests WHERE time_ms >= ? AND features IS NOT NULL ORDER BY time_ms, id`, since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: features: %w", err)
@@ -280,7 +294,8 @@ func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, 
 		u := &d.Usage
 		if err := rows.Scan(&d.RequestID, &ms, &d.ProtocolIn, &features, &d.Provider, &d.Model,
 			&d.UpstreamModel, &d.Status, &u.InputTokens, &u.OutputTokens, &u.CacheReadTokens,
-			&u.CacheWriteTokens, &u.CacheWrite1hTokens, &u.ReasoningTokens, &cost); err != nil {
+			&u.CacheWriteTokens, &u.CacheWrite1hTokens, &u.ReasoningTokens, &cost,
+			&d.PolicyHash, &d.Key, &d.StickyKey, &d.Sticky, &d.Attempts, &d.FirstProvider); err != nil {
 			return nil, fmt.Errorf("requestlog: features: %w", err)
 		}
 		d.Time = time.UnixMilli(ms).UTC()
