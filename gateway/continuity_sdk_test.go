@@ -430,12 +430,20 @@ func checkCarried(t *testing.T, upstream string, body []byte, sig string) {
 // calling the same function with the same arguments (an agent polling):
 // every call the client sees has an id of its own, and the history the
 // client replays pairs each call with its own result on the way to Gemini.
+// The recorded variant answers every turn with the same recorded stream,
+// so its responseId repeats.
 func TestToolLoopGeminiWithoutResponseID(t *testing.T) {
 	for _, client := range []string{"anthropic", "openai", "responses"} {
-		for _, stream := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/stream=%v", client, stream), func(t *testing.T) {
+		for _, mode := range []string{"json", "sse", "recorded"} {
+			t.Run(client+"/"+mode, func(t *testing.T) {
+				stream := mode != "json"
+				turn := toolTurn("gemini", geminiSig, stream)
+				fn := "get_weather"
+				if mode == "recorded" {
+					turn, fn = providertest.FixtureReply(t, "gemini_stream_function_call_with_thought_signature.sse"), "getWeather"
+				}
 				h, up := sdkHarness(t, "gemini", finalTurn("gemini", stream))
-				up.Enqueue(toolTurn("gemini", geminiSig, stream), toolTurn("gemini", geminiSig, stream), toolTurn("gemini", geminiSig, stream))
+				up.Enqueue(turn, turn, turn)
 				conv := newConv(t, client, h)
 				seen := map[string]bool{}
 				for turn := 1; turn <= 3; turn++ {
@@ -487,7 +495,7 @@ func TestToolLoopGeminiWithoutResponseID(t *testing.T) {
 					}
 					p := c.Parts[0]
 					switch {
-					case want == "model" && (p.FunctionCall == nil || p.FunctionCall.Name != "get_weather"):
+					case want == "model" && (p.FunctionCall == nil || p.FunctionCall.Name != fn):
 						t.Errorf("turn 3 contents[%d] is not the call: %s", i+1, reqs[2].Body)
 					case want == "user" && (p.FunctionResponse == nil || p.FunctionResponse.Response.Result != fmt.Sprintf("result-%d", i/2+1)):
 						t.Errorf("turn 3 contents[%d] is not result-%d of its call: %s", i+1, i/2+1, reqs[2].Body)
