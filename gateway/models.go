@@ -374,7 +374,11 @@ func (s *Server) serveModels(w http.ResponseWriter, r *http.Request, p llm.Proto
 		writeJSONBytes(w, l.RenderModel(m))
 		return
 	}
-	b, err := l.RenderModels(models, r.URL.Query())
+	var q url.Values // nil for no query: OpenAI's list has no paging, and most clients send none
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
+	b, err := l.RenderModels(models, q)
 	if err != nil {
 		writeError(w, a, asHTTPError(err))
 		return
