@@ -316,7 +316,7 @@ func (s *Server) apiEval(w http.ResponseWriter, r *http.Request) {
 	if proto == "" || proto == "auto" {
 		proto = engine.GuessProtocol(body)
 	}
-	if !llm.Protocol(proto).Valid() {
+	if _, ok := s.adapters[llm.Protocol(proto)]; !ok { // the protocols this gateway serves
 		apiError(w, http.StatusBadRequest, "unknown protocol "+strconv.Quote(proto))
 		return
 	}
