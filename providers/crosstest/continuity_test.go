@@ -17,7 +17,7 @@ var upstreamToolTurns = []struct {
 	sig   string
 }{
 	{llm.ProtocolAnthropic, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"thinking","thinking":"Use the tool.","signature":"QU5USFJPUElDLVNJRw=="},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":20}}`, "QU5USFJPUElDLVNJRw=="},
-	{llm.ProtocolGemini, `{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"R0VNSU5JLVNJRw=="}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5,"totalTokenCount":15}}`, "R0VNSU5JLVNJRw=="},
+	{llm.ProtocolGemini, `{"candidates":[{"content":{"role":"model","parts":[{"text":"Checking.","thought":true},{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"R0VNSU5JLVNJRw=="}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5,"totalTokenCount":15}}`, "R0VNSU5JLVNJRw=="},
 	{llm.ProtocolResponses, `{"id":"resp_1","object":"response","status":"completed","model":"o3","output":[{"id":"rs_1","type":"reasoning","summary":[{"type":"summary_text","text":"Use the tool."}],"encrypted_content":"gAAAAB-RESPONSES-ENC"},{"id":"fc_1","type":"function_call","status":"completed","call_id":"call_1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"}],"usage":{"input_tokens":10,"output_tokens":20,"total_tokens":30}}`, "gAAAAB-RESPONSES-ENC"},
 }
 

@@ -181,6 +181,12 @@ func (e *requestEncoder) part(p llm.Part, role string) []part {
 		out.ThoughtSignature = e.ownSignature(p)
 		return []part{out}
 	case llm.PartThinking:
+		if p.Signature == "" && p.Text != "" {
+			// Unsigned text (a summary a client shows and replays, an
+			// Anthropic client's copy of Gemini's thoughts): nothing to
+			// continue, as for Claude and OpenAI.
+			return nil
+		}
 		if p.SignatureProtocol != llm.ProtocolGemini {
 			e.drop("thinking blocks from another provider")
 			return nil
