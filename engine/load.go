@@ -191,6 +191,7 @@ func newPolicy(l *loader, entry string, globals starlark.StringDict) (*Policy, e
 		return nil, err
 	}
 	p.Findings = append(append(p.Findings, d.findings...), staticCheck(l.syntax, declared, p.route.Position().String())...)
+	p.reqFields = reqFields(l.syntax)
 	if p.classify, err = hook(globals, "classify", file, false); err != nil {
 		return nil, err
 	}

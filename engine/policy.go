@@ -47,6 +47,7 @@ type Policy struct {
 	src         *source
 	limits      limits
 	priceTable  *pricing.Table // Config.Prices with Prices applied
+	reqFields   []string       // the req attributes the code reads (ReqFields)
 }
 
 // limits are the resolved Config limits a policy runs under.
@@ -121,6 +122,14 @@ func (p *Policy) Provider(name string) (Provider, bool) {
 		return Provider{}, false
 	}
 	return p.Providers[i], true
+}
+
+// Entry returns the name of the entry file, one of Files.
+func (p *Policy) Entry() string {
+	if p.src == nil {
+		return ""
+	}
+	return p.src.entry
 }
 
 // Source returns the contents of one of Files as this version read them:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/requestlog"
@@ -85,9 +86,10 @@ func (x *exchange) finish() {
 	}
 	if x.feat != nil {
 		rec.Model, rec.Stream = x.feat.Model, x.feat.Stream
-		f := *x.feat
-		f.Headers = nil // features for replay: routing inputs, never content or headers
-		rec.Features, _ = json.Marshal(f)
+		// Every input a policy can read, for replay: the routing
+		// features with the headers (credentials already redacted),
+		// metadata, session and key; never content.
+		rec.Features, _ = json.Marshal(engine.LoggedInputs{Request: *x.feat, Complete: true})
 	}
 	if x.pol != nil {
 		rec.PolicyHash = x.pol.Hash

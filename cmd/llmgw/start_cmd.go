@@ -102,7 +102,13 @@ func runStart(ctx context.Context, args []string, e env) error {
 	}
 
 	m := metrics.New()
-	eng, err := engine.New(ctx, engine.Config{
+	// saveSource keeps each policy version's source in the request log,
+	// once by hash, so that replay can decide a logged request under the
+	// version that decided it. It is set once the log is open, before the
+	// watcher or a signal can reload.
+	var saveSource func(*engine.Policy)
+	var eng *engine.Engine
+	eng, err = engine.New(ctx, engine.Config{
 		Path:         *opt.policy,
 		Getenv:       e.getenv,
 		Prices:       prices,
@@ -118,6 +124,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 			}
 			m.PolicyReload("ok")
 			logger.Info().Str("policy", st.Hash).Strs("files", st.Files).Msg("policy loaded")
+			if saveSource != nil {
+				saveSource(eng.Policy())
+			}
 			for _, w := range st.Warnings {
 				logger.Warn().Str("policy", st.Hash).Str("warning", w).Msg("policy check")
 			}
@@ -142,6 +151,18 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer db.Close()
+	saveSource = func(p *engine.Policy) {
+		files := make(map[string]string, len(p.Files))
+		for _, f := range p.Files {
+			if b, ok := p.Source(f); ok {
+				files[f] = string(b)
+			}
+		}
+		if err := db.SavePolicySource(ctx, p.Hash, requestlog.PolicyFiles{Entry: p.Entry(), Files: files}); err != nil {
+			logger.Warn().Err(err).Str("policy", p.Hash).Msg("policy source not saved: replay cannot re-decide its requests under it")
+		}
+	}
+	saveSource(pol)
 	writer := requestlog.NewWriter(db, requestlog.WriterConfig{
 		Retention: keep,
 		OnError:   func(err error) { logger.Error().Err(err).Msg("request log write failed") },
