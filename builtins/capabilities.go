@@ -95,7 +95,7 @@ func Capabilities() []Capability {
 		{"err", "err.first_byte_sent", "part of the response already reached the client (no failover)"},
 
 		{"test", "decide(request, health={}, sticky=None, now=None, seed=None)", "the decision eval --json prints, plus providers, tried and served_by (see result); within a tier highest weight first, or drawn as live from seed"},
-		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=, seed=)", "decide() with simulated upstream errors: the failover walk calls classify for each"},
+		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=, seed=)", "decide() with simulated upstream errors: the failover walk calls classify for each; \"cut\" and \"stall\" break a started stream (no failover, the client gets an error event)"},
 		{"test", "assert_eq(got, want, msg=None) / assert_ne / assert_true / assert_contains", "assertions; a failure ends the test with its file:line"},
 		{"test", "assert_fails(fn, pattern=None)", "fn() must fail, with an error matching pattern"},
 
@@ -107,9 +107,9 @@ func Capabilities() []Capability {
 		{"result", `["sticky"]`, "the provider the sticky key is bound to (present only when bound)"},
 		{"result", `["notes"]`, "the note() lines of the decision"},
 		{"result", `["explain"]`, "why the core reordered or removed candidates"},
-		{"result", `["attempts"]`, "the walk, each {provider, model, status, error, class, cooldown_s, mark_failed}; class is ok or the classify action"},
+		{"result", `["attempts"]`, "the walk, each {provider, model, status, error, class, cooldown_s, mark_failed, stream_error}; class is ok or the classify action"},
 		{"result", `["tried"]`, "the walk as \"provider:class\" strings"},
-		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, failed, exhausted or no_candidates"},
+		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, stream_failed, failed, exhausted or no_candidates"},
 		{"result", `["served_by"]`, "the provider that served, or None"},
 	}
 }

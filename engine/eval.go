@@ -26,7 +26,13 @@ type EvalOptions struct {
 	Now time.Time `json:"now,omitzero"`
 	// SimulateErrors makes providers fail, by name: an HTTP status
 	// ("429", or "429:30" with a Retry-After of 30 s), or "timeout",
-	// "connect" or "stream". The walk then calls classify for each.
+	// "connect" or "stream" (before the first byte). The walk then calls
+	// classify for each. "cut" (a stream that breaks after its first
+	// byte) and "stall" (a stream that goes idle after its first byte)
+	// are faults of a started stream: the client already has part of the
+	// answer, so there is no failover and no classify; the client gets
+	// its protocol's error event (Attempt.StreamError). They need a
+	// streaming request.
 	SimulateErrors map[string]string `json:"simulate_errors,omitempty"`
 	// MaxAttempts caps the walk's attempts as the gateway's
 	// Config.MaxAttempts does; 0 (the default of both) walks the whole
@@ -78,12 +84,17 @@ type Attempt struct {
 	Class      string  `json:"class"`           // "ok", or the classify action
 	CooldownS  float64 `json:"cooldown_s,omitempty"`
 	MarkFailed bool    `json:"mark_failed,omitempty"`
+	// StreamError is the error event the client got after the stream
+	// started (a simulated "cut" or "stall"); "" otherwise.
+	StreamError string `json:"stream_error,omitempty"`
 }
 
 // Outcome is how a simulated walk ends.
 type Outcome struct {
-	// Result is "served", "failed" (an error returned to the client),
-	// "exhausted" (every candidate failed) or "no_candidates".
+	// Result is "served", "stream_failed" (served, but the stream broke
+	// after its first byte: the client got an error event), "failed" (an
+	// error returned to the client), "exhausted" (every candidate
+	// failed) or "no_candidates".
 	Result   string `json:"result"`
 	Provider string `json:"provider,omitempty"`
 	Status   int    `json:"status,omitempty"`
@@ -263,6 +274,9 @@ func (p *Policy) walk(ctx context.Context, req *Request, env Env, res *EvalResul
 		res.Outcome = Outcome{Result: "no_candidates"}
 	case route.EndServed:
 		res.Outcome = Outcome{Result: "served", Provider: last.Provider, Status: last.Status}
+		if last.StreamError != "" {
+			res.Outcome.Result = "stream_failed"
+		}
 	case route.EndFailed:
 		res.Outcome = Outcome{Result: "failed", Provider: last.Provider, Status: last.Status}
 	default:
@@ -287,6 +301,17 @@ func (s *simWalk) Attempt(_ context.Context, c route.Candidate, n int) route.Out
 	spec, failing := s.sim[c.Provider]
 	if !failing {
 		s.res.Attempts = append(s.res.Attempts, Attempt{Provider: c.Provider, Model: model, Status: 200, Class: "ok"})
+		return route.Served
+	}
+	if msg, ok := streamFaults[spec]; ok {
+		// As live: a stream that started is relayed, whatever happens to
+		// it later; the broken end is the client's error event, the
+		// provider's health learns of it, nothing fails over.
+		if !s.req.Stream {
+			s.err = fmt.Errorf("engine: simulated %q for %s: the request does not stream (cut and stall are faults of a started stream)", spec, c.Provider)
+			return route.Stopped
+		}
+		s.res.Attempts = append(s.res.Attempts, Attempt{Provider: c.Provider, Model: model, Status: 200, Error: spec, Class: "ok", StreamError: msg})
 		return route.Served
 	}
 	ei, err := simulatedError(spec)
@@ -338,8 +363,19 @@ func upstreamModel(c route.Candidate, p *Policy, requested string) string {
 	return requested
 }
 
+// streamFaults are the simulated faults of a started stream and the error
+// event's message the client gets (the gateway's wording; the idle
+// timeout is Config.StreamIdleTimeout, 5 minutes by default).
+var streamFaults = map[string]string{
+	"cut":   "upstream stream failed: the upstream closed the stream after its first event",
+	"stall": "upstream stream stalled: no event for the stream idle timeout",
+}
+
 // simulatedError parses one --simulate-errors value.
 func simulatedError(spec string) (ErrorInfo, error) {
+	if _, ok := streamFaults[spec]; ok {
+		return ErrorInfo{Kind: "stream", FirstByteSent: true, Message: streamFaults[spec]}, nil
+	}
 	switch spec {
 	case "timeout", "connect", "stream":
 		return ErrorInfo{Kind: spec, Message: "simulated " + spec}, nil
@@ -347,7 +383,7 @@ func simulatedError(spec string) (ErrorInfo, error) {
 	status, after, _ := strings.Cut(spec, ":")
 	code, err := strconv.Atoi(status)
 	if err != nil || code < 400 || code > 599 {
-		return ErrorInfo{}, fmt.Errorf("engine: simulated error %q: want an HTTP status 400-599 (optionally :retry-after seconds), timeout, connect or stream", spec)
+		return ErrorInfo{}, fmt.Errorf("engine: simulated error %q: want an HTTP status 400-599 (optionally :retry-after seconds), timeout, connect, stream, cut or stall", spec)
 	}
 	ei := ErrorInfo{Status: code, Kind: "http", Type: statusType(code), Message: "simulated " + status}
 	if after != "" {

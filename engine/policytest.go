@@ -256,7 +256,8 @@ func (p *Policy) testHelpers(ctx context.Context, opts TestOptions) starlark.Str
 
 // evalResultValue converts an EvalResult to the dict tests see: its JSON
 // shape plus "providers" (candidate names in failover order) and, for a
-// walk, "served_by" (the provider that served, or None).
+// walk, "served_by" (the provider that served, or None; a stream that
+// broke after it started was served by its provider).
 func evalResultValue(res *EvalResult) (starlark.Value, error) {
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -272,7 +273,7 @@ func evalResultValue(res *EvalResult) (starlark.Value, error) {
 	}
 	m["providers"] = names
 	m["served_by"] = nil
-	if res.Outcome.Result == "served" {
+	if res.Outcome.Result == "served" || res.Outcome.Result == "stream_failed" {
 		m["served_by"] = res.Outcome.Provider
 	}
 	tried := make([]any, len(res.Attempts))

@@ -162,3 +162,43 @@ def classify(err, ctx):
 		t.Errorf("attempts %+v outcome %+v explain %q", res.Attempts, res.Outcome, res.Explain)
 	}
 }
+
+// walk(..., errors = {"p": "cut"}) used to be an unknown error; a stream
+// that breaks (or goes idle) after its first byte is relayed as live: no
+// failover, no classify, and the client's error event is named.
+func TestWalkStreamFaults(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"policies.star": demoHead + `
+def route(req, ctx):
+    return [a, b]
+def classify(err, ctx):
+    if err.first_byte_sent:
+        fail("classify is not called for a started stream")
+    return default_class(err)
+`,
+		"policies_test.star": `
+def test_cut():
+    r = walk({"model": "m", "stream": True}, errors = {"a": "cut"})
+    assert_eq(r["tried"], ["a:ok"])
+    assert_eq(r["outcome"]["result"], "stream_failed")
+    assert_eq(r["served_by"], "a")
+    assert_contains(r["attempts"][0]["stream_error"], "upstream stream failed")
+
+def test_stall():
+    r = walk({"model": "m", "stream": True}, errors = {"a": "stall"})
+    assert_eq(r["outcome"]["result"], "stream_failed")
+    assert_contains(r["attempts"][0]["stream_error"], "upstream stream stalled")
+
+def test_cut_needs_a_stream():
+    assert_fails(lambda: walk("m", errors = {"a": "cut"}), "does not stream")
+`,
+	})
+	rep, err := RunTests(context.Background(), Config{Path: dir}, TestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Passed != 3 {
+		t.Errorf("report %+v", rep.Tests)
+	}
+}

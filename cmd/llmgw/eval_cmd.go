@@ -28,7 +28,7 @@ func runEval(ctx context.Context, args []string, e env) error {
 	session := fs.String("session", "", "the session id (req.session), as a client's session header would set it")
 	seed := fs.Int64("seed", -1, "draw the weighted picks within each tier as the gateway does, from this seed (default: highest weight first)")
 	explain := fs.Bool("explain", false, "say why the core reordered the candidates")
-	simulate := fs.String("simulate-errors", "", "comma list of provider=error (429, 429:30, 503, timeout, connect, stream)")
+	simulate := fs.String("simulate-errors", "", "comma list of provider=error (429, 429:30, 503, timeout, connect, stream; cut or stall break a started stream)")
 	health := fs.String("health", "", "comma list of provider=state (healthy, half_open, cooldown)")
 	sticky := fs.String("sticky", "", "provider the session is already bound to")
 	now := fs.String("now", "", "the clock, RFC 3339 (default: now)")
