@@ -25,6 +25,12 @@ const tracerName = "github.com/llmgw/llmgw/gateway"
 // exchange has one only when Config.Traces is set, so that tracing off
 // costs a nil check.
 //
+// The token counts are the attempts': the answering attempt's span is
+// the model call the GenAI conventions describe, and tools that sum
+// gen_ai.usage over a trace count each call once. The request span has
+// what the request log has beside them: the provider that answered, the
+// policy, the sticky session, the cost, the error class.
+//
 // An attempt span ends when the next attempt starts or the request
 // finishes, whichever comes first, with the end time its latency gives:
 // by then its log entry (requestlog.Attempt) holds everything the span
@@ -41,6 +47,8 @@ type requestTrace struct {
 	attN     int // its index in the exchange's attempts, from 1
 	attStart time.Time
 	attKind  string // its failure's kind (timeout, connect, http...), "" until it failed
+
+	kv [16]attribute.KeyValue // room for a span's attributes, saving an allocation per span
 }
 
 // startTrace starts the request span of x, the child of the client's
@@ -50,8 +58,7 @@ func (x *exchange) startTrace(tracer trace.Tracer) {
 	ctx := propagation.TraceContext{}.Extract(x.r.Context(), propagation.HeaderCarrier(x.r.Header))
 	// The name gets its model when the request finishes: the body is not
 	// read yet.
-	tr.ctx, tr.span = tracer.Start(ctx, tr.op, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(x.start),
-		trace.WithAttributes(tracing.OperationName.String(tr.op), tracing.RequestIDKey.String(x.id), tracing.EndpointKey.String(x.ep.name)))
+	tr.ctx, tr.span = tracer.Start(ctx, tr.op, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(tracing.OperationName.String(tr.op), tracing.RequestIDKey.String(x.id), tracing.EndpointKey.String(x.ep.name)))
 	x.tr = tr
 }
 
@@ -61,13 +68,12 @@ func (tr *requestTrace) startAttempt(x *exchange, n int, p, kind, model string) 
 	tr.endAttempt(x)
 	tr.attN, tr.attStart, tr.attKind = n, time.Now(), ""
 	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithTimestamp(tr.attStart), trace.WithAttributes(
+		trace.WithAttributes(
 			tracing.OperationName.String(tr.op),
 			tracing.ProviderName.String(tracing.ProviderNameOf(kind)),
 			tracing.RequestModel.String(model),
 			tracing.ProviderKey.String(p),
 			tracing.AttemptKey.Int(n),
-			tracing.RequestIDKey.String(x.id),
 		))
 }
 
@@ -98,7 +104,7 @@ func (tr *requestTrace) endAttempt(x *exchange) {
 	a := &x.attempts[tr.attN-1]
 	end := tr.attStart.Add(a.Latency)
 	if span.IsRecording() {
-		kv := make([]attribute.KeyValue, 0, 12)
+		kv := tr.kv[:0]
 		if a.Status != 0 {
 			kv = append(kv, tracing.StatusKey.Int(a.Status))
 		}
@@ -154,7 +160,7 @@ func (x *exchange) endTrace(rec *requestlog.Record) {
 		return
 	}
 	span.SetName(tracing.SpanName(tr.op, rec.Model))
-	kv := make([]attribute.KeyValue, 0, 20)
+	kv := tr.kv[:0]
 	kv = append(kv, tracing.StatusKey.Int(rec.Status), tracing.AttemptKey.Int(len(rec.Attempts)))
 	if rec.Model != "" {
 		kv = append(kv, tracing.RequestModel.String(rec.Model))
@@ -164,9 +170,6 @@ func (x *exchange) endTrace(rec *requestlog.Record) {
 		if p, ok := x.pol.Provider(rec.Provider); ok { // a provider implies a policy
 			kv = append(kv, tracing.ProviderName.String(tracing.ProviderNameOf(p.Kind)))
 		}
-	}
-	if rec.Status < 400 && x.ep.op != opCountTokens {
-		kv = tracing.AppendUsage(kv, rec.Usage)
 	}
 	if rec.PolicyHash != "" {
 		kv = append(kv, tracing.PolicyHashKey.String(rec.PolicyHash))
