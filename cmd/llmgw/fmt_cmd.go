@@ -23,6 +23,7 @@ import (
 func runFmt(_ context.Context, args []string, e env) error {
 	fset := flagSet("fmt", e)
 	check := fset.Bool("check", false, "list files that need formatting and exit 1 if any; write nothing")
+	diff := fset.Bool("diff", false, "print a unified diff of what formatting would change and exit 1 if any; write nothing")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
@@ -58,22 +59,34 @@ func runFmt(_ context.Context, args []string, e env) error {
 		}
 	}
 	unformatted := 0
+	dry := *check || *diff
 	for _, f := range files {
-		changed, err := formatFile(f, !*check)
+		src, out, err := formatted(f)
 		if err != nil {
 			return err
 		}
-		if changed {
-			unformatted++
+		if bytes.Equal(src, out) {
+			continue
+		}
+		unformatted++
+		switch {
+		case *diff:
+			fmt.Fprint(e.stdout, unifiedDiff(f, string(src), string(out)))
+		default:
 			fmt.Fprintln(e.stdout, f)
+		}
+		if !dry {
+			if err := writeFormatted(f, out); err != nil {
+				return err
+			}
 		}
 	}
 	if implicit {
 		// With no argument the files were found, not named: say which
 		// directory and what came of it, even when nothing changed.
-		fmt.Fprintf(e.stderr, "llmgw fmt: %s under the working directory\n", fmtSummary(len(files), unformatted, *check))
+		fmt.Fprintf(e.stderr, "llmgw fmt: %s under the working directory\n", fmtSummary(len(files), unformatted, dry))
 	}
-	if *check && unformatted > 0 {
+	if dry && unformatted > 0 {
 		return exitError{code: 1}
 	}
 	return nil
@@ -91,31 +104,29 @@ func fmtSummary(n, changed int, check bool) string {
 	return fmt.Sprintf("formatted %d of %d .star files", changed, n)
 }
 
-// formatFile formats one file, writing it back when write is set. It
-// reports whether the file was (or would be) changed.
-func formatFile(name string, write bool) (bool, error) {
-	src, err := os.ReadFile(name)
+// formatted reads one file and returns it and its formatted form.
+func formatted(name string) (src, out []byte, err error) {
+	src, err = os.ReadFile(name)
 	if err != nil {
-		return false, fmt.Errorf("fmt: %w", err)
+		return nil, nil, fmt.Errorf("fmt: %w", err)
 	}
 	f, err := build.ParseDefault(name, src)
 	if err != nil {
-		return false, fmt.Errorf("fmt: %w", oneLine(err))
+		return nil, nil, fmt.Errorf("fmt: %w", oneLine(err))
 	}
-	out := build.Format(f)
-	if bytes.Equal(src, out) {
-		return false, nil
+	return src, build.Format(f), nil
+}
+
+// writeFormatted writes a file's formatted form back, keeping its mode.
+func writeFormatted(name string, out []byte) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return fmt.Errorf("fmt: %w", err)
 	}
-	if write {
-		fi, err := os.Stat(name)
-		if err != nil {
-			return false, fmt.Errorf("fmt: %w", err)
-		}
-		if err := os.WriteFile(name, out, fi.Mode().Perm()); err != nil {
-			return false, fmt.Errorf("fmt: %w", err)
-		}
+	if err := os.WriteFile(name, out, fi.Mode().Perm()); err != nil {
+		return fmt.Errorf("fmt: %w", err)
 	}
-	return true, nil
+	return nil
 }
 
 // oneLine keeps the first line of a multi-line error.

@@ -100,9 +100,10 @@ their content) with a candidate policy and print how many decisions change
 and what that does to cost. The log is the one llmgw start writes at --db.`},
 	{"stats", "[flags]", "tokens, cost, latency and errors from the request log", `Print the request log's totals since --since, then the same by provider,
 model and client key.`},
-	{"fmt", "[--check] [FILE|DIR]...", "format policy files", `Format Starlark policy files in place; a directory means every *.star file
+	{"fmt", "[--check|--diff] [FILE|DIR]...", "format policy files", `Format Starlark policy files in place; a directory means every *.star file
 under it, and no argument means the working directory. Prints the files it
-changed (with --check: the files it would change) and a summary on stderr.`},
+changed (with --check: the files it would change; with --diff: a unified
+diff of the changes, writing nothing) and a summary on stderr.`},
 	{"oauth", "login|status|refresh|logout [flags] [NAME]", "log in to subscription accounts", oauthAbout},
 	{"oauth login", "NAME --kind KIND [flags]", "log in an account", `Log in the subscription account NAME (a provider's oauth = NAME) in a
 browser and store its tokens, sealed, in the database.`},
