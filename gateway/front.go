@@ -81,8 +81,9 @@ type exchange struct {
 	ttft       time.Duration
 	errClass   errorClass // why the request did not end in a clean answer
 	errMsg     string
-	walker     liveWalk // the failover walk's driver (walk.go)
-	hideUsage  bool     // the client did not ask for the usage in the stream; llmgw did (llm.Passed)
+	walker     liveWalk      // the failover walk's driver (walk.go)
+	hideUsage  bool          // the client did not ask for the usage in the stream; llmgw did (llm.Passed)
+	tr         *requestTrace // the request's spans; nil when tracing is off
 }
 
 // admission is what a request was admitted with: the policy snapshot it is
@@ -176,6 +177,9 @@ func (x *exchange) logger() *zerolog.Logger {
 func (s *Server) newExchange(w http.ResponseWriter, r *http.Request, ep endpoint) *exchange {
 	x := &exchange{s: s, ep: ep, ca: s.adapter(ep.proto), w: w, r: r, id: newRequestID(), start: s.now()}
 	w.Header().Set("X-Request-Id", x.id)
+	if s.tracer != nil {
+		x.startTrace(s.tracer)
+	}
 	return x
 }
 

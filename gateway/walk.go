@@ -199,6 +199,9 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 	n := len(x.attempts) + 1
 	x.attempts = append(x.attempts, requestlog.Attempt{N: n, Provider: prov.Name, Model: x.upModel})
 	a := &x.attempts[n-1]
+	if x.tr != nil {
+		x.tr.startAttempt(x, n, prov.Name, prov.Kind, x.upModel)
+	}
 	start := time.Now()
 	done := x.s.health.Begin(prov.Name)
 
@@ -241,6 +244,9 @@ func (x *exchange) attempt(ctx context.Context, deadline *time.Timer, c route.Ca
 		return f
 	}
 	a.Status, a.Error = f.err.Status, f.err.Error()
+	if x.tr != nil {
+		x.tr.failed(f.err.Kind)
+	}
 	a.FirstByte = x.committed
 	f.done, f.lat = done, lat
 	if x.s.cfg.Metrics != nil {
@@ -307,6 +313,9 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	}
 	if stream {
 		hreq.Header.Set("Accept", "text/event-stream")
+	}
+	if x.tr != nil {
+		x.tr.inject(hreq.Header) // the attempt span is the upstream's parent
 	}
 	client, err := x.s.clients.get(prov)
 	if err != nil {
