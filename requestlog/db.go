@@ -167,12 +167,21 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return total, nil
 }
 
+// PolicyFiles is one policy version's source as the log keeps it.
+type PolicyFiles struct {
+	// Entry is the entry file's name, one of Files.
+	Entry string `json:"entry"`
+	// Files maps each file of the policy directory (relative name) to its
+	// contents as the version loaded them.
+	Files map[string]string `json:"files"`
+}
+
 // SavePolicySource stores a policy version's files under its hash, once:
 // saving a hash already stored does nothing. The gateway saves each
 // version it loads, so that replay can re-decide a logged request under
 // the version that decided it.
-func (db *DB) SavePolicySource(ctx context.Context, hash string, files map[string]string) error {
-	b, err := json.Marshal(files)
+func (db *DB) SavePolicySource(ctx context.Context, hash string, src PolicyFiles) error {
+	b, err := json.Marshal(src)
 	if err != nil {
 		return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
 	}
@@ -186,18 +195,18 @@ func (db *DB) SavePolicySource(ctx context.Context, hash string, files map[strin
 // PolicySource returns the files of the policy version with this hash, or
 // ErrNotFound when it was not saved (a log written before sources were
 // kept, or pruned).
-func (db *DB) PolicySource(ctx context.Context, hash string) (map[string]string, error) {
+func (db *DB) PolicySource(ctx context.Context, hash string) (PolicyFiles, error) {
 	var raw string
 	err := db.read.QueryRowContext(ctx, `SELECT files FROM policy_sources WHERE hash = ?`, hash).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return PolicyFiles{}, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("requestlog: policy %s: %w", hash, err)
+		return PolicyFiles{}, fmt.Errorf("requestlog: policy %s: %w", hash, err)
 	}
-	var files map[string]string
-	if err := json.Unmarshal([]byte(raw), &files); err != nil {
-		return nil, fmt.Errorf("requestlog: policy %s: %w", hash, err)
+	var src PolicyFiles
+	if err := json.Unmarshal([]byte(raw), &src); err != nil {
+		return PolicyFiles{}, fmt.Errorf("requestlog: policy %s: %w", hash, err)
 	}
-	return files, nil
+	return src, nil
 }

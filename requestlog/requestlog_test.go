@@ -886,11 +886,11 @@ func TestFilesAreWhatSQLiteWrites(t *testing.T) {
 func TestPolicySourcesAndDecisionContext(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	files := map[string]string{"policies.star": "def route(req, ctx):\n    return []\n"}
+	files := PolicyFiles{Entry: "policies.star", Files: map[string]string{"policies.star": "def route(req, ctx):\n    return []\n"}}
 	if err := db.SavePolicySource(ctx, "h1", files); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SavePolicySource(ctx, "h1", map[string]string{"other": "x"}); err != nil {
+	if err := db.SavePolicySource(ctx, "h1", PolicyFiles{Entry: "other", Files: map[string]string{"other": "x"}}); err != nil {
 		t.Fatal(err) // stored once: the second save changes nothing
 	}
 	got, err := db.PolicySource(ctx, "h1")
