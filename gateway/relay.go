@@ -313,8 +313,15 @@ func describeBody(h http.Header, b []byte) string {
 
 // passStream forwards a same-protocol stream byte for byte, noting in r
 // what it relayed.
+//
+// Once the client has the stream's final event (finalEvent), the answer is
+// complete: a client that hangs up then (SDKs stop reading at [DONE],
+// message_stop or response.completed and close the connection), or an
+// upstream that breaks its connection after it, ends the relay as a
+// success, not as a cancelled or broken stream.
 func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relayed) error {
 	scan := x.ca.NewUsageScanner()
+	ended := false
 	for {
 		scan.Observe(ev)
 		if raw, data, send := x.ca.RelayEvent(ev, x.hideUsage); send {
@@ -325,20 +332,58 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relaye
 			if err := out.event(raw, data); err != nil {
 				return err
 			}
+			ended = ended || finalEvent(ev)
 		}
 		if u, ok := scan.Usage(); ok {
 			r.usage, r.usageKnown = u, true
 		}
 		var err error
 		if ev, err = rd.Next(); err != nil {
+			if ended {
+				return io.EOF
+			}
 			return err
 		}
 	}
 }
 
+// finalEvent reports a stream's last event, in any protocol's shape:
+// OpenAI's data: [DONE], Anthropic's message_stop, a Responses
+// response.completed or response.incomplete (also from an upstream that
+// writes no event: lines, by its type), or a Gemini chunk with a
+// finishReason (Gemini has no closing event: its last chunk carries the
+// reason). Like streamError it asks no adapter: a compatible server may
+// speak another vendor's dialect. Key names are matched with their quotes,
+// which no JSON formatting changes and string content cannot contain
+// unescaped.
+func finalEvent(ev sse.Event) bool {
+	switch ev.Name {
+	case "message_stop", "response.completed", "response.incomplete":
+		return true
+	case "":
+	default:
+		return false
+	}
+	d := bytes.TrimSpace(ev.Data)
+	switch {
+	case string(d) == "[DONE]":
+		return true
+	case bytes.Contains(d, []byte(`"finishReason"`)):
+		return true
+	case bytes.Contains(d, []byte(`"message_stop"`)) || bytes.Contains(d, []byte(`"response.completed"`)) || bytes.Contains(d, []byte(`"response.incomplete"`)):
+		switch string(wirejson.Member(d, "type")) {
+		case `"message_stop"`, `"response.completed"`, `"response.incomplete"`:
+			return true
+		}
+	}
+	return false
+}
+
 // convertStream converts an upstream stream into the client's protocol,
 // one upstream event at a time, noting in r what it relayed (an error
-// event from the upstream is r's streamErr).
+// event from the upstream is r's streamErr). Every encoder writes the
+// client's final event in Close, at the upstream's end, so nothing is
+// read after it: a client that hangs up then cannot fail the relay.
 func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, ua Adapter, out *sink, r *relayed) error {
 	dec := ua.NewStreamDecoder()
 	req, _ := x.decodeClient()
