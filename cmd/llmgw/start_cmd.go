@@ -28,11 +28,12 @@ import (
 	"github.com/llmgw/llmgw/providers/demo"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/sticky"
+	"github.com/llmgw/llmgw/tracing"
 )
 
 // startOptions are the flags of 'llmgw start'.
 type startOptions struct {
-	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests *string
+	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests, otel *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -50,6 +51,7 @@ func startFlags(e env) (*flag.FlagSet, startOptions) {
 		logFormat:    envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
 		logLevel:     envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
 		requireTests: envString(fs, e, "require-tests", "LLMGW_REQUIRE_TESTS", "false", "`true` refuses a policy without *_test.star tests, at start and at every reload (without it such a policy loads with a warning)"),
+		otel:         envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
 	}
 }
 
@@ -83,6 +85,10 @@ func runStart(ctx context.Context, args []string, e env) error {
 	logger, err := newLogger(e, *opt.logFormat, *opt.logLevel)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
+	}
+	otelMode, err := tracing.ParseMode(*opt.otel)
+	if err != nil {
+		return fmt.Errorf("start: --otel: %w", err)
 	}
 
 	// The price table every policy version compiles its price()
@@ -183,6 +189,17 @@ func runStart(ctx context.Context, args []string, e env) error {
 	}
 	tokens := oauth.NewManager(store, oauth.ManagerConfig{})
 
+	traces, err := tracing.Start(ctx, tracing.Config{Mode: otelMode, Getenv: e.getenv, ServiceVersion: moduleVersion()})
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if traces != nil {
+		logger.Info().Msg("exporting traces over OTLP/HTTP (OTEL_* variables)")
+	}
+	// Spans are flushed once the server has stopped: the last requests'
+	// spans end before Run returns.
+	defer shutdownTraces(traces, logger)
+
 	srv := gateway.New(gateway.Config{
 		Policies:  eng,
 		Log:       writer,
@@ -194,6 +211,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Demo:      demo.New(demo.Config{}).Transport(),
 		Dashboard: dashboard.Handler(),
 		Logger:    logger,
+		Traces:    traces.TracerProvider(),
 	})
 
 	ln, err := net.Listen("tcp", *opt.listen)
@@ -236,6 +254,30 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	return err
+}
+
+// moduleVersion is the binary's module version, the traces'
+// service.version: "" for a build from a work tree.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return ""
+}
+
+// tracesFlushTimeout bounds how long stopping waits for the last spans to
+// reach the collector.
+const tracesFlushTimeout = 5 * time.Second
+
+// shutdownTraces exports the spans still buffered and stops the trace
+// pipeline; a collector that cannot take them is logged, not an error:
+// the requests were served.
+func shutdownTraces(p *tracing.Provider, logger zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), tracesFlushTimeout)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		logger.Warn().Err(err).Msg("traces not all exported at shutdown")
+	}
 }
 
 // secondSignal returns a channel closed when SIGINT or SIGTERM arrives

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/llmgw/llmgw/tracing/tracingtest"
+)
+
+// TestStartExportsTraces: with an OTLP endpoint in the environment (auto
+// mode), `llmgw start` exports a span per request and per attempt, and
+// flushes them when it stops (the batcher would otherwise hold them for
+// seconds). With --otel off the same environment exports nothing.
+func TestStartExportsTraces(t *testing.T) {
+	recv := tracingtest.NewReceiver(t)
+	// The SDK reads its variables from the process environment; the
+	// command reads the mode's from its own.
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	t.Setenv("OTEL_SERVICE_NAME", "")
+	t.Setenv("OTEL_TRACES_SAMPLER", "")
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.URL}
+
+	g := startGateway(t, env, "--policy", examplePolicy(t))
+	resp, b := postJSON(t, g.url+"/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	if err := g.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	var names []string
+	for _, s := range recv.Spans() {
+		names = append(names, s.Name)
+	}
+	if len(names) != 2 || names[0] != "chat gpt-4o-mini" || names[1] != "chat gpt-4o-mini" {
+		t.Fatalf("spans after stop = %q, want the attempt's and the request's", names)
+	}
+	if got := recv.Resource(0)["service.name"]; got != "llmgw" {
+		t.Errorf("service.name = %q, want llmgw", got)
+	}
+
+	recv.Reset()
+	g = startGateway(t, env, "--policy", examplePolicy(t), "--otel", "off")
+	postJSON(t, g.url+"/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}`)
+	if err := g.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if n := len(recv.Spans()); n != 0 {
+		t.Errorf("--otel off exported %d spans", n)
+	}
+}
+
+func TestStartRefusesUnknownOtelMode(t *testing.T) {
+	err := run(context.Background(), []string{"start", "--otel", "sometimes", "--policy", examplePolicy(t), "--db", t.TempDir() + "/x.db"},
+		func(string) string { return "" }, strings.NewReader(""), &syncBuffer{}, &syncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "--otel") {
+		t.Errorf("start --otel sometimes = %v, want an error naming --otel", err)
+	}
+}
