@@ -22,7 +22,7 @@ type Capability struct {
 // and every name listed here must be documented in docs/policy.md.
 func Capabilities() []Capability {
 	return []Capability{
-		{"hook", "route(req, ctx)", "required; returns a provider, a target, a list or tuple of them (at most 64, policy order), or [] to refuse (the client then gets 503); None (a path without a return) is an error"},
+		{"hook", "route(req, ctx)", "required; returns a provider, a target, a list or tuple of them (at most 64, policy order), refuse(status, message) to answer the client with a 4xx, or [] for no provider (the client gets 503 with the decision's notes); None (a path without a return) is an error"},
 		{"hook", "classify(err, ctx)", "optional; runs after each failed attempt and returns \"retry\", \"failover\", \"fail\", \"cooldown\" (60 s), cooldown(seconds), default_class(err) or None (the default)"},
 		{"hook", "sticky_key(req, ctx)", "optional; returns the session's sticky key, or None or \"\" for no stickiness; without it the key is req.key + \":\" + req.session, req.key alone with no session (a client key is then bound to one provider), req.session alone on an open gateway; return req.session or None for session-only stickiness"},
 
@@ -35,6 +35,7 @@ func Capabilities() []Capability {
 		{"builtin", "note(msg)", "attach a line to the decision (eval output, request log); at most 32 per decision, 1024 bytes each"},
 		{"builtin", "cooldown(seconds)", "classify result: cool the provider down, then fail over; seconds may be a number or a time.duration"},
 		{"builtin", "default_class(err)", "classify result: the built-in classification of err"},
+		{"builtin", "refuse(status, message, retry_after=None)", "route result: answer the client with status 400, 403, 404 or 429 and message, in its protocol's error shape (retry_after seconds as Retry-After), instead of trying a provider"},
 		{"builtin", `"retry" / "failover" / "fail"`, "classify results: retry once, try the next candidate, return the error"},
 		{"builtin", "hash_bucket(s, n)", "stable FNV-1a bucket of s in [0, n), for A/B splits"},
 		{"builtin", "re.match/search/find/groups/sub/split(pattern, ...)", "Go RE2 regular expressions, compiled patterns cached"},
@@ -109,7 +110,8 @@ func Capabilities() []Capability {
 		{"result", `["explain"]`, "why the core reordered or removed candidates"},
 		{"result", `["attempts"]`, "the walk, each {provider, model, status, error, class, cooldown_s, mark_failed, stream_error}; class is ok or the classify action"},
 		{"result", `["tried"]`, "the walk as \"provider:class\" strings"},
-		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, stream_failed, failed, exhausted or no_candidates"},
+		{"result", `["refusal"]`, "route's refuse(...): {status, message, retry_after} (present only when route refused)"},
+		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, refused, stream_failed, failed, exhausted or no_candidates"},
 		{"result", `["served_by"]`, "the provider that served, or None"},
 	}
 }

@@ -56,6 +56,10 @@ func (p *Policy) Decide(ctx context.Context, req *Request, env Env) (*Decision, 
 		return nil, &HookError{Hook: "route", Pos: p.route.Position().String(),
 			Err: fmt.Errorf("returned None (a path without a return?); return [] to refuse the request on purpose")}
 	}
+	if r, ok := v.(refusalValue); ok {
+		d.Refusal = &r.r
+		return d, nil
+	}
 	if d.Candidates, err = p.candidates(v); err != nil {
 		return nil, &HookError{Hook: "route", Pos: p.route.Position().String(), Err: err}
 	}
@@ -109,7 +113,7 @@ func (p *Policy) candidates(v starlark.Value) ([]route.Candidate, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("returned %s, want a provider, a target or a list of them", v.Type())
+	return nil, fmt.Errorf("returned %s, want a provider, a target, a list of them or refuse(...)", v.Type())
 }
 
 func (p *Policy) candidate(v starlark.Value) (route.Candidate, error) {

@@ -92,6 +92,7 @@ func declarations() starlark.StringDict {
 		"admin_key":     starlark.NewBuiltin("admin_key", declareAdminKey),
 		"cooldown":      starlark.NewBuiltin("cooldown", newCooldown),
 		"default_class": starlark.NewBuiltin("default_class", defaultClassBuiltin),
+		"refuse":        starlark.NewBuiltin("refuse", refuseBuiltin),
 	}
 }
 

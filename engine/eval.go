@@ -73,6 +73,9 @@ type EvalResult struct {
 	Explain  []string  `json:"explain"`
 	Attempts []Attempt `json:"attempts"`
 	Outcome  Outcome   `json:"outcome"`
+	// Refusal is route()'s refuse(...), when it returned one: the status
+	// and message the client gets.
+	Refusal *Refusal `json:"refusal,omitempty"`
 }
 
 // Attempt is one step of a simulated failover walk.
@@ -91,7 +94,8 @@ type Attempt struct {
 
 // Outcome is how a simulated walk ends.
 type Outcome struct {
-	// Result is "served", "stream_failed" (served, but the stream broke
+	// Result is "served", "refused" (route returned refuse(...); Status
+	// is its status), "stream_failed" (served, but the stream broke
 	// after its first byte: the client got an error event), "failed" (an
 	// error returned to the client), "exhausted" (every candidate
 	// failed) or "no_candidates".
@@ -158,6 +162,12 @@ func (p *Policy) Eval(ctx context.Context, req *Request, opts EvalOptions) (*Eva
 				res.Explain = append(res.Explain, fmt.Sprintf("the sticky key is the default (the session, else the client key): %s decides the pick; define sticky_key(req, ctx) to change it", d.Sticky))
 			}
 		}
+	}
+	if d.Refusal != nil {
+		res.Refusal = d.Refusal
+		res.Attempts = []Attempt{}
+		res.Outcome = Outcome{Result: "refused", Status: d.Refusal.Status}
+		return res, nil
 	}
 	if err := p.walk(ctx, &r, env, res, opts); err != nil {
 		return nil, err

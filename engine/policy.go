@@ -210,4 +210,7 @@ type Decision struct {
 	Sticky string
 	// Notes are the note() lines the hooks emitted.
 	Notes []string
+	// Refusal is set when route() returned refuse(...): the request is
+	// answered with it and Candidates is empty.
+	Refusal *Refusal
 }

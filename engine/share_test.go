@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmgw/llmgw/route"
 )
@@ -200,5 +201,43 @@ def test_cut_needs_a_stream():
 	}
 	if !rep.OK() || rep.Passed != 3 {
 		t.Errorf("report %+v", rep.Tests)
+	}
+}
+
+// route() can refuse a request on purpose with a status and a message the
+// client gets, instead of a 503 that SDKs retry.
+func TestRefuse(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"policies.star": demoHead + `
+def route(req, ctx):
+    if req.key == "support" and "opus" in req.model:
+        return refuse(403, "team support may not use " + req.model)
+    if req.model == "busy":
+        return refuse(429, "come back later", retry_after = 30)
+    return [a]
+`,
+		"policies_test.star": `
+def test_refused():
+    r = decide({"model": "claude-opus-4", "key": "support"})
+    assert_eq(r["refusal"]["status"], 403)
+    assert_eq(r["refusal"]["message"], "team support may not use claude-opus-4")
+    assert_eq(r["outcome"]["result"], "refused")
+    assert_eq(r["providers"], [])
+
+def test_bad_status():
+    assert_fails(lambda: refuse(503, "x"), "want 400, 403, 404 or 429")
+`,
+	})
+	e, err := New(context.Background(), Config{Path: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.Policy().Decide(context.Background(), &Request{Model: "busy"}, Env{})
+	if err != nil || d.Refusal == nil || d.Refusal.Status != 429 || d.Refusal.RetryAfter != 30*time.Second || len(d.Candidates) != 0 {
+		t.Errorf("Decide(busy) = %+v, %v", d, err)
+	}
+	if got, _ := loadErr(t, map[string]string{"policies.star": demoHead + "def route(req, ctx):\n    return refuse(403, \"x\", retry_afer = 1)\n"}, Config{}); !strings.Contains(got, `refuse() has no parameter "retry_afer" (did you mean "retry_after"?)`) {
+		t.Errorf("misspelled refuse keyword: %q", got)
 	}
 }

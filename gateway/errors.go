@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/llm"
 )
 
@@ -41,6 +43,19 @@ func (e *HTTPError) Unwrap() error { return e.Err }
 // errorf builds an HTTPError whose type follows from the status.
 func errorf(status int, format string, args ...any) *HTTPError {
 	return &HTTPError{Status: status, Type: llm.TypeForStatus(status), Message: fmt.Sprintf(format, args...)}
+}
+
+// refusalError is the answer to a request the policy refused with
+// refuse(status, message, retry_after): that status and message in the
+// client's protocol, with Retry-After (whole seconds, rounded up) when
+// the policy gave one.
+func refusalError(r *engine.Refusal) *HTTPError {
+	e := &HTTPError{Status: r.Status, Type: llm.TypeForStatus(r.Status), Message: r.Message}
+	if r.RetryAfter > 0 {
+		secs := int64((r.RetryAfter + time.Second - 1) / time.Second)
+		e.Header = http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}}
+	}
+	return e
 }
 
 // asHTTPError turns any error into what the client is shown: an

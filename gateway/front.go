@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"mime"
 	"net"
@@ -296,10 +297,21 @@ func (x *exchange) run() error {
 		return &HTTPError{Status: http.StatusServiceUnavailable, Type: llm.ErrOverloaded, Message: "routing policy failed: " + err.Error(), Err: err}
 	}
 	x.dec = dec
+	if r := dec.Refusal; r != nil {
+		// route() refused on purpose: its status and message, which a
+		// client (and its SDK) can act on, unlike a 503.
+		x.errClass = errRefused
+		return refusalError(r)
+	}
 	order, _ := route.Order(dec.Candidates, route.Options{Sticky: dec.Sticky, Available: x.s.health.Available, Intn: mrand.IntN})
 	if len(order) == 0 {
 		x.errClass = errPolicy
-		return errorf(http.StatusServiceUnavailable, "the routing policy returned no provider for model %q", feat.Model)
+		msg := fmt.Sprintf("the routing policy returned no provider for model %q", feat.Model)
+		if len(dec.Notes) > 0 {
+			// The policy's notes say why, when it gave any.
+			msg += " (policy notes: " + strings.Join(dec.Notes, "; ") + ")"
+		}
+		return errorf(http.StatusServiceUnavailable, "%s", msg)
 	}
 	return x.walk(order)
 }

@@ -31,6 +31,9 @@ const (
 	errCapacity errorClass = "capacity"
 	// errPolicy: the policy failed, or routed the request nowhere.
 	errPolicy errorClass = "policy"
+	// errRefused: the policy's route() refused the request with
+	// refuse(status, message).
+	errRefused errorClass = "refused"
 	// errFail: a provider's failure the policy classed "fail", returned to
 	// the client.
 	errFail errorClass = "fail"
