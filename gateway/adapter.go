@@ -70,9 +70,9 @@ type Adapter interface {
 	// NewStreamDecoder decodes an upstream's stream; NewStreamEncoder
 	// encodes a neutral stream for the client who sent req;
 	// NewUsageScanner reads usage from a forwarded stream.
-	NewStreamDecoder() llm.StreamDecoder
+	NewStreamDecoder() StreamDecoder
 	NewStreamEncoder(req *llm.Request) llm.StreamEncoder
-	NewUsageScanner() llm.UsageScanner
+	NewUsageScanner() UsageScanner
 	// CountEstimate is the answer to a token-counting door when no
 	// upstream can count: an estimate of tokens.
 	CountEstimate(tokens int) []byte
@@ -87,6 +87,23 @@ type Adapter interface {
 	// send false to drop it.
 	RelayEvent(ev sse.Event, hideUsage bool) (raw, data []byte, send bool)
 }
+
+// StreamDecoder turns an upstream's SSE events into neutral events, and
+// UsageScanner reads usage from a same-protocol stream as it passes
+// through unchanged. Both are aliases of unnamed interface types: a
+// provider's adapter returns its own alias of the same type literal, which
+// is the identical type, so that it satisfies Adapter without importing
+// the gateway, and package llm needs no dependency on sse.
+type (
+	StreamDecoder = interface {
+		Decode(ev sse.Event) ([]llm.Event, error)
+		Close() []llm.Event
+	}
+	UsageScanner = interface {
+		Observe(ev sse.Event)
+		Usage() (llm.Usage, bool)
+	}
+)
 
 // builtinAdapters is the one map from protocol to adapter: a protocol is
 // a package under providers/ and an entry here (Config.Adapters adds more

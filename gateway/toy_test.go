@@ -116,11 +116,11 @@ func (toyAdapter) EncodeError(e *llm.Error) []byte {
 func (toyAdapter) EncodeStreamError(dst []byte, e *llm.Error) []byte {
 	return sse.AppendEvent(dst, "", toyAdapter{}.EncodeError(e))
 }
-func (toyAdapter) NewStreamDecoder() llm.StreamDecoder { return &toyDecoder{} }
+func (toyAdapter) NewStreamDecoder() StreamDecoder { return &toyDecoder{} }
 func (toyAdapter) NewStreamEncoder(*llm.Request) llm.StreamEncoder {
 	return &toyEncoder{}
 }
-func (toyAdapter) NewUsageScanner() llm.UsageScanner { return &toyScanner{} }
+func (toyAdapter) NewUsageScanner() UsageScanner { return &toyScanner{} }
 func (toyAdapter) CountEstimate(n int) []byte {
 	return []byte(`{"tokens":` + strconv.Itoa(n) + `}`)
 }

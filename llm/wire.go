@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/llmgw/llmgw/sse"
 )
 
 // The types in this file are what a wire adapter (one per protocol, in
@@ -14,7 +12,9 @@ import (
 // live here, beside the neutral request and response, because a Go
 // interface is satisfied only by methods with these exact types: the
 // gateway owns the adapter interface, the providers implement it without
-// importing the gateway.
+// importing the gateway. The stream decoder and usage scanner, which read
+// sse events, are unnamed interface types both sides spell out (see
+// gateway.StreamDecoder): llm imports no transport.
 
 // Operation is what a front door asks of a provider.
 type Operation uint8
@@ -36,23 +36,10 @@ type Door struct {
 	Name string
 }
 
-// StreamDecoder turns an upstream's SSE events into neutral events.
-type StreamDecoder interface {
-	Decode(ev sse.Event) ([]Event, error)
-	Close() []Event
-}
-
 // StreamEncoder turns neutral events into a client's stream bytes.
 type StreamEncoder interface {
 	Encode(dst []byte, ev Event) []byte
 	Close(dst []byte) []byte
-}
-
-// UsageScanner reads usage from a same-protocol stream as it passes
-// through unchanged.
-type UsageScanner interface {
-	Observe(ev sse.Event)
-	Usage() (Usage, bool)
 }
 
 // PassEdit is what a same-protocol attempt asks of the client's bytes.

@@ -10,6 +10,21 @@ import (
 	"github.com/llmgw/llmgw/sse"
 )
 
+// streamDecoder and usageScanner are the gateway's StreamDecoder and
+// UsageScanner: aliases of the same unnamed interface types, hence
+// identical to them, so that Adapter satisfies the gateway's interface
+// without importing it.
+type (
+	streamDecoder = interface {
+		Decode(ev sse.Event) ([]llm.Event, error)
+		Close() []llm.Event
+	}
+	usageScanner = interface {
+		Observe(ev sse.Event)
+		Usage() (llm.Usage, bool)
+	}
+)
+
 // Adapter is Gemini's generateContent API as the gateway drives it:
 // upstream URLs and auth, and the converters of this package. Its zero
 // value is ready; it holds no state.
@@ -98,11 +113,11 @@ func (Adapter) EncodeError(e *llm.Error) []byte               { return EncodeErr
 func (Adapter) EncodeStreamError(dst []byte, e *llm.Error) []byte {
 	return EncodeStreamError(dst, e)
 }
-func (Adapter) NewStreamDecoder() llm.StreamDecoder { return NewStreamDecoder() }
+func (Adapter) NewStreamDecoder() streamDecoder { return NewStreamDecoder() }
 func (Adapter) NewStreamEncoder(r *llm.Request) llm.StreamEncoder {
 	return NewStreamEncoder(r)
 }
-func (Adapter) NewUsageScanner() llm.UsageScanner { return &UsageScanner{} }
+func (Adapter) NewUsageScanner() usageScanner { return &UsageScanner{} }
 
 // CountEstimate is countTokens' answer for an estimate of tokens.
 func (Adapter) CountEstimate(tokens int) []byte {

@@ -11,6 +11,21 @@ import (
 	"github.com/llmgw/llmgw/sse"
 )
 
+// streamDecoder and usageScanner are the gateway's StreamDecoder and
+// UsageScanner: aliases of the same unnamed interface types, hence
+// identical to them, so that Adapter satisfies the gateway's interface
+// without importing it.
+type (
+	streamDecoder = interface {
+		Decode(ev sse.Event) ([]llm.Event, error)
+		Close() []llm.Event
+	}
+	usageScanner = interface {
+		Observe(ev sse.Event)
+		Usage() (llm.Usage, bool)
+	}
+)
+
 // Adapter is OpenAI chat completions (and embeddings) as the gateway
 // drives it: front doors, upstream URLs and auth, the edits made on
 // forwarded bytes, and the converters of this package. Its zero value is
@@ -75,11 +90,11 @@ func (Adapter) EncodeError(e *llm.Error) []byte               { return EncodeErr
 func (Adapter) EncodeStreamError(dst []byte, e *llm.Error) []byte {
 	return EncodeStreamError(dst, e)
 }
-func (Adapter) NewStreamDecoder() llm.StreamDecoder { return NewStreamDecoder() }
+func (Adapter) NewStreamDecoder() streamDecoder { return NewStreamDecoder() }
 func (Adapter) NewStreamEncoder(r *llm.Request) llm.StreamEncoder {
 	return NewStreamEncoder(r)
 }
-func (Adapter) NewUsageScanner() llm.UsageScanner { return &UsageScanner{} }
+func (Adapter) NewUsageScanner() usageScanner { return &UsageScanner{} }
 
 // CountEstimate is a token count in Anthropic's shape: OpenAI has no
 // counting endpoint of its own, and the gateway estimates only for a
