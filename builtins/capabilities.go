@@ -110,7 +110,7 @@ func Capabilities() []Capability {
 		{"result", `["explain"]`, "why the core reordered or removed candidates"},
 		{"result", `["attempts"]`, "the walk, each {provider, model, status, error, class, cooldown_s, mark_failed, stream_error}; class is ok or the classify action"},
 		{"result", `["tried"]`, "the walk as \"provider:class\" strings"},
-		{"result", `["refusal"]`, "route's refuse(...): {status, message, retry_after} (present only when route refused)"},
+		{"result", `["refusal"]`, "route's refuse(...): {status, message, retry_after}, or None when route did not refuse"},
 		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, refused, stream_failed, failed, exhausted or no_candidates"},
 		{"result", `["served_by"]`, "the provider that served, or None"},
 	}

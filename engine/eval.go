@@ -74,8 +74,8 @@ type EvalResult struct {
 	Attempts []Attempt `json:"attempts"`
 	Outcome  Outcome   `json:"outcome"`
 	// Refusal is route()'s refuse(...), when it returned one: the status
-	// and message the client gets.
-	Refusal *Refusal `json:"refusal,omitempty"`
+	// and message the client gets; null otherwise.
+	Refusal *Refusal `json:"refusal"`
 }
 
 // Attempt is one step of a simulated failover walk.
