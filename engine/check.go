@@ -230,22 +230,85 @@ func checkCall(call *syntax.CallExpr, params map[string][]string, declared map[s
 	if !ok {
 		return nil
 	}
-	for _, arg := range call.Args {
-		bin, ok := arg.(*syntax.BinaryExpr)
-		if !ok || bin.Op != syntax.EQ {
-			continue
+	for i, arg := range call.Args {
+		param, value := "", arg
+		if i < len(names) {
+			param = names[i]
 		}
-		kw, ok := bin.X.(*syntax.Ident)
-		if !ok || contains(names, kw.Name) {
-			continue
+		if bin, ok := arg.(*syntax.BinaryExpr); ok && bin.Op == syntax.EQ {
+			kw, ok := bin.X.(*syntax.Ident)
+			if !ok {
+				continue
+			}
+			param, value = kw.Name, bin.Y
+			if !contains(names, kw.Name) {
+				msg := fmt.Sprintf("%s() has no parameter %q", id.Name, kw.Name)
+				if s := suggest(kw.Name, names); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				out = append(out, Finding{Pos: kw.NamePos.String(), Severity: SeverityError, Message: msg})
+				continue
+			}
 		}
-		msg := fmt.Sprintf("%s() has no parameter %q", id.Name, kw.Name)
-		if s := suggest(kw.Name, names); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		if f, ok := checkLiteralType(id.Name, param, value); !ok {
+			out = append(out, f)
 		}
-		out = append(out, Finding{Pos: kw.NamePos.String(), Severity: SeverityError, Message: msg})
 	}
 	return out
+}
+
+// literalTypes are the types of the builtins' parameters that a literal
+// argument can get wrong: "int", "number" (int or float) or "string".
+var literalTypes = map[string]map[string]string{
+	"provider":    {"name": "string", "kind": "string", "priority": "int", "weight": "int", "timeout": "number"},
+	"target":      {"model": "string", "priority": "int", "weight": "int"},
+	"key":         {"name": "string"},
+	"price":       {"model": "string", "input": "number", "output": "number", "cache_read": "number", "cache_write": "number"},
+	"cooldown":    {"seconds": "number"},
+	"refuse":      {"status": "int", "message": "string", "retry_after": "number"},
+	"hash_bucket": {"s": "string", "n": "int"},
+	"note":        {"msg": "string"},
+	"env":         {"name": "string"},
+}
+
+// checkLiteralType checks a literal argument of a builtin against the
+// parameter's type: weight = "50" fails only when the call runs, which
+// for a hook may be one request in a thousand.
+func checkLiteralType(fn, param string, v syntax.Expr) (Finding, bool) {
+	want := literalTypes[fn][param]
+	lit, ok := v.(*syntax.Literal)
+	if want == "" || !ok {
+		return Finding{}, true
+	}
+	var got string
+	switch lit.Token {
+	case syntax.STRING, syntax.BYTES:
+		got = "string"
+	case syntax.INT:
+		got = "int"
+	case syntax.FLOAT:
+		got = "float"
+	default:
+		return Finding{}, true
+	}
+	if got == want || want == "number" && (got == "int" || got == "float") {
+		return Finding{}, true
+	}
+	if want == "number" {
+		want = "a number"
+	}
+	return Finding{Pos: lit.TokenPos.String(), Severity: SeverityError,
+		Message: fmt.Sprintf("%s(): %s must be %s, got the %s %s", fn, param, article(want), got, lit.Raw)}, false
+}
+
+func article(t string) string {
+	switch t {
+	case "int":
+		return "an int"
+	case "string":
+		return "a string"
+	}
+	return t
 }
 
 // checkReturns finds the paths of route() that end without returning a

@@ -41,6 +41,18 @@ func TestChecksRefuseBrokenHooks(t *testing.T) {
 def route(req, ctx):
     return [target(a, modle = "x")]
 `, []string{"policies.star:6:23", `target() has no parameter "modle" (did you mean "model"?)`}},
+		{"literal of the wrong type", demoHead + `
+def route(req, ctx):
+    if req.stream:
+        return [target(a, weight = "50")]
+    return [a]
+`, []string{"policies.star:7:36", `target(): weight must be an int, got the string "50"`}},
+		{"positional literal of the wrong type", demoHead + `
+def route(req, ctx):
+    if req.model == "x":
+        return refuse("403", "no")
+    return [a]
+`, []string{`refuse(): status must be an int, got the string "403"`}},
 		{"req field typo", demoHead + `
 def route(req, ctx):
     if req.has_tool:
