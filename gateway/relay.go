@@ -127,6 +127,9 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, 
 	if info.isErr {
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: info.status, Message: info.message, Body: b}}
 	}
+	if x.tr != nil {
+		x.tr.noteResponse(b)
+	}
 	out := b
 	if up == x.ep.proto {
 		r.usage, r.usageKnown = ua.ParseUsage(info.usage)

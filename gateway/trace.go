@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/llmgw/llmgw/internal/wirejson"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/route"
 	"github.com/llmgw/llmgw/tracing"
@@ -48,7 +51,67 @@ type requestTrace struct {
 	attStart time.Time
 	attKind  string // its failure's kind (timeout, connect, http...), "" until it failed
 
+	// what the answering attempt's body said (noteResponse)
+	respModel, respID, finish string
+
 	kv [16]attribute.KeyValue // room for a span's attributes, saving an allocation per span
+}
+
+// noteResponse reads the model, id and finish reason of an upstream's
+// non-streaming answer, for the spans: the members every protocol puts
+// them in (OpenAI's and Anthropic's model and id, Gemini's modelVersion
+// and responseId; Anthropic's stop_reason, the first of OpenAI's choices'
+// finish_reason or of Gemini's candidates' finishReason), found by the
+// scanner without decoding the body. A stream's are not read: that would
+// cost every event a look.
+func (tr *requestTrace) noteResponse(b []byte) {
+	tr.respModel = jsonString(member(b, "model", "modelVersion"))
+	tr.respID = jsonString(member(b, "id", "responseId"))
+	fin := wirejson.Member(b, "stop_reason")
+	if fin == nil {
+		fin = wirejson.Member(firstElement(wirejson.Member(b, "choices")), "finish_reason")
+	}
+	if fin == nil {
+		fin = wirejson.Member(firstElement(wirejson.Member(b, "candidates")), "finishReason")
+	}
+	tr.finish = jsonString(fin)
+}
+
+// member is the value of the first of keys present in the object b.
+func member(b []byte, keys ...string) []byte {
+	for _, k := range keys {
+		if v := wirejson.Member(b, k); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// firstElement is the JSON array raw from its first element on (nil when
+// raw is no array or an empty one): wirejson.Member reads that element's
+// members, stopping at the one it finds.
+func firstElement(raw []byte) []byte {
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil
+	}
+	raw = bytes.TrimLeft(raw[1:], " \t\r\n")
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	return raw
+}
+
+// jsonString is the JSON string raw decoded, "" when it is not a string.
+func jsonString(raw []byte) string {
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	_ = json.Unmarshal(raw, &s)
+	return s
 }
 
 // startTrace starts the request span of x, the child of the client's
@@ -67,6 +130,7 @@ func (x *exchange) startTrace(tracer trace.Tracer) {
 func (tr *requestTrace) startAttempt(x *exchange, n int, p, kind, model string) {
 	tr.endAttempt(x)
 	tr.attN, tr.attStart, tr.attKind = n, time.Now(), ""
+	tr.respModel, tr.respID, tr.finish = "", "", ""
 	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(
 			tracing.OperationName.String(tr.op),
@@ -114,6 +178,7 @@ func (tr *requestTrace) endAttempt(x *exchange) {
 		served := a.FirstByte && a.Status < 400
 		if served {
 			kv = tracing.AppendUsage(kv, x.usage)
+			kv = tr.appendResponse(kv)
 		}
 		if et := attemptErrorType(a, tr.attKind); et != "" {
 			kv = append(kv, tracing.ErrorType.String(et))
@@ -128,6 +193,20 @@ func (tr *requestTrace) endAttempt(x *exchange) {
 			tracing.ProviderKey.String(a.Provider), tracing.AttemptKey.Int(a.N), tracing.ActionKey.String(a.Class),
 			tracing.ErrorType.String(attemptErrorType(a, tr.attKind))))
 	}
+}
+
+// appendResponse appends what noteResponse read.
+func (tr *requestTrace) appendResponse(kv []attribute.KeyValue) []attribute.KeyValue {
+	if tr.respModel != "" {
+		kv = append(kv, tracing.ResponseModel.String(tr.respModel))
+	}
+	if tr.respID != "" {
+		kv = append(kv, tracing.ResponseID.String(tr.respID))
+	}
+	if tr.finish != "" {
+		kv = append(kv, tracing.FinishReasons.StringSlice([]string{tr.finish}))
+	}
+	return kv
 }
 
 // attemptErrorType is an attempt's error.type: its upstream status, else
@@ -170,6 +249,9 @@ func (x *exchange) endTrace(rec *requestlog.Record) {
 		if p, ok := x.pol.Provider(rec.Provider); ok { // a provider implies a policy
 			kv = append(kv, tracing.ProviderName.String(tracing.ProviderNameOf(p.Kind)))
 		}
+	}
+	if rec.Status < 400 {
+		kv = tr.appendResponse(kv)
 	}
 	if rec.PolicyHash != "" {
 		kv = append(kv, tracing.PolicyHashKey.String(rec.PolicyHash))

@@ -152,6 +152,16 @@ func TestTracesServedRequest(t *testing.T) {
 	if a.Name != "chat gpt-4o" || a.Status.GetCode() == tracepb.Status_STATUS_CODE_ERROR {
 		t.Errorf("attempt span %q status %v, want chat gpt-4o without error", a.Name, a.Status)
 	}
+	// The fixture's model, id and finish reason, from the upstream's body.
+	a.checkAttrs(t, map[string]string{
+		"gen_ai.response.model":          "gpt-5-nano-2025-08-07",
+		"gen_ai.response.id":             "chatcmpl-C4GmWI2Sl7HnrQsKorSAZkJy94dpT",
+		"gen_ai.response.finish_reasons": "tool_calls",
+	})
+	req.checkAttrs(t, map[string]string{
+		"gen_ai.response.model":          "gpt-5-nano-2025-08-07",
+		"gen_ai.response.finish_reasons": "tool_calls",
+	})
 	a.checkAttrs(t, map[string]string{
 		"gen_ai.provider.name":                 "openai",
 		"gen_ai.request.model":                 "gpt-4o",
@@ -381,4 +391,24 @@ func (c cannedUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(bytes.NewReader(c)), ContentLength: int64(len(c)), Request: r}, nil
+}
+
+func TestNoteResponse(t *testing.T) {
+	tests := []struct {
+		name, body            string
+		model, id, finishWant string
+	}{
+		{"openai", `{"id":"c1","model":"gpt-4o-2024","choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"},{"finish_reason":"length"}]}`, "gpt-4o-2024", "c1", "stop"},
+		{"anthropic", `{"id":"msg_1","type":"message","model":"claude-x","content":[],"stop_reason":"end_turn"}`, "claude-x", "msg_1", "end_turn"},
+		{"gemini", `{"candidates":[ {"content":{},"finishReason":"STOP"}],"modelVersion":"gemini-2.5-flash","responseId":"r9"}`, "gemini-2.5-flash", "r9", "STOP"},
+		{"escaped", `{"model":"a\u002fb","choices":[]}`, "a/b", "", ""},
+		{"nothing", `{"data":[]}`, "", "", ""},
+	}
+	for _, tt := range tests {
+		var tr requestTrace
+		tr.noteResponse([]byte(tt.body))
+		if tr.respModel != tt.model || tr.respID != tt.id || tr.finish != tt.finishWant {
+			t.Errorf("%s: noteResponse = %q, %q, %q, want %q, %q, %q", tt.name, tr.respModel, tr.respID, tr.finish, tt.model, tt.id, tt.finishWant)
+		}
+	}
 }
