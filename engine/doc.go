@@ -8,13 +8,18 @@
 // policies.star): it reads the files, compiles them with an explicit
 // syntax.FileOptions (no while, no recursion, no top-level control flow,
 // no global reassignment), executes them, freezes the globals, checks the
-// hooks, and runs the policy's *_test.star tests. The result is a Policy:
-// an immutable snapshot, safe for concurrent use without locks.
+// hooks, checks the policy (check.go: static checks of its syntax and
+// load-time checks of its providers; smoke.go: the hooks run on synthetic
+// requests and errors) and runs its *_test.star tests. The result is a
+// Policy: an immutable snapshot, safe for concurrent use without locks;
+// its Findings are the warnings that did not refuse it. Check runs all but
+// the tests (`llmgw check`, `llmgw test`).
 //
 // Reload (called on SIGHUP) and Watch (fsnotify on the policy's directory,
 // debounced, content-hashed) build a new version off to the side and swap
-// it in atomically only if it loads and its tests pass; otherwise the live
-// version keeps serving and Status reports the error with file:line.
+// it in atomically only if it loads, passes its checks and its tests pass;
+// otherwise the live version keeps serving and Status reports the error
+// with file:line.
 //
 // # Per request
 //
@@ -32,14 +37,19 @@
 // Policy.Eval runs the same Decide, Order and Walk with simulated
 // attempts, so that a dry run shows what a live request does.
 //
+// route may also return refuse(status, message) (Decision.Refusal): the
+// gateway answers with it and tries no provider.
+//
 // Every hook call runs on a fresh starlark.Thread bounded by
-// Config.MaxSteps, Config.HookTimeout and ctx. A hook that fails, overruns
+// Config.MaxSteps, Config.HookTimeout and ctx (a watchdog timer stops a
+// call whose single steps are heavy). A hook that fails, overruns
 // or returns the wrong shape yields a *HookError with the file:line of the
 // fault; the gateway answers that request with an error and keeps serving.
 //
 // # Stock modules and load()
 //
-// load("lib/x.star", ...) resolves inside the policy directory only;
+// load("lib/x.star", ...) resolves inside the policy directory only (a
+// path with .. that leaves it, or a symlink resolving outside, is refused);
 // load("@stock/NAME.star", ...) loads a module embedded from the policies
 // package (StockPrefix).
 //
@@ -48,7 +58,9 @@
 // RunTests runs a policy's tests (`llmgw test`); Policy.Eval dry-runs one
 // request with simulated health, sticky binding, clock and upstream
 // errors (`llmgw eval`, POST /api/eval). Both are deterministic and never
-// touch the network.
+// touch the network: within a tier the order is highest weight first, or
+// drawn from EvalOptions.Seed, and each candidate carries its share of
+// live first picks (Shares).
 //
 // Trust model: policies are operator configuration. The step limit and
 // timeouts stop accidents (an endless loop), not a hostile author; memory
