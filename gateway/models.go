@@ -332,16 +332,22 @@ func (s *Server) modelsFor(r *http.Request) ([]llm.Model, *HTTPError) {
 }
 
 // listModels answers GET /v1/models and GET /v1/models/{model} in OpenAI's
-// shape, or Anthropic's when the client sent anthropic-version (the
-// Anthropic SDKs always do; Claude Code discovers models this way): the
-// one path two protocols share, told apart by that header.
+// shape, Anthropic's when the client sent anthropic-version (the Anthropic
+// SDKs always do; Claude Code discovers models this way), or Gemini's when
+// it authenticates Gemini's way (x-goog-api-key or ?key=: the Gemini SDKs
+// list the stable API's models here): the one path three protocols share,
+// told apart by their headers.
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
-	proto := llm.ProtocolOpenAI
-	if r.Header.Get("anthropic-version") != "" {
-		proto = llm.ProtocolAnthropic
-	}
 	// The route is /v1/models/*: ids may contain slashes (openai/gpt-4o).
-	s.serveModels(w, r, proto, chi.URLParam(r, "*"))
+	id := chi.URLParam(r, "*")
+	proto := llm.ProtocolOpenAI
+	switch {
+	case r.Header.Get("anthropic-version") != "":
+		proto = llm.ProtocolAnthropic
+	case geminiCaller(r):
+		proto, id = llm.ProtocolGemini, strings.TrimPrefix(id, "models/")
+	}
+	s.serveModels(w, r, proto, id)
 }
 
 // listGeminiModels answers GET /v1beta/models and GET

@@ -238,6 +238,10 @@ func (s *Server) routes() chi.Router {
 	}
 	r.Get("/v1/models", s.listModels)
 	r.Get("/v1/models/*", s.listModels)
+	// Gemini's doors are served under both API versions: the current
+	// Gemini SDKs call the stable /v1 by default, older ones /v1beta. No
+	// other protocol POSTs under /v1/models.
+	r.Post("/v1/models/{action}", s.geminiFront)
 	r.Post("/v1beta/models/{action}", s.geminiFront)
 	r.Get("/v1beta/models", s.listGeminiModels)
 	r.Get("/v1beta/models/{model}", s.listGeminiModels)
@@ -255,17 +259,31 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 }
 
 // protocolOf guesses the caller's protocol from the path and headers, for
-// errors on paths no front door matched: Gemini's path prefix, Anthropic's
-// headers, else OpenAI's shape. It is one of the gateway's few protocol
-// comparisons: no adapter owns a path that matched no door.
+// errors on paths no front door matched: Gemini's path prefix or
+// credentials, Anthropic's headers, else OpenAI's shape. It is one of the
+// gateway's few protocol comparisons: no adapter owns a path that matched
+// no door.
 func protocolOf(r *http.Request) llm.Protocol {
 	switch {
 	case len(r.URL.Path) >= 7 && r.URL.Path[:7] == "/v1beta":
 		return llm.ProtocolGemini
 	case r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != "":
 		return llm.ProtocolAnthropic
+	case geminiCaller(r):
+		return llm.ProtocolGemini
 	}
 	return llm.ProtocolOpenAI
+}
+
+// geminiCaller reports a request that authenticates the way Gemini's SDKs
+// do (x-goog-api-key, or ?key=) and not with another protocol's header:
+// on /v1, the path the stable Gemini API shares with OpenAI's, that is
+// what tells a Gemini client apart.
+func geminiCaller(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" || r.Header.Get("x-api-key") != "" || r.Header.Get("anthropic-version") != "" {
+		return false
+	}
+	return r.Header.Get("x-goog-api-key") != "" || r.URL.Query().Has("key")
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
