@@ -128,6 +128,8 @@ func staticCheck(files map[string]*syntax.File, declared map[string]bool, routeP
 				}
 			case *syntax.CallExpr:
 				out = append(out, checkCall(node, params, declared)...)
+			case *syntax.BinaryExpr:
+				out = append(out, checkProviderName(node, declared)...)
 			}
 			return true
 		})
@@ -309,6 +311,63 @@ func article(t string) string {
 		return "a string"
 	}
 	return t
+}
+
+// providerNameAttrs are the attributes that hold a provider's name:
+// ctx.sticky, err.provider, and provider.name or target.provider... .name.
+var providerNameAttrs = map[string]bool{"sticky": true, "provider": true, "name": true}
+
+// checkProviderName finds a comparison of a provider's name with a string
+// literal that names no declared provider (ctx.sticky == "opneai-main"):
+// it is always false, silently.
+func checkProviderName(bin *syntax.BinaryExpr, declared map[string]bool) []Finding {
+	if declared == nil || (bin.Op != syntax.EQL && bin.Op != syntax.NEQ) {
+		return nil
+	}
+	dot, lit := nameOperands(bin.X, bin.Y)
+	if dot == nil {
+		dot, lit = nameOperands(bin.Y, bin.X)
+	}
+	if dot == nil {
+		return nil
+	}
+	name, _ := lit.Value.(string)
+	if name == "" || declared[name] {
+		return nil
+	}
+	if id, ok := dot.X.(*syntax.Ident); dot.Name.Name != "name" && (!ok || (id.Name != "ctx" && id.Name != "err")) {
+		return nil // .sticky and .provider only on ctx and err
+	}
+	msg := fmt.Sprintf("%s is compared with %q, which no declared provider is named", exprString(dot), name)
+	if s := suggest(name, sortedKeys(declared)); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return []Finding{{Pos: lit.TokenPos.String(), Severity: SeverityError, Message: msg}}
+}
+
+// nameOperands returns x as a provider-name attribute and y as a string
+// literal, or nil.
+func nameOperands(x, y syntax.Expr) (*syntax.DotExpr, *syntax.Literal) {
+	dot, ok := x.(*syntax.DotExpr)
+	if !ok || !providerNameAttrs[dot.Name.Name] {
+		return nil, nil
+	}
+	lit, ok := y.(*syntax.Literal)
+	if !ok || lit.Token != syntax.STRING {
+		return nil, nil
+	}
+	return dot, lit
+}
+
+// exprString renders a dotted name (ctx.sticky, p.name) for a message.
+func exprString(e syntax.Expr) string {
+	switch e := e.(type) {
+	case *syntax.Ident:
+		return e.Name
+	case *syntax.DotExpr:
+		return exprString(e.X) + "." + e.Name.Name
+	}
+	return "(...)"
 }
 
 // checkReturns finds the paths of route() that end without returning a

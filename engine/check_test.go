@@ -79,6 +79,12 @@ def route(req, ctx):
         return [a]
     return [b]
 `, []string{"policies.star:6:19", `ctx.health("c"): no provider of that name is declared`}},
+		{"a provider name that is not declared", demoHead + `
+def route(req, ctx):
+    if ctx.sticky == "bb":
+        return [b]
+    return [a]
+`, []string{"policies.star:6:22", `ctx.sticky is compared with "bb", which no declared provider is named`}},
 		{"route falls off the end", demoHead + `
 def route(req, ctx):
     if req.stream:
