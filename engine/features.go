@@ -62,7 +62,7 @@ func (b *BodyFields) Request(protocol string, bodyLen int, headers map[string]st
 		r.MaxOutputTokens = jsonInt(f.maxTokens)
 		r.HasTools = nonEmpty(f.tools)
 		r.HasThinking = thinkingOn(f.thinking)
-		r.HasImages = hasAfter(f.messages, `"type":`, `"image"`, ` "image"`, `"document"`)
+		r.HasImages = hasMember(f.messages, "type", `"image"`, `"document"`)
 	case "responses":
 		r.User = jsonString(f.user)
 		r.MaxOutputTokens = jsonInt(f.maxOutputTokens)
@@ -92,7 +92,7 @@ func (b *BodyFields) Request(protocol string, bodyLen int, headers map[string]st
 		r.HasTools = nonEmpty(f.tools) || nonEmpty(f.functions)
 		effort := jsonString(f.reasoningEffort)
 		r.HasThinking = effort != "" && effort != "none"
-		r.HasImages = hasAny(f.messages, `"image_url"`, `"input_audio"`, `"type":"file"`)
+		r.HasImages = hasAny(f.messages, `"image_url"`, `"input_audio"`) || hasMember(f.messages, "type", `"file"`)
 	}
 	r.Session = session(headers, r, f.promptCacheKey)
 	return r
@@ -203,7 +203,7 @@ func (f *topFields) guess() string {
 	case f.system != nil, f.anthropicVersion != nil, f.thinking != nil,
 		f.stopSequences != nil, f.topK != nil:
 		return "anthropic"
-	case f.maxTokens != nil && f.messages != nil && hasAny(f.messages, `"type":"text"`, `"type": "text"`, `"tool_result"`):
+	case f.maxTokens != nil && f.messages != nil && (hasMember(f.messages, "type", `"text"`) || hasAny(f.messages, `"tool_result"`)):
 		var msgs []struct {
 			Content json.RawMessage `json:"content"`
 		}
@@ -304,6 +304,39 @@ func hasAny(raw []byte, markers ...string) bool {
 		}
 	}
 	return false
+}
+
+// hasMember reports whether raw contains a member key (at any depth)
+// whose value starts with one of values (JSON text, quotes included),
+// whatever blanks the JSON's layout puts around the colon. The key is
+// searched with its quotes, which text content cannot contain unescaped.
+func hasMember(raw []byte, key string, values ...string) bool {
+	k := []byte(`"` + key + `"`)
+	for {
+		i := bytes.Index(raw, k)
+		if i < 0 {
+			return false
+		}
+		raw = raw[i+len(k):]
+		j := skipBlanks(raw, 0)
+		if j < len(raw) && raw[j] == ':' {
+			rest := raw[skipBlanks(raw, j+1):]
+			for _, v := range values {
+				if bytes.HasPrefix(rest, []byte(v)) {
+					return true
+				}
+			}
+		}
+	}
+}
+
+// skipBlanks returns the index of the first byte at or after i that is
+// not JSON whitespace.
+func skipBlanks(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // hasAfter reports whether raw contains prefix immediately followed by one
