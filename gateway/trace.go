@@ -210,8 +210,9 @@ func (tr *requestTrace) appendResponse(kv []attribute.KeyValue) []attribute.KeyV
 }
 
 // attemptErrorType is an attempt's error.type: its upstream status, else
-// its failure's kind; "" for an attempt that answered, or that failed
-// through nobody's fault (a skipped candidate, a client gone).
+// its failure's kind, or "stream" for a stream broken after it started;
+// "" for an attempt that answered, or that failed through nobody's fault
+// (a skipped candidate, a client gone).
 func attemptErrorType(a *requestlog.Attempt, kind string) string {
 	switch route.Action(a.Class) {
 	case route.Skip, route.Cancelled:
@@ -223,8 +224,11 @@ func attemptErrorType(a *requestlog.Attempt, kind string) string {
 	if a.Status >= 400 {
 		return strconv.Itoa(a.Status)
 	}
-	if kind != "" {
+	switch {
+	case kind != "":
 		return kind
+	case a.FirstByte:
+		return "stream" // broken after it started: no failure to classify
 	}
 	return "error"
 }

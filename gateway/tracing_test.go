@@ -449,3 +449,42 @@ func TestNoteResponse(t *testing.T) {
 		}
 	}
 }
+
+// TestTracesStreams: a stream's answering attempt has its usage; a stream
+// broken after its first byte (no failover possible) ends both spans with
+// status Error.
+func TestTracesStreams(t *testing.T) {
+	stream := providertest.Fixture(t, "openai_chat_stream_text_with_usage.sse")
+	up := providertest.New(t, providertest.Reply{Body: stream, SSE: true})
+	h := newTracedHarness(t, providerDecl("a", "openai", up.URL, "")+"def route(req, ctx):\n    return [a]\n")
+	body := `{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`
+	resp, b := h.post("/v1/chat/completions", body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	rec := h.rec.last(t)
+	req, atts := h.spans(resp.Header.Get("X-Request-Id"))
+	if len(atts) != 1 || rec.Usage.OutputTokens == 0 {
+		t.Fatalf("%d attempt spans, usage %+v", len(atts), rec.Usage)
+	}
+	atts[0].checkAttrs(t, map[string]string{
+		"gen_ai.usage.input_tokens":  strconv.FormatInt(rec.Usage.PromptTokens(), 10),
+		"gen_ai.usage.output_tokens": strconv.FormatInt(rec.Usage.OutputTokens, 10),
+		"error.type":                 "",
+	})
+	if req.Status.GetCode() == tracepb.Status_STATUS_CODE_ERROR || atts[0].Status.GetCode() == tracepb.Status_STATUS_CODE_ERROR {
+		t.Errorf("served stream: request status %v, attempt status %v", req.Status, atts[0].Status)
+	}
+
+	up.SetDefault(providertest.Reply{Body: stream, SSE: true, CutAfter: 3})
+	resp, _ = h.post("/v1/chat/completions", body)
+	req, atts = h.spans(resp.Header.Get("X-Request-Id"))
+	if len(atts) != 1 {
+		t.Fatalf("%d attempt spans for a broken stream, want 1 (no failover after the first byte)", len(atts))
+	}
+	if atts[0].Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR || req.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
+		t.Errorf("broken stream: request status %v, attempt status %v, want Error for both", req.Status, atts[0].Status)
+	}
+	req.checkAttrs(t, map[string]string{"error.type": "stream", "llmgw.error_class": "stream"})
+	atts[0].checkAttrs(t, map[string]string{"error.type": "stream"})
+}
