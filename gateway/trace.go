@@ -65,26 +65,31 @@ type requestTrace struct {
 // scanner without decoding the body. A stream's are not read: that would
 // cost every event a look.
 func (tr *requestTrace) noteResponse(b []byte) {
-	tr.respModel = jsonString(member(b, "model", "modelVersion"))
-	tr.respID = jsonString(member(b, "id", "responseId"))
-	fin := wirejson.Member(b, "stop_reason")
-	if fin == nil {
-		fin = wirejson.Member(firstElement(wirejson.Member(b, "choices")), "finish_reason")
-	}
-	if fin == nil {
-		fin = wirejson.Member(firstElement(wirejson.Member(b, "candidates")), "finishReason")
-	}
-	tr.finish = jsonString(fin)
-}
-
-// member is the value of the first of keys present in the object b.
-func member(b []byte, keys ...string) []byte {
-	for _, k := range keys {
-		if v := wirejson.Member(b, k); v != nil {
-			return v
+	var model, id, fin, choices, candidates []byte
+	// One pass over the top level, whatever the protocol; the body was
+	// checked already.
+	_ = wirejson.Fields(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "model", "modelVersion":
+			model = v
+		case "id", "responseId":
+			id = v
+		case "stop_reason":
+			fin = v
+		case "choices":
+			choices = v
+		case "candidates":
+			candidates = v
 		}
+		return true
+	})
+	if fin == nil && choices != nil {
+		fin = wirejson.Member(firstElement(choices), "finish_reason")
 	}
-	return nil
+	if fin == nil && candidates != nil {
+		fin = wirejson.Member(firstElement(candidates), "finishReason")
+	}
+	tr.respModel, tr.respID, tr.finish = jsonString(model), jsonString(id), jsonString(fin)
 }
 
 // firstElement is the JSON array raw from its first element on (nil when
