@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -91,15 +92,39 @@ func parseSince(v string, def time.Duration) (time.Duration, error) {
 	if strings.HasSuffix(v, "d") {
 		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
 		if err != nil || n < 0 {
-			return 0, errors.New("bad duration " + v)
+			return 0, errors.New("bad duration " + quoteInput(v))
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, errors.New("bad duration " + v)
+		return 0, errors.New("bad duration " + quoteInput(v))
 	}
 	return d, nil
+}
+
+// queryError answers an admin API query that failed: 400 with the reason
+// when the caller asked wrongly (requestlog.ErrBadQuery), else 500 with what.
+func queryError(w http.ResponseWriter, err error, what string) {
+	if errors.Is(err, requestlog.ErrBadQuery) {
+		apiError(w, http.StatusBadRequest, capInput(err.Error()))
+		return
+	}
+	apiError(w, http.StatusInternalServerError, what)
+}
+
+// queryInt reads an optional integer query parameter: def when absent, an
+// error naming the parameter when it is not an integer.
+func queryInt(q url.Values, name string, def int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, errors.New(name + ": want an integer, got " + quoteInput(v))
+	}
+	return n, nil
 }
 
 func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +148,7 @@ func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	sum, err := s.cfg.LogDB.Summary(r.Context(), requestlog.SummaryQuery{Since: now.Add(-since), Until: now, Bucket: bucket})
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "summary query failed")
+		queryError(w, err, "summary query failed")
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)
@@ -135,8 +160,16 @@ func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	offset, _ := strconv.Atoi(q.Get("offset"))
+	limit, err := queryInt(q, "limit", 50)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	offset, err := queryInt(q, "offset", 0)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
@@ -151,7 +184,7 @@ func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := s.cfg.LogDB.Requests(r.Context(), rq)
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "requests query failed")
+		queryError(w, err, "requests query failed")
 		return
 	}
 	writeJSON(w, http.StatusOK, page)

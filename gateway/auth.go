@@ -11,13 +11,14 @@ import (
 
 // clientSecret returns the credential a client sent, in whichever style its
 // SDK uses: Authorization: Bearer (OpenAI, Claude Code with an auth token),
-// x-api-key (Anthropic), x-goog-api-key or ?key= (Gemini).
+// x-api-key (Anthropic), x-goog-api-key or ?key= (Gemini). An
+// Authorization header of another scheme (Basic, added by a proxy in front)
+// is not a gateway key and must not hide one sent in another header.
 func clientSecret(r *http.Request) string {
-	if v := r.Header.Get("Authorization"); v != "" {
-		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-			return strings.TrimSpace(v[7:])
+	if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		if tok := strings.TrimSpace(v[7:]); tok != "" {
+			return tok
 		}
-		return ""
 	}
 	if v := r.Header.Get("x-api-key"); v != "" {
 		return v

@@ -16,6 +16,11 @@ import (
 // ErrNotFound is returned by Request when no request has the given id.
 var ErrNotFound = errors.New("requestlog: not found")
 
+// ErrBadQuery wraps the errors of a query the caller asked wrongly (an
+// empty time range, a bucket too fine, an unknown status filter), so that
+// an HTTP front end can answer 400 rather than 500.
+var ErrBadQuery = errors.New("bad query")
+
 //go:embed schema.sql
 var schemaV1 string
 

@@ -141,7 +141,7 @@ func (q RequestQuery) where() (string, []any, error) {
 	default:
 		n, err := strconv.Atoi(q.Status)
 		if err != nil || n < 0 || n > 999 {
-			return "", nil, fmt.Errorf("requestlog: status filter %q: want ok, error or an HTTP status", q.Status)
+			return "", nil, fmt.Errorf("requestlog: %w: status filter %q: want ok, error or an HTTP status", ErrBadQuery, q.Status)
 		}
 		conds, args = append(conds, "status = ?"), append(args, n)
 	}

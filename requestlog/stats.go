@@ -387,7 +387,7 @@ func (q SummaryQuery) normalize() (SummaryQuery, error) {
 	}
 	span := q.Until.Sub(q.Since)
 	if span <= 0 {
-		return q, fmt.Errorf("requestlog: summary: since %s is not before until %s", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+		return q, fmt.Errorf("requestlog: summary: %w: since %s is not before until %s", ErrBadQuery, q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 	}
 	if q.Bucket == 0 {
 		q.Bucket = 24 * time.Hour
@@ -399,10 +399,10 @@ func (q SummaryQuery) normalize() (SummaryQuery, error) {
 		}
 	}
 	if q.Bucket < time.Second || q.Bucket%time.Second != 0 {
-		return q, fmt.Errorf("requestlog: summary: bucket %s must be a whole number of seconds", q.Bucket)
+		return q, fmt.Errorf("requestlog: summary: %w: bucket %s must be a whole number of seconds", ErrBadQuery, q.Bucket)
 	}
 	if span/q.Bucket > maxPoints {
-		return q, fmt.Errorf("requestlog: summary: %s in buckets of %s is more than %d points", span, q.Bucket, maxPoints)
+		return q, fmt.Errorf("requestlog: summary: %w: %s in buckets of %s is more than %d points", ErrBadQuery, span, q.Bucket, maxPoints)
 	}
 	return q, nil
 }

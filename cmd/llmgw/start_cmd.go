@@ -224,6 +224,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if w := exposedAdminWarning(ln.Addr(), pol.AdminKey != ""); w != "" {
+		logger.Warn().Str("listen", ln.Addr().String()).Msg(w)
+	}
 	logger.Info().Str("listen", ln.Addr().String()).Str("policy", pol.Hash).Str("db", *opt.db).Msg("llmgw listening")
 	fmt.Fprintf(e.stdout, "llmgw listening on http://%s\n", ln.Addr())
 
@@ -395,3 +398,18 @@ func (t oauthTokens) Headers(kind string) map[string]string { return oauth.AuthH
 func (t oauthTokens) Status(account string) (string, string) { return t.m.Status(account) }
 
 var _ gateway.Tokens = oauthTokens{}
+
+// exposedAdminWarning is the warning start logs when the gateway listens
+// beyond loopback with no admin_key(): the admin API, dashboard, /metrics
+// and pprof then rely on the client's address being loopback, which every
+// request relayed by a reverse proxy on the same host is. "" when the
+// listener is loopback only or an admin key is declared.
+func exposedAdminWarning(addr net.Addr, adminKey bool) string {
+	if adminKey {
+		return ""
+	}
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return ""
+	}
+	return "listening beyond loopback with no admin_key(): the admin API, dashboard, /metrics and pprof are guarded only by the client address being loopback, and a reverse proxy on this host makes every client loopback; declare admin_key() in the policy"
+}
