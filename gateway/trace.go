@@ -50,11 +50,14 @@ type requestTrace struct {
 	attN     int // its index in the exchange's attempts, from 1
 	attStart time.Time
 	attKind  string // its failure's kind (timeout, connect, http...), "" until it failed
+	// attProvider is its provider, attFamily the provider's
+	// gen_ai.provider.name.
+	attProvider, attFamily string
 
 	// what the answering attempt's body said (noteResponse)
 	respModel, respID, finish string
 
-	kv [16]attribute.KeyValue // room for a span's attributes, saving an allocation per span
+	kv [20]attribute.KeyValue // room for a span's attributes, saving an allocation per span
 }
 
 // noteResponse reads the model, id and finish reason of an upstream's
@@ -124,26 +127,22 @@ func jsonString(raw []byte) string {
 func (x *exchange) startTrace(tracer trace.Tracer) {
 	tr := &requestTrace{op: tracing.OperationOf(x.ep.op, x.ep.proto)}
 	ctx := propagation.TraceContext{}.Extract(x.r.Context(), propagation.HeaderCarrier(x.r.Header))
-	// The name gets its model when the request finishes: the body is not
-	// read yet.
-	tr.ctx, tr.span = tracer.Start(ctx, tr.op, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(tracing.OperationName.String(tr.op), tracing.RequestIDKey.String(x.id), tracing.EndpointKey.String(x.ep.name)))
+	// The name gets its model, and the span its attributes, when the
+	// request finishes: the body is not read yet, and one call to
+	// SetAttributes costs the SDK less than several.
+	tr.ctx, tr.span = tracer.Start(ctx, tr.op, trace.WithSpanKind(trace.SpanKindServer))
 	x.tr = tr
 }
 
 // startAttempt starts the span of the n-th attempt, to provider p of
-// kind, with model, ending the previous attempt's.
+// kind, with model, ending the previous attempt's. Its attributes are set
+// when it ends (endAttempt), from its log entry.
 func (tr *requestTrace) startAttempt(x *exchange, n int, p, kind, model string) {
 	tr.endAttempt(x)
 	tr.attN, tr.attStart, tr.attKind = n, time.Now(), ""
+	tr.attProvider, tr.attFamily = p, tracing.ProviderNameOf(kind)
 	tr.respModel, tr.respID, tr.finish = "", "", ""
-	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(
-			tracing.OperationName.String(tr.op),
-			tracing.ProviderName.String(tracing.ProviderNameOf(kind)),
-			tracing.RequestModel.String(model),
-			tracing.ProviderKey.String(p),
-			tracing.AttemptKey.Int(n),
-		))
+	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), trace.WithSpanKind(trace.SpanKindClient))
 }
 
 // inject puts the attempt span's context on an upstream request.
@@ -173,7 +172,13 @@ func (tr *requestTrace) endAttempt(x *exchange) {
 	a := &x.attempts[tr.attN-1]
 	end := tr.attStart.Add(a.Latency)
 	if span.IsRecording() {
-		kv := tr.kv[:0]
+		kv := append(tr.kv[:0],
+			tracing.OperationName.String(tr.op),
+			tracing.ProviderName.String(tr.attFamily),
+			tracing.RequestModel.String(a.Model),
+			tracing.ProviderKey.String(tr.attProvider),
+			tracing.AttemptKey.Int(a.N),
+		)
 		if a.Status != 0 {
 			kv = append(kv, tracing.StatusKey.Int(a.Status))
 		}
@@ -248,8 +253,13 @@ func (x *exchange) endTrace(rec *requestlog.Record) {
 		return
 	}
 	span.SetName(tracing.SpanName(tr.op, rec.Model))
-	kv := tr.kv[:0]
-	kv = append(kv, tracing.StatusKey.Int(rec.Status), tracing.AttemptKey.Int(len(rec.Attempts)))
+	kv := append(tr.kv[:0],
+		tracing.OperationName.String(tr.op),
+		tracing.RequestIDKey.String(x.id),
+		tracing.EndpointKey.String(x.ep.name),
+		tracing.StatusKey.Int(rec.Status),
+		tracing.AttemptKey.Int(len(rec.Attempts)),
+	)
 	if rec.Model != "" {
 		kv = append(kv, tracing.RequestModel.String(rec.Model))
 	}
