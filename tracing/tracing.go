@@ -94,6 +94,16 @@ func Start(ctx context.Context, cfg Config) (*Provider, error) {
 	if !mode.Enabled(getenv) {
 		return nil, nil
 	}
+	// The exporter reads the protocol itself (http/protobuf, its default,
+	// or http/json); OTLP over gRPC would need another exporter, so it is
+	// refused rather than sent over HTTP to a gRPC port.
+	proto := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if proto == "" {
+		proto = getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if proto == "grpc" {
+		return nil, fmt.Errorf("tracing: OTLP protocol %q: llmgw exports over HTTP only (http/protobuf or http/json; the collector's HTTP port is usually 4318)", proto)
+	}
 	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: otlp exporter: %w", err)

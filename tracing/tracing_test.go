@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/llmgw/llmgw/llm"
@@ -179,4 +180,28 @@ func TestVocabulary(t *testing.T) {
 			t.Errorf("AppendUsage: %s = %d, want %d", k, got[k], v)
 		}
 	}
+}
+
+func TestStartRefusesGRPC(t *testing.T) {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
+		getenv := func(name string) string {
+			if name == k {
+				return "grpc"
+			}
+			return ""
+		}
+		p, err := tracing.Start(context.Background(), tracing.Config{Mode: tracing.On, Getenv: getenv})
+		if err == nil || p != nil || !strings.Contains(err.Error(), "HTTP only") {
+			t.Errorf("Start with %s=grpc = %v, %v, want an error saying HTTP only", k, p, err)
+		}
+	}
+	// The traces-only variable wins over the general one.
+	getenv := func(name string) string {
+		return map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}[name]
+	}
+	p, err := tracing.Start(context.Background(), tracing.Config{Mode: tracing.On, Getenv: getenv})
+	if err != nil {
+		t.Fatalf("Start with traces protocol http/protobuf = %v", err)
+	}
+	_ = p.Shutdown(context.Background())
 }
