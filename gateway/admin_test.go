@@ -43,6 +43,7 @@ func TestAdminAccess(t *testing.T) {
 			h := newHarness(t, tt.policy, func(c *Config) { c.Metrics = metrics.New() })
 			for _, p := range paths {
 				req := httptest.NewRequest(http.MethodGet, p, nil)
+				req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 				req.RemoteAddr = tt.remote
 				if tt.auth != "" {
 					req.Header.Set("Authorization", tt.auth)
@@ -79,6 +80,7 @@ func TestRefusedBeforeUpstreamIsNoProviders(t *testing.T) {
 		t.Errorf("c's health = %+v, want untouched", st)
 	}
 	req := httptest.NewRequest(http.MethodGet, "/api/providers", nil)
+	req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 	req.RemoteAddr = "127.0.0.1:5000"
 	w := httptest.NewRecorder()
 	h.gw.ServeHTTP(w, req)
@@ -128,6 +130,7 @@ func TestAPIPolicySources(t *testing.T) {
 	}
 	gw := New(Config{Policies: eng})
 	req := httptest.NewRequest(http.MethodGet, "/api/policy", nil)
+	req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 	req.RemoteAddr = "127.0.0.1:5000"
 	req.Header.Set("Authorization", "Bearer adm-secret-literal")
 	rec := httptest.NewRecorder()
@@ -199,6 +202,7 @@ func TestAPIEvalSimulateErrors(t *testing.T) {
 		{"nobody=500", http.StatusBadRequest},
 	} {
 		req := httptest.NewRequest(http.MethodPost, "/api/eval?simulate_errors="+url.QueryEscape(tt.list), strings.NewReader(body))
+		req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 		req.RemoteAddr = "127.0.0.1:5000"
 		rec := httptest.NewRecorder()
 		h.gw.ServeHTTP(rec, req)

@@ -99,8 +99,10 @@ type admission struct {
 	pol    *engine.Policy
 	key    string
 	body   []byte
-	shared *sharedBody       // body's recycled buffer, when it is in one
-	fields engine.BodyFields // the body's top-level members, from readBody's one pass
+	shared *sharedBody // body's recycled buffer, when it is in one
+	// fields collects the routing features from readBody's one pass
+	// (the client adapter's scanner; nil until the first member).
+	fields llm.FeatureScanner
 	// passMember is the value of the client adapter's PassMember (a
 	// sub-slice of body; nil when absent), found on readBody's pass so
 	// that the pass-through edits need not scan the body again.
@@ -146,19 +148,19 @@ func (s *Server) geminiFront(w http.ResponseWriter, r *http.Request) {
 	}
 	i := strings.LastIndexByte(spec, ':')
 	if i <= 0 {
-		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path))
+		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown path %s %s", capInput(r.Method), capInput(r.URL.Path)))
 		return
 	}
 	ep := endpoint{proto: llm.ProtocolGemini, model: strings.TrimPrefix(spec[:i], "models/"), name: spec[i+1:]}
 	op, stream, ok := gemini.Action(ep.name)
 	if !ok {
-		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown method %q", spec[i+1:]))
+		s.reject(w, r, unknown, errorf(http.StatusNotFound, "unknown method %s", quoteInput(spec[i+1:])))
 		return
 	}
 	ep.op, ep.stream = op, stream
 	ep.geminiArray = stream && r.URL.Query().Get("alt") != "sse"
 	if strings.ContainsAny(ep.model, "/:") || !validModel(ep.model) {
-		s.reject(w, r, ep, errorf(http.StatusBadRequest, "invalid model name %q", ep.model))
+		s.reject(w, r, ep, errorf(http.StatusBadRequest, "invalid model name %s", quoteInput(ep.model)))
 		return
 	}
 	s.serveFront(w, r, ep)
@@ -275,7 +277,11 @@ func (x *exchange) run() error {
 		x.errClass = errBadRequest
 		return err
 	}
-	feat := x.fields.Request(string(x.ep.proto), len(x.body), x.policyHeaders())
+	var f llm.Features
+	if x.fields != nil {
+		f = x.fields.Features()
+	}
+	feat := engine.NewRequest(string(x.ep.proto), f, len(x.body), x.policyHeaders())
 	if x.ep.model != "" { // the door's URL names them (Gemini's)
 		feat.Model, feat.Stream = x.ep.model, x.ep.stream
 	}
@@ -306,7 +312,7 @@ func (x *exchange) run() error {
 	order, _ := route.Order(dec.Candidates, route.Options{Sticky: dec.Sticky, Available: x.s.health.Available, Intn: mrand.IntN})
 	if len(order) == 0 {
 		x.errClass = errPolicy
-		msg := fmt.Sprintf("the routing policy returned no provider for model %q", feat.Model)
+		msg := fmt.Sprintf("the routing policy returned no provider for model %s", quoteInput(feat.Model))
 		if len(dec.Notes) > 0 {
 			// The policy's notes say why, when it gave any.
 			msg += " (policy notes: " + strings.Join(dec.Notes, "; ") + ")"
@@ -321,7 +327,7 @@ func (x *exchange) run() error {
 // else is the upstream's to judge: requests are forwarded, not validated.
 func (x *exchange) readBody() error {
 	if ct := x.r.Header.Get("Content-Type"); ct != "" && !jsonContentType(ct) {
-		return &HTTPError{Status: http.StatusUnsupportedMediaType, Type: llm.ErrInvalidRequest, Message: "content type must be application/json, not " + ct}
+		return &HTTPError{Status: http.StatusUnsupportedMediaType, Type: llm.ErrInvalidRequest, Message: "content type must be application/json, not " + capInput(ct)}
 	}
 	tooLarge := func() error {
 		return &HTTPError{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Message: "request body is larger than " + strconv.FormatInt(x.s.cfg.MaxBodyBytes, 10) + " bytes"}
@@ -366,14 +372,15 @@ func (x *exchange) readBody() error {
 }
 
 // jsonContentType reports whether a request Content-Type announces JSON:
-// application/json, any +json type, or text/plain (what some scripts and
-// browsers' simple requests send).
+// application/json or any +json type. text/plain is refused: it is what a
+// browser sends cross-site without a preflight, so accepting it would let
+// any web page spend the gateway's provider credits.
 func jsonContentType(ct string) bool {
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false
 	}
-	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/plain"
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // checkEnvelope checks the top level of a request body for what the
@@ -440,7 +447,7 @@ func checkEnvelope(body []byte, modelInURL bool, take func(key, value []byte) bo
 		return bad("model must be a string")
 	}
 	if name != "" && !validModel(name) {
-		return errorf(http.StatusBadRequest, "invalid model name %q", name)
+		return errorf(http.StatusBadRequest, "invalid model name %s", quoteInput(name))
 	}
 	return nil
 }
@@ -514,6 +521,9 @@ func (s *Server) env(pol *engine.Policy) engine.Env {
 func (x *exchange) takeMember(key, value []byte) bool {
 	if x.passMember == nil && x.ca != nil && string(key) == x.ca.PassMember() && len(key) > 0 {
 		x.passMember = value
+	}
+	if x.fields == nil {
+		x.fields = x.ca.NewFeatureScanner()
 	}
 	return x.fields.Take(key, value)
 }

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/llmgw/llmgw/providers/providertest"
 	"github.com/llmgw/llmgw/requestlog"
 )
 
@@ -43,6 +46,7 @@ func TestAdminBadQuery(t *testing.T) {
 		"/api/summary?since=" + strings.Repeat("9", 5000) + "x",
 	} {
 		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 		req.RemoteAddr = "127.0.0.1:5000"
 		rec := httptest.NewRecorder()
 		h.gw.ServeHTTP(rec, req)
@@ -59,6 +63,7 @@ func TestAdminBadQuery(t *testing.T) {
 	}
 	for _, target := range []string{"/api/summary?since=1h&bucket=1m", "/api/requests?status=error&limit=5", "/api/requests?status=200"} {
 		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 		req.RemoteAddr = "127.0.0.1:5000"
 		rec := httptest.NewRecorder()
 		h.gw.ServeHTTP(rec, req)
@@ -93,6 +98,7 @@ func TestBasicAuthDoesNotHideKey(t *testing.T) {
 		t.Errorf("Basic alone = %d %.200s, want 401", resp.StatusCode, body)
 	}
 	req := httptest.NewRequest(http.MethodGet, "/api/policy", nil)
+	req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 	req.RemoteAddr = "203.0.113.7:5000"
 	req.Header.Set("Authorization", basic)
 	req.Header.Set("x-api-key", "adm-secret")
@@ -100,5 +106,192 @@ func TestBasicAuthDoesNotHideKey(t *testing.T) {
 	h.gw.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Errorf("admin key in x-api-key behind Basic = %d, want 200", rec.Code)
+	}
+}
+
+// TestHostileInputBounded: requests with a huge path or model name, sent
+// with no key to a gateway that declares keys, are refused with a message
+// that quotes at most maxQuoted bytes of the input; their log rows stay
+// small, and listing them costs bounded bytes and memory, however much the
+// client sent.
+func TestHostileInputBounded(t *testing.T) {
+	const policy = "key(\"team\", \"sk-team\")\nd = provider(\"d\", kind = \"demo\")\ndef route(req, ctx):\n    return [d]\n"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "log.db")
+	db, err := requestlog.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	wr := requestlog.NewWriter(db, requestlog.WriterConfig{})
+	done := make(chan error, 1)
+	go func() { done <- wr.Run(ctx) }()
+	h := newHarness(t, policy, func(c *Config) { c.Log, c.LogDB, c.MaxBodyBytes = wr, db, 4<<20 })
+
+	const n = 10
+	bigPath := "/v1/" + strings.Repeat("p", 500<<10)
+	bigModel := strings.Repeat("m", 3<<20)
+	sent := 0
+	for i := 0; i < n; i++ {
+		for _, c := range []struct{ path, body string }{
+			{bigPath, `{}`},
+			{"/v1/chat/completions", `{"model":"` + bigModel + `","messages":[{"role":"user","content":"hi"}]}`},
+			{"/v1beta/models/" + strings.Repeat("g", 200<<10) + ":generateContent", `{"contents":[]}`},
+		} {
+			resp, body := h.do(http.MethodPost, c.path, c.body)
+			sent += len(c.path) + len(c.body)
+			if resp.StatusCode < 400 || resp.StatusCode > 499 {
+				t.Fatalf("POST %.40s… = %d, want 4xx", c.path, resp.StatusCode)
+			}
+			if len(body) > 2*maxQuoted+400 {
+				t.Fatalf("POST %.40s…: error body of %d bytes quotes the input whole: %.300s", c.path, len(body), body)
+			}
+		}
+	}
+	if err := wr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := db.Requests(ctx, requestlog.RequestQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 3*n {
+		t.Fatalf("%d rows logged, want %d", page.Total, 3*n)
+	}
+
+	// The listing through the admin API: bounded bytes per row, and
+	// bounded allocation while it is built.
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	req := httptest.NewRequest(http.MethodGet, "/api/requests?limit=50", nil)
+	req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
+	req.RemoteAddr = "127.0.0.1:5000"
+	rec := httptest.NewRecorder()
+	h.gw.ServeHTTP(rec, req)
+	runtime.ReadMemStats(&after)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /api/requests = %d %.200s", rec.Code, rec.Body.String())
+	}
+	if perRow := rec.Body.Len() / (3 * n); perRow > 4<<10 {
+		t.Errorf("listing: %d bytes a row (%d in all), want at most 4 KiB a row", perRow, rec.Body.Len())
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("listing %d rows allocated %d MiB, want under 16", 3*n, alloc>>20)
+	}
+
+	// The database grows by a bounded amount per row, not by what the
+	// client sent.
+	cancel()
+	<-done
+	var size int64
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(dbPath + suffix); err == nil {
+			size += fi.Size()
+		}
+	}
+	if size > 4<<20 {
+		t.Errorf("database is %d MiB after %d hostile requests (%d MiB sent), want under 4", size>>20, 3*n, sent>>20)
+	}
+}
+
+// TestBrowserGuard: what a web page the operator visits can make a browser
+// send. A text/plain body (no preflight) is refused; a foreign Origin is
+// refused on model doors and the admin API unless allowed by
+// configuration, which also brings CORS headers; without admin_key(), the
+// admin surface answers only loopback or configured Host names (DNS
+// rebinding); an upstream's CORS headers never reach the client.
+func TestBrowserGuard(t *testing.T) {
+	reply := okReply(t)
+	reply.Header = http.Header{"Access-Control-Allow-Origin": {"*"}, "Access-Control-Allow-Credentials": {"true"}}
+	up := providertest.New(t, reply)
+	const chat = `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`
+	pol := providerDecl("o", "openai", up.URL, "") + "def route(req, ctx):\n    return [o]\n"
+	h := newHarness(t, pol)
+	open := newHarness(t, pol, func(c *Config) {
+		c.AllowedOrigins = []string{"https://app.example"}
+		c.AllowedHosts = []string{"gw.internal:8080"}
+	})
+
+	resp, body := h.do(http.MethodPost, "/v1/chat/completions", chat, "Content-Type", "text/plain;charset=UTF-8")
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("text/plain body = %d %.200s, want 415", resp.StatusCode, body)
+	}
+	before := up.Count()
+	for _, o := range []string{"https://evil.example", "null", "http://localhost.evil.example"} {
+		resp, body = h.do(http.MethodPost, "/v1/chat/completions", chat, "Origin", o)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("Origin %s on a model door = %d %.200s, want 403", o, resp.StatusCode, body)
+		}
+		if err := checkErrorShape("openai", resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("Origin %s: %v", o, err)
+		}
+		resp, body = h.do(http.MethodGet, "/api/providers", "", "Origin", o)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("Origin %s on the admin API = %d %.200s, want 403", o, resp.StatusCode, body)
+		}
+	}
+	if n := up.Count() - before; n != 0 {
+		t.Errorf("cross-origin requests reached the upstream %d times", n)
+	}
+
+	resp, body = h.do(http.MethodPost, "/v1/chat/completions", chat)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("plain request = %d %.200s", resp.StatusCode, body)
+	}
+	for k := range resp.Header {
+		if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+			t.Errorf("upstream CORS header %s reached the client", k)
+		}
+	}
+
+	resp, body = open.do(http.MethodPost, "/v1/chat/completions", chat, "Origin", "https://app.example")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Errorf("allowed origin = %d, Access-Control-Allow-Origin %q; want 200 naming the origin", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	if resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("upstream's Access-Control-Allow-Credentials relayed")
+	}
+	resp, _ = open.do(http.MethodOptions, "/v1/chat/completions", "", "Origin", "https://app.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization, content-type")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Headers") == "" {
+		t.Errorf("preflight from an allowed origin = %d %v, want 204 with CORS headers", resp.StatusCode, resp.Header)
+	}
+
+	for _, tt := range []struct {
+		gw   *harness
+		host string
+		want int
+	}{
+		{h, "localhost:8080", 200},
+		{h, "127.0.0.1", 200},
+		{h, "[::1]:8080", 200},
+		{h, "evil.example:8080", 403},
+		{h, "127.0.0.1.nip.io", 403},
+		{h, "gw.internal:8080", 403},
+		{open, "gw.internal:8080", 200},
+	} {
+		for _, p := range []string{"/api/providers", "/metrics", "/debug/pprof/cmdline"} {
+			req := httptest.NewRequest(http.MethodGet, p, nil)
+			req.RemoteAddr = "127.0.0.1:5000"
+			req.Host = tt.host
+			rec := httptest.NewRecorder()
+			tt.gw.gw.ServeHTTP(rec, req)
+			if (rec.Code == http.StatusForbidden) != (tt.want == 403) {
+				t.Errorf("GET %s with Host %s = %d, want %d", p, tt.host, rec.Code, tt.want)
+			}
+		}
+	}
+	// With admin_key() the key guards the admin API; the Host check stays out
+	// of the way of an operator reaching it by its DNS name.
+	keyed := newHarness(t, "admin_key(\"adm\")\n"+pol)
+	req := httptest.NewRequest(http.MethodGet, "/api/providers", nil)
+	req.Host = "gw.example.com"
+	req.Header.Set("Authorization", "Bearer adm")
+	rec := httptest.NewRecorder()
+	keyed.gw.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("admin key by DNS name = %d, want 200", rec.Code)
 	}
 }

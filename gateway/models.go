@@ -363,7 +363,7 @@ func (s *Server) serveModels(w http.ResponseWriter, r *http.Request, p llm.Proto
 	a := s.adapter(p)
 	l, ok := a.(ModelLister)
 	if !ok {
-		writeError(w, a, errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path))
+		writeError(w, a, errorf(http.StatusNotFound, "unknown path %s %s", capInput(r.Method), capInput(r.URL.Path)))
 		return
 	}
 	models, herr := s.modelsFor(r)

@@ -98,7 +98,10 @@ func responseHeaders(dst, src http.Header) {
 		case "content-encoding", "set-cookie", "date", "server", "alt-svc", "x-request-id":
 			continue
 		}
-		if hopHeaders[string(lk)] || bytes.HasPrefix(lk, llmgwHeaderPrefix) {
+		// CORS headers are the gateway's to send, and only as configured
+		// (Config.AllowedOrigins): an upstream's Access-Control-Allow-Origin:
+		// * would let any web page read the answer.
+		if hopHeaders[string(lk)] || bytes.HasPrefix(lk, llmgwHeaderPrefix) || bytes.HasPrefix(lk, corsHeaderPrefix) {
 			continue
 		}
 		dst[k] = vs
@@ -463,10 +466,12 @@ func (x *exchange) streamFailed(ctx context.Context, err error, out *sink, r *re
 // byte, so the request can still fail over.
 func streamError(ev sse.Event) (status int, typ, msg string, ok bool) {
 	// An "error" member counts only when it is not null: some compatible
-	// servers put "error": null on every chunk.
+	// servers put "error": null on every chunk. Members are read by the
+	// scanner, whatever the JSON's layout; this runs on the first event
+	// only.
 	if ev.Name == "error" || ev.Name == "response.failed" ||
-		bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"error"`)) && wirejson.Member(ev.Data, "error") != nil ||
-		bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"type":"error"`)) {
+		bytes.Contains(ev.Data, []byte(`"error"`)) &&
+			(wirejson.Member(ev.Data, "error") != nil || string(wirejson.Member(ev.Data, "type")) == `"error"`) {
 		var body struct {
 			Error struct {
 				Type    string `json:"type"`

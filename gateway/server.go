@@ -109,6 +109,16 @@ type Config struct {
 	// MaxHeaderBytes caps the size of a request's header section; larger
 	// requests get 431 from net/http. 0 means 1 MiB. Used by HTTPServer.
 	MaxHeaderBytes int
+	// AllowedOrigins are the browser origins (scheme://host[:port], or "*")
+	// that may call the model doors and the admin API cross-site; they also
+	// get CORS headers. Empty (the default) refuses every request whose
+	// Origin is another site's.
+	AllowedOrigins []string
+	// AllowedHosts are Host header values, besides loopback names and
+	// addresses, that the admin API, dashboard, /metrics and pprof answer
+	// when the policy declares no admin_key() (a guard against DNS
+	// rebinding).
+	AllowedHosts []string
 	// BodyTimeout bounds reading a request body, counted from when the
 	// front door starts reading it: a client that sends its body slower
 	// than that gets 408 and frees its MaxConcurrent slot. 0 means 2
@@ -227,6 +237,7 @@ func (s *Server) Sticky() *sticky.Table { return s.sticky }
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
+	r.Use(s.browserGuard)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -291,7 +302,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Dashboard.ServeHTTP(w, r)
 		return
 	}
-	e := errorf(http.StatusNotFound, "unknown path %s %s", r.Method, r.URL.Path)
+	e := errorf(http.StatusNotFound, "unknown path %s %s", capInput(r.Method), capInput(r.URL.Path))
 	if !isFrontPath(r.URL.Path) {
 		writeError(w, s.adapter(protocolOf(r)), e)
 		return
@@ -302,7 +313,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // methodNotAllowed answers a known path asked with the wrong method. On a
 // front door the refusal is logged like any rejected request.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	e := errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path)
+	e := errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", capInput(r.Method), capInput(r.URL.Path))
 	if ep, ok := s.doors[r.URL.Path]; ok {
 		w.Header().Set("Allow", http.MethodPost)
 		s.reject(w, r, ep, e)

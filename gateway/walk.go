@@ -457,7 +457,7 @@ func (x *exchange) allFailed(last, skipped *failure, why string) error {
 			x.errClass = skipped.class
 			return skipped.final
 		}
-		return errorf(http.StatusServiceUnavailable, "no provider could serve model %q", x.feat.Model)
+		return errorf(http.StatusServiceUnavailable, "no provider could serve model %s", quoteInput(x.feat.Model))
 	}
 	x.errClass = errExhausted
 	msg := fmt.Sprintf("all providers failed (%d attempts); last: %s", len(x.attempts), last.err.Error())

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Rows are inserted with multi-row INSERT statements of at most
@@ -349,7 +351,35 @@ func (ins *inserter) text(s string) driver.Value {
 	if s == "" {
 		return nil
 	}
-	return s
+	return capColumn(s, MaxTextBytes)
+}
+
+// Column caps. A row is written for every request, refused ones included,
+// before the client is authenticated: what a column holds must not grow
+// with what an anonymous client sends (a megabyte path or model name), or
+// the database and every listing that reads it grow with it.
+const (
+	// MaxLabelBytes caps a label column (model, provider, key, endpoint).
+	MaxLabelBytes = 512
+	// MaxTextBytes caps a free-text column (an error message, a request id).
+	MaxTextBytes = 2048
+	// MaxFeaturesBytes caps the logged routing inputs; a larger set is
+	// stored as {"complete":false,"truncated_bytes":N}, which replay reads
+	// as an incomplete row.
+	MaxFeaturesBytes = 256 << 10
+)
+
+// capColumn returns s cut to n bytes on a UTF-8 boundary, followed by
+// "… (N bytes)" naming its full length, or s itself when it fits.
+func capColumn(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // maxLabels bounds inserter.labels; past it the cache starts again.
@@ -363,6 +393,10 @@ func (ins *inserter) label(s string) driver.Value {
 	if s == "" {
 		return nil
 	}
+	if v, ok := ins.labels[s]; ok {
+		return v
+	}
+	s = capColumn(s, MaxLabelBytes)
 	if v, ok := ins.labels[s]; ok {
 		return v
 	}
@@ -399,7 +433,9 @@ func (ins *inserter) appendRequest(args []driver.NamedValue, id int64, r *Record
 		b, _ := json.Marshal(r.Notes) // a []string always marshals
 		notes = string(b)
 	}
-	if len(r.Features) > 0 {
+	if n := len(r.Features); n > MaxFeaturesBytes {
+		features = `{"complete":false,"truncated_bytes":` + strconv.Itoa(n) + `}`
+	} else if n > 0 {
 		features = string(r.Features)
 	}
 	var cost driver.Value

@@ -92,8 +92,13 @@ type AttemptItem struct {
 }
 
 // itemCols are the columns scanned by scanItem, in order.
-const itemCols = `request_id, time_ms, key, model, upstream_model, provider, protocol_in, protocol_out,
-	stream, status, error_class, error_message, latency_us, ttft_us,
+//
+// Text columns are read through substr, so that a listing's bytes per row
+// stay bounded even over rows written before the insert-time caps (a
+// value under the cap, NUL bytes included, is read whole).
+const itemCols = `request_id, time_ms, CASE WHEN length(CAST(key AS BLOB)) > 600 THEN substr(key, 1, 600) ELSE key END, CASE WHEN length(CAST(model AS BLOB)) > 600 THEN substr(model, 1, 600) ELSE model END,
+	CASE WHEN length(CAST(upstream_model AS BLOB)) > 600 THEN substr(upstream_model, 1, 600) ELSE upstream_model END, CASE WHEN length(CAST(provider AS BLOB)) > 600 THEN substr(provider, 1, 600) ELSE provider END, protocol_in, protocol_out,
+	stream, status, error_class, CASE WHEN length(CAST(error_message AS BLOB)) > 2100 THEN substr(error_message, 1, 2100) ELSE error_message END, latency_us, ttft_us,
 	input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 	cost_micros, usage_estimated`
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 // startOptions are the flags of 'llmgw start'.
 type startOptions struct {
 	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests, otel *string
+	allowedOrigins, allowedHosts                                                          *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -42,16 +44,18 @@ type startOptions struct {
 func startFlags(e env) (*flag.FlagSet, startOptions) {
 	fs := flagSet("start", e)
 	return fs, startOptions{
-		policy:       envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
-		listen:       envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
-		db:           envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
-		prices:       envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
-		retention:    envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
-		grace:        envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
-		logFormat:    envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
-		logLevel:     envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
-		requireTests: envString(fs, e, "require-tests", "LLMGW_REQUIRE_TESTS", "false", "`true` refuses a policy without *_test.star tests, at start and at every reload (without it such a policy loads with a warning)"),
-		otel:         envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
+		policy:         envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
+		listen:         envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
+		db:             envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
+		prices:         envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
+		retention:      envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
+		grace:          envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
+		logFormat:      envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
+		logLevel:       envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
+		requireTests:   envString(fs, e, "require-tests", "LLMGW_REQUIRE_TESTS", "false", "`true` refuses a policy without *_test.star tests, at start and at every reload (without it such a policy loads with a warning)"),
+		allowedOrigins: envString(fs, e, "allowed-origins", "LLMGW_ALLOWED_ORIGINS", "", "comma-separated browser `origins` (https://app.example, or *) that may call the gateway cross-site and get CORS headers; none by default"),
+		allowedHosts:   envString(fs, e, "allowed-hosts", "LLMGW_ALLOWED_HOSTS", "", "comma-separated Host `names` the admin API and dashboard answer without admin_key(), besides loopback ones"),
+		otel:           envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
 	}
 }
 
@@ -212,6 +216,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Dashboard: dashboard.Handler(),
 		Logger:    logger,
 		Traces:    traces.TracerProvider(),
+
+		AllowedOrigins: splitList(*opt.allowedOrigins),
+		AllowedHosts:   splitList(*opt.allowedHosts),
 	})
 
 	ln, err := net.Listen("tcp", *opt.listen)
@@ -412,4 +419,15 @@ func exposedAdminWarning(addr net.Addr, adminKey bool) string {
 		return ""
 	}
 	return "listening beyond loopback with no admin_key(): the admin API, dashboard, /metrics and pprof are guarded only by the client address being loopback, and a reverse proxy on this host makes every client loopback; declare admin_key() in the policy"
+}
+
+// splitList reads a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
