@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"go.starlark.net/starlark"
-
-	"github.com/llmgw/llmgw/providers/providertest"
 )
 
 // BenchmarkDecide runs a realistic policy (testdata/basic: a stock module,
@@ -141,27 +139,4 @@ func FuzzCandidates(f *testing.F) {
 			}
 		}
 	})
-}
-
-// BenchmarkRequestFromBody is the per-request model extraction: the
-// routing features of a short chat body, and of a long agent history
-// (300 turns, about 100 KB), the shape Claude Code sends.
-func BenchmarkRequestFromBody(b *testing.B) {
-	short := []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello, how are you?"}],"metadata":{"user_id":"u1"}}`)
-	long := providertest.AgentBody(true)
-	headers := map[string]string{"user-agent": "claude-cli/2.0", "x-claude-code-session-id": "s1"}
-	for _, tc := range []struct {
-		name, proto string
-		body        []byte
-	}{{"short", "openai", short}, {"claude-code-100KB", "anthropic", []byte(long)}} {
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(tc.body)))
-			for b.Loop() {
-				if _, err := RequestFromBody(tc.proto, tc.body, headers); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }

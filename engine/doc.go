@@ -27,7 +27,7 @@
 // for the whole retry chain:
 //
 //	pol := e.Policy()
-//	req, _ := engine.RequestFromBody(protocol, body, headers)
+//	req := engine.NewRequest(protocol, features, len(body), headers) // features: the client adapter's llm.Features
 //	dec, err := pol.Decide(ctx, req, env)         // candidates in policy order
 //	order, _ := route.Order(dec.Candidates, ...)   // failover order
 //	route.Walk(ctx, order, maxAttempts, driver)     // the attempts, in order

@@ -43,7 +43,7 @@ func TestEvalGolden(t *testing.T) {
 			if err := json.Unmarshal(raw, &c); err != nil {
 				t.Fatal(err)
 			}
-			req, err := RequestFromBody(c.Protocol, c.Body, c.Headers)
+			req, err := requestFromBody(c.Protocol, c.Body, c.Headers)
 			if err != nil {
 				t.Fatal(err)
 			}

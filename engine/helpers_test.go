@@ -4,6 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/llmgw/llmgw/internal/wirefeat"
+	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/anthropic"
+	"github.com/llmgw/llmgw/providers/gemini"
+	"github.com/llmgw/llmgw/providers/openai"
+	"github.com/llmgw/llmgw/providers/responses"
 	"github.com/llmgw/llmgw/route"
 )
 
@@ -22,4 +28,31 @@ func cands(specs ...string) []route.Candidate {
 		out[i] = c
 	}
 	return out
+}
+
+// featureScanners are the client protocols' feature scanners, for tests
+// that post wire bodies: the engine reads no wire format, the adapters do.
+var featureScanners = map[string]func() llm.FeatureScanner{
+	"openai":    openai.Adapter{}.NewFeatureScanner,
+	"responses": responses.Adapter{}.NewFeatureScanner,
+	"anthropic": anthropic.Adapter{}.NewFeatureScanner,
+	"gemini":    gemini.Adapter{}.NewFeatureScanner,
+}
+
+// requestFromBody is the request the gateway builds for body posted in
+// protocol ("" guesses it, as `llmgw eval` does): its adapter's features,
+// through NewRequest.
+func requestFromBody(protocol string, body []byte, headers map[string]string) (*Request, error) {
+	if protocol == "" {
+		protocol = string(wirefeat.Guess(body))
+	}
+	newScanner, ok := featureScanners[protocol]
+	if !ok {
+		return nil, fmt.Errorf("no feature scanner for protocol %q", protocol)
+	}
+	f, err := wirefeat.Read(body, newScanner())
+	if err != nil {
+		return nil, err
+	}
+	return NewRequest(protocol, f, len(body), headers), nil
 }

@@ -144,7 +144,8 @@ func (p *Policy) Source(name string) ([]byte, bool) {
 }
 
 // Request holds the routing features of one request: what route(req, ctx)
-// and sticky_key(req, ctx) see as req. RequestFromBody extracts them.
+// and sticky_key(req, ctx) see as req. NewRequest builds them from the
+// llm.Features the client protocol's adapter reads from the body.
 type Request struct {
 	Model    string `json:"model"`
 	Protocol string `json:"protocol"` // openai, responses, anthropic or gemini

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/llmgw/llmgw/llm"
 )
 
 // SmokeError is a policy refused by the smoke gate: a hook raised (or
@@ -38,8 +40,8 @@ type smokeCase struct {
 // field typo, a wrong type, a bad return value) would otherwise be swapped
 // in and answer every request with 503. It returns the first failure.
 //
-// The requests are wire bodies read by RequestFromBody, as the gateway
-// reads a client's: every protocol, streaming or not, plain, with tools,
+// The requests are built with NewRequest, as the gateway builds a
+// client's: every protocol, streaming or not, plain, with tools,
 // with images, with a session (bound to a provider, so ctx.sticky is set),
 // with each declared client key and each model the policy maps, and with
 // each provider cooling down.
@@ -97,7 +99,12 @@ func (p *Policy) smokeProviders() []string {
 // smokeVariants are the request shapes of the smoke gate.
 var smokeVariants = []string{"plain", "tools", "images", "session"}
 
-// smokeProtocols are the client protocols, each with its own body shape.
+// smokeBodyLen is the body length the smoke requests claim: a small
+// request's, for input_tokens_estimate.
+const smokeBodyLen = 200
+
+// smokeProtocols are the client protocols: ctx.request.protocol takes
+// each value a policy can meet.
 var smokeProtocols = []string{"openai", "responses", "anthropic", "gemini"}
 
 // smokeRequests builds the synthetic requests.
@@ -125,14 +132,8 @@ func (p *Policy) smokeRequests() []smokeCase {
 	providers := p.smokeProviders()
 	var out []smokeCase
 	add := func(proto string, stream bool, variant, model, key string, health map[string]Health, why string) {
-		body, headers := smokeBody(proto, stream, variant, model)
-		req, err := RequestFromBody(proto, body, headers)
-		if err != nil {
-			return // cannot happen: the bodies are well-formed JSON
-		}
-		if req.Model == "" {
-			req.Model = model // Gemini names the model in the URL
-		}
+		f, headers := smokeFeatures(stream, variant, model)
+		req := NewRequest(proto, f, smokeBodyLen, headers)
 		req.Key = key
 		c := smokeCase{req: req, health: health}
 		if variant == "session" && len(providers) > 0 {
@@ -176,53 +177,25 @@ func (p *Policy) smokeRequests() []smokeCase {
 	return out
 }
 
-// smokeBody is a small request body of a protocol in one variant, and its
-// headers.
-func smokeBody(proto string, stream bool, variant, model string) ([]byte, map[string]string) {
+// smokeFeatures are the features of a small request in one variant, as
+// a client protocol's adapter reads them from a body, and its headers.
+// The tools variant also names an end user in metadata, the way Claude
+// Code does, so that ctx.request.user and metadata are set in some cases
+// and empty in others.
+func smokeFeatures(stream bool, variant, model string) (llm.Features, map[string]string) {
 	headers := map[string]string{"content-type": "application/json", "user-agent": "llmgw-smoke"}
-	if variant == "session" {
+	f := llm.Features{Model: model, Stream: stream, MaxOutputTokens: 256}
+	switch variant {
+	case "session":
 		headers["x-session-id"] = "smoke-session"
+	case "tools":
+		f.HasTools = true
+		f.User, f.Session = "smoke-user", "smoke-user"
+		f.Metadata = map[string]string{"user_id": "smoke-user"}
+	case "images":
+		f.HasImages = true
 	}
-	var b string
-	switch proto {
-	case "anthropic":
-		content := `"hello"`
-		if variant == "images" {
-			content = `[{"type":"text","text":"what is this?"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]`
-		}
-		b = fmt.Sprintf(`{"model":%q,"max_tokens":256,"stream":%t,"metadata":{"user_id":"smoke-user"},"messages":[{"role":"user","content":%s}]`, model, stream, content)
-		if variant == "tools" {
-			b += `,"tools":[{"name":"lookup","description":"d","input_schema":{"type":"object","properties":{}}}]`
-		}
-	case "responses":
-		input := `"hello"`
-		if variant == "images" {
-			input = `[{"role":"user","content":[{"type":"input_text","text":"what is this?"},{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]}]`
-		}
-		b = fmt.Sprintf(`{"model":%q,"stream":%t,"max_output_tokens":256,"input":%s`, model, stream, input)
-		if variant == "tools" {
-			b += `,"tools":[{"type":"function","name":"lookup","parameters":{"type":"object","properties":{}}}]`
-		}
-	case "gemini":
-		parts := `[{"text":"hello"}]`
-		if variant == "images" {
-			parts = `[{"text":"what is this?"},{"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo="}}]`
-		}
-		b = fmt.Sprintf(`{"contents":[{"role":"user","parts":%s}],"generationConfig":{"maxOutputTokens":256}`, parts)
-		if variant == "tools" {
-			b += `,"tools":[{"functionDeclarations":[{"name":"lookup","parameters":{"type":"object"}}]}]`
-		}
-	default:
-		content := `"hello"`
-		if variant == "images" {
-			content = `[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]`
-		}
-		b = fmt.Sprintf(`{"model":%q,"stream":%t,"max_tokens":256,"messages":[{"role":"user","content":%s}]`, model, stream, content)
-		if variant == "tools" {
-			b += `,"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{}}}}]`
-		}
-	}
-	return []byte(b + "}"), headers
+	return f, headers
 }
 
 // smokeErrors are the upstream failures classify() is tried on: every

@@ -77,6 +77,10 @@ type Adapter interface {
 	// upstream can count: an estimate of tokens.
 	CountEstimate(tokens int) []byte
 
+	// NewFeatureScanner collects a client's body's routing features
+	// from the top-level members of the gateway's one pass over it.
+	NewFeatureScanner() llm.FeatureScanner
+
 	// PassMember names the top-level member of a client's body that
 	// EditBody reads ("" for none). The gateway keeps its value from its
 	// one pass over the body, so that the edit need not scan it again.

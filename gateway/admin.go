@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/internal/wirefeat"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/requestlog"
 )
@@ -347,17 +348,19 @@ func (s *Server) apiEval(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	proto := q.Get("protocol")
 	if proto == "" || proto == "auto" {
-		proto = engine.GuessProtocol(body)
+		proto = string(GuessProtocol(body))
 	}
-	if _, ok := s.adapters[llm.Protocol(proto)]; !ok { // the protocols this gateway serves
+	a, ok := s.adapters[llm.Protocol(proto)]
+	if !ok { // the protocols this gateway serves
 		apiError(w, http.StatusBadRequest, "unknown protocol "+strconv.Quote(proto))
 		return
 	}
-	req, err := engine.RequestFromBody(proto, body, nil)
+	f, err := wirefeat.Read(body, a.NewFeatureScanner())
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "invalid request body: "+err.Error())
 		return
 	}
+	req := engine.NewRequest(proto, f, len(body), nil)
 	// This gateway's attempt cap, so that the dry run walks as it would.
 	opts := engine.EvalOptions{Protocol: proto, Now: s.now(), Health: map[string]engine.Health{}, MaxAttempts: s.cfg.MaxAttempts}
 	for _, p := range s.cfg.Policies.Policy().Providers {

@@ -7,7 +7,7 @@
 //
 // Request flow:
 //
-//	read body (≤ MaxBodyBytes) → authenticate → features (engine.RequestFromBody)
+//	read body (≤ MaxBodyBytes) → authenticate → features (the adapter's scanner, engine.NewRequest)
 //	→ Policy.Decide → route.Order → for each candidate:
 //	      build upstream request (bytes as they are, or converted)
 //	      → send → classify failure (Policy.Classify) → retry / fail over / fail

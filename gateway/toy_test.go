@@ -68,7 +68,24 @@ func (toyAdapter) DecodeRequest(b []byte) (*llm.Request, error) {
 		{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: r.Prompt}}},
 	}}, nil
 }
-func (toyAdapter) Convertible(*llm.Request) error { return nil }
+
+// toyFeatures reads the toy body's routing features: its model and
+// whether it streams.
+type toyFeatures struct{ f llm.Features }
+
+func (t *toyFeatures) Take(key, v []byte) bool {
+	switch string(key) {
+	case "model":
+		_ = json.Unmarshal(v, &t.f.Model)
+	case "stream":
+		t.f.Stream = string(v) == "true"
+	}
+	return true
+}
+func (t *toyFeatures) Features() llm.Features { return t.f }
+
+func (toyAdapter) NewFeatureScanner() llm.FeatureScanner { return &toyFeatures{} }
+func (toyAdapter) Convertible(*llm.Request) error        { return nil }
 func (toyAdapter) EncodeRequest(r *llm.Request) ([]byte, []string, error) {
 	var prompt strings.Builder
 	for _, m := range r.Messages {

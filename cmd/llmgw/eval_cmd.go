@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
+	"github.com/llmgw/llmgw/llm"
 )
 
 // runEval implements 'llmgw eval': dry-run the policy for one request body
@@ -47,20 +49,19 @@ func runEval(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if *protocol == "" {
-		*protocol = engine.GuessProtocol(body)
+		*protocol = string(gateway.GuessProtocol(body))
 		// The endpoint a client calls names its protocol; a body alone
 		// can be ambiguous, so say what was assumed.
 		fmt.Fprintf(e.stderr, "llmgw eval: protocol %s guessed from the body (pass --protocol to set it)\n", *protocol)
 	}
-	switch *protocol {
-	case "openai", "responses", "anthropic", "gemini":
-	default:
+	f, ok, err := gateway.ReadFeatures(llm.Protocol(*protocol), body)
+	if !ok {
 		return fmt.Errorf("eval: unknown protocol %q (want openai, responses, anthropic or gemini)", *protocol)
 	}
-	req, err := engine.RequestFromBody(*protocol, body, headers.m)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
+	req := engine.NewRequest(*protocol, f, len(body), headers.m)
 	if *model != "" {
 		req.Model = *model
 	}

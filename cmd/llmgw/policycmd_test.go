@@ -135,7 +135,7 @@ func TestEvalCommand(t *testing.T) {
 		{"now", openai, []string{"--request", "-", "--now", "2026-01-01T00:00:00Z"}, 0, []string{"policy "}, ""},
 		{"hook error", `{"model":"boom"}`, []string{"--request", "-"}, 1, nil, dir + "/policies.star:7:13: fail: no such model"},
 		{"no request", "", nil, 1, nil, "--request FILE or --request - is required"},
-		{"bad json", "{", []string{"--request", "-"}, 1, nil, "eval: engine: request body"},
+		{"bad json", "{", []string{"--request", "-"}, 1, nil, "eval: wirefeat: request body: invalid JSON"},
 		{"bad protocol", openai, []string{"--request", "-", "--protocol", "soap"}, 1, nil, `unknown protocol "soap"`},
 		{"bad simulate", openai, []string{"--request", "-", "--simulate-errors", "openai-main=200"}, 1, nil, "want an HTTP status"},
 		{"unknown provider", openai, []string{"--request", "-", "--simulate-errors", "nope=500"}, 1, nil, `unknown provider "nope"`},

@@ -22,8 +22,8 @@ func TestImports(t *testing.T) {
 		}
 		for _, imp := range f.Imports {
 			path := strings.Trim(imp.Path.Value, `"`)
-			if strings.Contains(path, ".") && path != "github.com/llmgw/llmgw/llm" && path != "github.com/llmgw/llmgw/sse" && path != "github.com/llmgw/llmgw/internal/wirejson" {
-				t.Errorf("%s imports %s; converters may import only the standard library, llm, sse and wirejson", name, path)
+			if strings.Contains(path, ".") && path != "github.com/llmgw/llmgw/llm" && path != "github.com/llmgw/llmgw/sse" && path != "github.com/llmgw/llmgw/internal/wirejson" && path != "github.com/llmgw/llmgw/internal/wirefeat" {
+				t.Errorf("%s imports %s; converters may import only the standard library, llm, sse, wirejson and wirefeat", name, path)
 			}
 		}
 	}
