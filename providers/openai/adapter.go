@@ -159,10 +159,34 @@ func (Adapter) RelayEvent(ev sse.Event, hideUsage bool) (raw, data []byte, send 
 	return raw, data, true
 }
 
-// isUsageOnlyChunk reports a chunk that carries only the final usage
-// (choices empty).
+// isUsageOnlyChunk reports a chunk that carries only the final usage: a
+// "usage" object and no choices (an empty array, null, or none). The members
+// are read by the scanner, so any JSON layout is recognised ("choices":
+// [] from a Python server as well as OpenAI's compact bytes); the byte
+// search for the key, which no layout changes, spares every other chunk
+// the scan.
 func isUsageOnlyChunk(data []byte) bool {
-	return bytes.Contains(data, []byte(`"choices":[]`)) && bytes.Contains(data, []byte(`"usage":{`))
+	if !bytes.Contains(data, []byte(`"usage"`)) {
+		return false
+	}
+	usage, choices := false, false
+	err := wirejson.Fields(data, func(key, value []byte) bool {
+		switch string(key) {
+		case "usage":
+			usage = len(value) > 0 && value[0] == '{'
+		case "choices":
+			choices = !emptyArray(value) && !wirejson.IsNull(value)
+		}
+		return true
+	})
+	return err == nil && usage && !choices
+}
+
+// emptyArray reports whether raw is the JSON array [] (with any blanks
+// inside).
+func emptyArray(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) >= 2 && raw[0] == '[' && raw[len(raw)-1] == ']' && len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0
 }
 
 // IncludeUsageAsked reports whether a body's stream_options value (nil

@@ -195,7 +195,9 @@ type UsageScanner struct {
 	ok    bool
 }
 
-var usageMarker = []byte(`"usage":{`)
+// usageMarker is the key, quotes included: no JSON layout changes it, and
+// text content cannot contain it unescaped.
+var usageMarker = []byte(`"usage"`)
 
 // Observe looks at one forwarded event.
 func (s *UsageScanner) Observe(ev sse.Event) {
