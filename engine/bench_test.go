@@ -10,7 +10,7 @@ import (
 // BenchmarkDecide runs a realistic policy (testdata/basic: a stock module,
 // model families, health checks, targets) for one request.
 func BenchmarkDecide(b *testing.B) {
-	e, err := New(context.Background(), Config{Path: "testdata/basic", SkipTests: true})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: "testdata/basic", SkipTests: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func BenchmarkDecide(b *testing.B) {
 // BenchmarkDecideContract runs the contract's example policy (three hooks
 // defined, sticky_key included) for a Claude request.
 func BenchmarkDecideContract(b *testing.B) {
-	e, err := New(context.Background(), Config{Path: "testdata/contract", SkipTests: true, Offline: true})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: "testdata/contract", SkipTests: true, Offline: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func BenchmarkDecideContract(b *testing.B) {
 }
 
 func BenchmarkDecideParallel(b *testing.B) {
-	e, err := New(context.Background(), Config{Path: "testdata/basic", SkipTests: true})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: "testdata/basic", SkipTests: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func BenchmarkDecideParallel(b *testing.B) {
 }
 
 func BenchmarkClassify(b *testing.B) {
-	e, err := New(context.Background(), Config{Path: "testdata/basic", SkipTests: true})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: "testdata/basic", SkipTests: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func BenchmarkClassify(b *testing.B) {
 // BenchmarkLoad reads, compiles and executes the policy (what a reload
 // costs before its tests).
 func BenchmarkLoad(b *testing.B) {
-	cfg := Config{Path: "testdata/basic"}
+	cfg := Config{Kinds: testKinds(), Path: "testdata/basic"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := build(context.Background(), &cfg); err != nil {
@@ -92,7 +92,7 @@ func BenchmarkLoad(b *testing.B) {
 // BenchmarkReloadGated is a full gated reload: build plus the policy's
 // tests.
 func BenchmarkReloadGated(b *testing.B) {
-	cfg := Config{Path: "testdata/basic"}
+	cfg := Config{Kinds: testKinds(), Path: "testdata/basic"}
 	e := &Engine{cfg: cfg}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -112,7 +112,7 @@ func FuzzCandidates(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	e, err := New(context.Background(), Config{Path: "testdata/basic", SkipTests: true})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: "testdata/basic", SkipTests: true})
 	if err != nil {
 		f.Fatal(err)
 	}

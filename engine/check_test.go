@@ -17,6 +17,9 @@ func loadErr(t *testing.T, files map[string]string, cfg Config) (string, *Policy
 	dir := t.TempDir()
 	writeFiles(t, dir, files)
 	cfg.Path = dir
+	if cfg.Kinds == nil {
+		cfg.Kinds = testKinds()
+	}
 	e, err := New(context.Background(), cfg)
 	if err != nil {
 		return err.Error(), nil
@@ -147,7 +150,7 @@ def sticky_key(req, ctx):
 func TestReloadRefusesAPolicyThatRaises(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"policies.star": demoHead + "def route(req, ctx):\n    return [a]\n"})
-	e, err := New(context.Background(), Config{Path: dir})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +238,7 @@ func TestLoadStaysInsideThePolicyDirectory(t *testing.T) {
 		"policies.star": `load("../x/p.star", "v")` + demoHead + "def route(req, ctx):\n    return [a]\n",
 		"x/p.star":      "v = 2\n", // what the old resolver silently loaded instead
 	})
-	_, err := New(context.Background(), Config{Path: dir})
+	_, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir})
 	if err == nil || !strings.Contains(err.Error(), `load "../x/p.star": the path leaves the policy directory`) {
 		t.Errorf("load(../) = %v, want a refusal", err)
 	}
@@ -244,7 +247,7 @@ func TestLoadStaysInsideThePolicyDirectory(t *testing.T) {
 	if err := os.Symlink(filepath.Join(outer, "x"), filepath.Join(dir, "lib")); err != nil {
 		t.Skip("no symlinks:", err)
 	}
-	_, err = New(context.Background(), Config{Path: dir})
+	_, err = New(context.Background(), Config{Kinds: testKinds(), Path: dir})
 	if err == nil || !strings.Contains(err.Error(), "outside the policy directory") {
 		t.Errorf("load through a symlink out = %v, want a refusal", err)
 	}
@@ -256,7 +259,7 @@ func TestLoadStaysInsideThePolicyDirectory(t *testing.T) {
 	if err := os.Symlink("x", filepath.Join(dir, "lib")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(context.Background(), Config{Path: dir}); err != nil {
+	if _, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir}); err != nil {
 		t.Errorf("load through a symlink inside: %v", err)
 	}
 }
@@ -269,7 +272,7 @@ func TestTestsInSubdirectoriesRun(t *testing.T) {
 		"lib/pick_test.star":     "load(\"lib/pick.star\", \"pick\")\ndef test_pick():\n    assert_eq(pick(1, 2), [2, 1])\n",
 		".hidden/skip_test.star": "def test_hidden():\n    fail(\"hidden directories are skipped\")\n",
 	})
-	rep, err := RunTests(context.Background(), Config{Path: dir}, TestOptions{})
+	rep, err := RunTests(context.Background(), Config{Kinds: testKinds(), Path: dir}, TestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,5 +307,34 @@ def route(req, ctx):
 	// The thread's next hook is not cancelled by a stale watchdog.
 	if _, err := e.Policy().Decide(context.Background(), &Request{Model: "m"}, Env{}); err != nil {
 		t.Errorf("Decide after a timeout: %v", err)
+	}
+}
+
+// TestKindsFromConfig: the provider kinds a policy may declare are the
+// caller's (Config.Kinds), with their default base URLs and whether they
+// need a key; the engine knows none of its own.
+func TestKindsFromConfig(t *testing.T) {
+	policy := map[string]string{"policies.star": `p = provider("p", kind = "toy")
+def route(req, ctx):
+    return [p]
+`}
+	got, _ := loadErr(t, policy, Config{Kinds: []ProviderKind{{Name: "openai"}, {Name: "demo", NoKey: true}}})
+	if !strings.Contains(got, `unknown kind "toy" (want openai or demo)`) {
+		t.Errorf("undeclared kind: %q", got)
+	}
+	got, p := loadErr(t, policy, Config{Kinds: []ProviderKind{{Name: "toy", BaseURL: "https://toy.invalid/api", NoKey: true}}})
+	if got != "" || p.Providers[0].BaseURL != "https://toy.invalid/api" {
+		t.Fatalf("toy kind: %q, %+v", got, p)
+	}
+	got, _ = loadErr(t, policy, Config{Kinds: []ProviderKind{{Name: "toy", BaseURL: "https://toy.invalid/api"}}})
+	if !strings.Contains(got, "api_key is missing") {
+		t.Errorf("a kind that needs a key, without one: %q", got)
+	}
+	_, p = loadErr(t, map[string]string{"policies.star": `p = provider("p", kind = "toy", base_url = "https://proxy.example")
+def route(req, ctx):
+    return [p]
+`}, Config{Kinds: []ProviderKind{{Name: "toy", Title: "Toy", BaseURL: "https://toy.invalid/api", NoKey: true}}})
+	if p == nil || len(p.Findings) == 0 || !strings.Contains(p.Findings[0].Message, `a Toy base_url usually ends in /api`) {
+		t.Errorf("findings: %+v", p)
 	}
 }

@@ -12,14 +12,33 @@ import (
 	"go.starlark.net/syntax"
 )
 
-// Kinds of provider, and their default base URLs (each official SDK's
-// convention: OpenAI's includes the version, Anthropic's and Gemini's are
-// the bare origin).
-var defaultBaseURL = map[string]string{
-	"openai":    "https://api.openai.com/v1",
-	"anthropic": "https://api.anthropic.com",
-	"gemini":    "https://generativelanguage.googleapis.com",
-	"demo":      "",
+// ProviderKind is a kind of provider a policy may declare (provider(kind
+// = ...)). The engine knows no kind of its own: the caller lists them
+// (Config.Kinds), from the protocol adapters that speak to them, so that
+// a new protocol needs no engine change.
+type ProviderKind struct {
+	Name  string
+	Title string // the vendor's name in messages ("OpenAI"); "" means Name
+	// BaseURL is the default base_url, in the official SDK's convention
+	// (OpenAI's includes the version, others are the bare origin); ""
+	// for a kind with none (the built-in demo). When it has a path, a
+	// policy's base_url without that path draws a warning: the gateway
+	// appends the operation's path to it.
+	BaseURL string
+	// NoKey marks a kind that never needs an api_key (the demo).
+	NoKey bool
+}
+
+// kindNames lists the kinds' names for an error message: "a, b or c".
+func kindNames(kinds []ProviderKind) string {
+	var names []string
+	for _, k := range kinds {
+		names = append(names, k.Name)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // declsKey is the thread-local key of the *decls that declaration
@@ -45,11 +64,23 @@ type decls struct {
 	findings []Finding
 	// offline makes a missing api_key a warning (Config.Offline).
 	offline bool
+	// kinds are the provider kinds a policy may declare (Config.Kinds).
+	kinds []ProviderKind
 }
 
-func newDecls(offline bool) *decls {
+func newDecls(offline bool, kinds []ProviderKind) *decls {
 	return &decls{byName: make(map[string]*providerValue), keyNames: make(map[string]bool),
-		literalNoKey: make(map[string]bool), offline: offline}
+		literalNoKey: make(map[string]bool), offline: offline, kinds: kinds}
+}
+
+// kind returns the declared kind named name.
+func (d *decls) kind(name string) (ProviderKind, bool) {
+	for _, k := range d.kinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return ProviderKind{}, false
 }
 
 // markLiteralNoKey records the provider() calls of f that pass
@@ -117,9 +148,9 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if name == "" {
 		return nil, fmt.Errorf("%s: name must not be empty", b.Name())
 	}
-	def, ok := defaultBaseURL[kind]
+	pk, ok := d.kind(kind)
 	if !ok {
-		return nil, fmt.Errorf("%s %q: unknown kind %q (want openai, anthropic, gemini or demo)", b.Name(), name, kind)
+		return nil, fmt.Errorf("%s %q: unknown kind %q (want %s)", b.Name(), name, kind, kindNames(d.kinds))
 	}
 	if _, dup := d.byName[name]; dup {
 		return nil, fmt.Errorf("%s: duplicate provider name %q", b.Name(), name)
@@ -127,9 +158,9 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if weight < 0 {
 		return nil, fmt.Errorf("%s %q: weight must not be negative", b.Name(), name)
 	}
-	p := &Provider{Name: name, Kind: kind, Priority: priority, Weight: weight, BaseURL: def}
+	p := &Provider{Name: name, Kind: kind, Priority: priority, Weight: weight, BaseURL: pk.BaseURL}
 	callPos := thread.CallFrame(1).Pos.String()
-	if err := checkAPIKey(apiKey, oauth, kind, d.literalNoKey[callPos]); err != nil {
+	if err := checkAPIKey(apiKey, oauth, pk.NoKey, d.literalNoKey[callPos]); err != nil {
 		if !d.offline {
 			return nil, fmt.Errorf("%s %q: %w", b.Name(), name, err)
 		}
@@ -162,9 +193,9 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("%s %q: base_url %q must be an http:// or https:// URL with a host", b.Name(), name, p.BaseURL)
 		}
-		if kind == "openai" && !strings.Contains(u.Path, "/v1") {
+		if want := defaultPath(pk.BaseURL); want != "" && !strings.Contains(u.Path, want) {
 			d.findings = append(d.findings, Finding{Pos: callPos, Severity: SeverityWarning,
-				Message: fmt.Sprintf("provider %q: an OpenAI base_url usually ends in /v1 (the gateway appends /chat/completions to it); %q has none", name, p.BaseURL)})
+				Message: fmt.Sprintf("provider %q: %s base_url usually ends in %s (the gateway appends the operation's path to it); %q has none", name, pk.withArticle(), want, p.BaseURL)})
 		}
 	}
 	if p.Models, err = stringMap(models); err != nil {
@@ -182,14 +213,36 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	return v, nil
 }
 
+// withArticle is the kind's title with its indefinite article.
+func (k ProviderKind) withArticle() string {
+	t := k.Title
+	if t == "" {
+		t = k.Name
+	}
+	if t != "" && strings.ContainsRune("AEIOUaeiou", rune(t[0])) {
+		return "an " + t
+	}
+	return "a " + t
+}
+
+// defaultPath is the path of a kind's default base URL ("/v1" for
+// OpenAI's), "" when it has none.
+func defaultPath(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
+}
+
 // checkAPIKey refuses a provider that would send requests without a
-// credential by accident: a kind that needs a key (every kind but demo,
-// unless the provider logs in with oauth) must get a non-empty api_key,
-// or api_key = None written literally for an upstream that needs none
-// (a local server). An env() of an unset variable gives None or "", and
+// credential by accident: a kind that needs a key (every kind but one
+// marked NoKey, the demo; unless the provider logs in with oauth) must get
+// a non-empty api_key, or api_key = None written literally for an
+// upstream that needs none (a local server). An env() of an unset variable gives None or "", and
 // both are refused here instead of turning every request into a 401.
-func checkAPIKey(apiKey, oauth starlark.Value, kind string, literalNone bool) error {
-	if kind == "demo" {
+func checkAPIKey(apiKey, oauth starlark.Value, noKey, literalNone bool) error {
+	if noKey {
 		return nil
 	}
 	if s, ok := starlark.AsString(oauth); ok && s != "" {

@@ -56,6 +56,11 @@ type Config struct {
 	// missing or empty api_key is then a warning instead of an error, so
 	// that CI can test a policy without the production keys.
 	Offline bool
+	// Kinds are the provider kinds a policy may declare, with their
+	// default base URLs: the caller's protocol adapters' (cmd/llmgw's
+	// come from gateway.ProviderKinds). A policy declaring a kind not
+	// listed fails to load.
+	Kinds []ProviderKind
 	// Debounce is how long Watch waits after the last file event before
 	// reloading. 0 means DefaultDebounce.
 	Debounce time.Duration

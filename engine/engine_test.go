@@ -35,6 +35,9 @@ func newEngine(t testing.TB, files map[string]string, cfg Config) *Engine {
 	dir := t.TempDir()
 	writeFiles(t, dir, files)
 	cfg.Path = dir
+	if cfg.Kinds == nil {
+		cfg.Kinds = testKinds()
+	}
 	e, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -86,7 +89,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, tt.files)
-			_, err := New(context.Background(), Config{Path: dir, MaxSteps: 10000})
+			_, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir, MaxSteps: 10000})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New() = %v, want error containing %q", err, tt.want)
 			}

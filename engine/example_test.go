@@ -24,7 +24,11 @@ def route(req, ctx):
     return [main, backup]
 `), 0o644)
 
-	e, err := engine.New(context.Background(), engine.Config{Path: dir})
+	e, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: []engine.ProviderKind{
+		// The kinds a policy may declare: cmd/llmgw lists the adapters'.
+		{Name: "openai", BaseURL: "https://api.openai.com/v1"},
+		{Name: "anthropic", BaseURL: "https://api.anthropic.com"},
+	}})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // case and compares the EvalResult JSON with its .golden file. Run with
 // -update after an intended change.
 func TestEvalGolden(t *testing.T) {
-	e, err := New(context.Background(), Config{Path: "testdata/basic", Getenv: func(string) string { return "" }})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: "testdata/basic", Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,3 +56,15 @@ func requestFromBody(protocol string, body []byte, headers map[string]string) (*
 	}
 	return NewRequest(protocol, f, len(body), headers), nil
 }
+
+// testKinds are the provider kinds the tests' policies declare, from the
+// adapters as cmd/llmgw lists them (gateway.ProviderKinds, which the
+// engine's tests cannot import), and the demo.
+func testKinds() []ProviderKind {
+	return []ProviderKind{
+		{Name: "anthropic", Title: anthropic.Adapter{}.Vendor(), BaseURL: anthropic.Adapter{}.DefaultBaseURL()},
+		{Name: "gemini", Title: gemini.Adapter{}.Vendor(), BaseURL: gemini.Adapter{}.DefaultBaseURL()},
+		{Name: "openai", Title: openai.Adapter{}.Vendor(), BaseURL: openai.Adapter{}.DefaultBaseURL()},
+		{Name: "demo", Title: "demo", NoKey: true},
+	}
+}

@@ -114,7 +114,7 @@ func buildSource(ctx context.Context, cfg *Config) (*Policy, *source, error) {
 	l := &loader{
 		src:         newSource(root, entry, cfg.stock()),
 		predeclared: predeclared,
-		decls:       newDecls(cfg.Offline),
+		decls:       newDecls(cfg.Offline, cfg.Kinds),
 		now:         lim.now,
 		modules:     make(map[string]*module),
 		ctx:         ctx,

@@ -50,7 +50,7 @@ def todo_something():
 `,
 		"b_test.star": "def test_broken(\n",
 	})
-	rep, err := RunTests(context.Background(), Config{Path: dir}, TestOptions{})
+	rep, err := RunTests(context.Background(), Config{Kinds: testKinds(), Path: dir}, TestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,15 +72,15 @@ def todo_something():
 		t.Errorf("RunTests counts = %d/%d/%d ok=%v, want 4/4/1 false", rep.Passed, rep.Failed, rep.Skipped, rep.OK())
 	}
 
-	rep, err = RunTests(context.Background(), Config{Path: dir}, TestOptions{Run: "^test_pass$|walk"})
+	rep, err = RunTests(context.Background(), Config{Kinds: testKinds(), Path: dir}, TestOptions{Run: "^test_pass$|walk"})
 	if err != nil || rep.Passed != 2 || rep.Failed != 1 { // b_test.star still fails to load
 		t.Errorf("RunTests(-run) = %+v, %v, want 2 passed, 1 failed", rep, err)
 	}
-	rep, err = RunTests(context.Background(), Config{Path: dir}, TestOptions{Run: "nothing", FailOnEmpty: true})
+	rep, err = RunTests(context.Background(), Config{Kinds: testKinds(), Path: dir}, TestOptions{Run: "nothing", FailOnEmpty: true})
 	if err != nil || !rep.Empty || rep.OK() {
 		t.Errorf("RunTests(FailOnEmpty) = %+v, %v, want empty and not ok", rep, err)
 	}
-	if _, err := RunTests(context.Background(), Config{Path: dir}, TestOptions{Run: "("}); err == nil {
+	if _, err := RunTests(context.Background(), Config{Kinds: testKinds(), Path: dir}, TestOptions{Run: "("}); err == nil {
 		t.Errorf("RunTests(bad -run) = nil error")
 	}
 }
@@ -104,7 +104,7 @@ def test_evening():
     assert_eq(decide("m", now = "2026-01-05T19:00:00Z")["providers"], ["b"])
     assert_eq(decide("m", now = time.parse_time("2026-01-05T06:00:00Z"))["providers"], ["b"])
 `})
-	rep, err := RunTests(context.Background(), Config{Path: dir}, TestOptions{})
+	rep, err := RunTests(context.Background(), Config{Kinds: testKinds(), Path: dir}, TestOptions{})
 	if err != nil || !rep.OK() || rep.Passed != 2 {
 		t.Errorf("RunTests = %+v, %v, want 2 passes", rep, err)
 	}

@@ -53,7 +53,7 @@ func TestReload(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"policies.star": policyV("v1"), "policies_test.star": passingTest})
 	var mu sync.Mutex
 	var seen []Status
-	e, err := New(context.Background(), Config{Path: dir, OnReload: func(s Status) {
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir, OnReload: func(s Status) {
 		mu.Lock()
 		seen = append(seen, s)
 		mu.Unlock()
@@ -125,10 +125,10 @@ func TestReload(t *testing.T) {
 func TestNewRefusesFailingTests(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"main.star": policyV("v1"), "x_test.star": "def test_x():\n    fail(\"nope\")\n"})
-	if _, err := New(context.Background(), Config{Path: dir}); err == nil || !strings.Contains(err.Error(), "test_x (") || !strings.Contains(err.Error(), "fail: nope") {
+	if _, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir}); err == nil || !strings.Contains(err.Error(), "test_x (") || !strings.Contains(err.Error(), "fail: nope") {
 		t.Errorf("New() = %v, want test_x failure", err)
 	}
-	if _, err := New(context.Background(), Config{Path: dir, SkipTests: true}); err != nil {
+	if _, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir, SkipTests: true}); err != nil {
 		t.Errorf("New(SkipTests) = %v", err)
 	}
 }
@@ -149,7 +149,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestWatch(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"policies.star": policyV("v1"), "lib/x.star": "x = 1\n"})
-	e, err := New(context.Background(), Config{Path: dir, Debounce: 20 * time.Millisecond})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir, Debounce: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestWatchSymlinkSwap(t *testing.T) {
 	}
 	must(os.Symlink("..v1", filepath.Join(dir, "..data")))
 	must(os.Symlink("..data/policies.star", filepath.Join(dir, "policies.star")))
-	e, err := New(context.Background(), Config{Path: dir, Debounce: 20 * time.Millisecond})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir, Debounce: 20 * time.Millisecond})
 	must(err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -218,7 +218,7 @@ func TestReloadSameFailureOnce(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"policies.star": policyV("v1")})
 	calls := 0
-	e, err := New(context.Background(), Config{Path: dir, OnReload: func(Status) { calls++ }})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir, OnReload: func(Status) { calls++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +258,7 @@ func watchIgnoresDatabase(t *testing.T, dir, policy, db string) {
 	writeFiles(t, dir, map[string]string{"policies.star": "probe = env(\"PROBE\", \"\")\n" + policyV("v1")})
 	var loads atomic.Int64
 	e, err := New(context.Background(), Config{
+		Kinds:    testKinds(),
 		Path:     policy,
 		Debounce: 10 * time.Millisecond,
 		Getenv:   func(string) string { loads.Add(1); return "" },

@@ -195,7 +195,7 @@ def test_cut_needs_a_stream():
     assert_fails(lambda: walk("m", errors = {"a": "cut"}), "does not stream")
 `,
 	})
-	rep, err := RunTests(context.Background(), Config{Path: dir}, TestOptions{})
+	rep, err := RunTests(context.Background(), Config{Kinds: testKinds(), Path: dir}, TestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ def test_bad_status():
     assert_fails(lambda: refuse(503, "x"), "want 400, 403, 404 or 429")
 `,
 	})
-	e, err := New(context.Background(), Config{Path: dir})
+	e, err := New(context.Background(), Config{Kinds: testKinds(), Path: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/bazelbuild/buildtools/build"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 )
 
 func TestExamples(t *testing.T) {
@@ -74,7 +75,7 @@ func TestStarterPolicy(t *testing.T) {
 
 func runPolicyTests(t *testing.T, path string, getenv func(string) string) {
 	t.Helper()
-	cfg := engine.Config{Path: path, Getenv: getenv}
+	cfg := engine.Config{Kinds: gateway.ProviderKinds(), Path: path, Getenv: getenv}
 	rep, err := engine.RunTests(context.Background(), cfg, engine.TestOptions{FailOnEmpty: true})
 	if err != nil {
 		t.Fatalf("RunTests(%s) = %v", path, err)

@@ -29,6 +29,8 @@ type Adapter interface {
 	// (and to the demo provider, which speaks every protocol). Any other
 	// kind is spoken to in the protocol named like the kind.
 	Kind() string
+	// Vendor names the kind's vendor in messages ("OpenAI").
+	Vendor() string
 	// Doors are the protocol's front doors with a fixed path.
 	Doors() []llm.Door
 	// DefaultBaseURL is the base URL of the official API in its SDK's

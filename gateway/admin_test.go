@@ -124,7 +124,7 @@ func TestAPIPolicySources(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "lib"), 0o755)
 	os.WriteFile(filepath.Join(dir, "main.star"), []byte(main), 0o644)
 	os.WriteFile(filepath.Join(dir, "lib", "route.star"), []byte(lib), 0o644)
-	eng, err := engine.New(context.Background(), engine.Config{Path: dir})
+	eng, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: ProviderKinds()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func benchGateway(b *testing.B, kind, upURL string) *Server {
 	if err := os.WriteFile(filepath.Join(dir, "main.star"), []byte(src), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(context.Background(), engine.Config{Path: dir})
+	eng, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: ProviderKinds()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func newHarness(t *testing.T, policy string, mod ...func(*Config)) *harness {
 	if err := os.WriteFile(filepath.Join(dir, "main.star"), []byte(policy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(context.Background(), engine.Config{Path: dir})
+	eng, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: ProviderKinds()})
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}

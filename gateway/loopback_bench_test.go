@@ -101,7 +101,7 @@ func BenchmarkLoopbackGateway(b *testing.B) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	eng, err := engine.New(ctx, engine.Config{Path: dir})
+	eng, err := engine.New(ctx, engine.Config{Path: dir, Kinds: ProviderKinds()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -724,7 +724,7 @@ func benchModelsGateway(b *testing.B, policy string) *Server {
 	if err := os.WriteFile(filepath.Join(dir, "main.star"), []byte(policy), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(context.Background(), engine.Config{Path: dir})
+	eng, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: ProviderKinds()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -45,7 +45,8 @@ type toyAnswer struct {
 	Usage toyUsage `json:"usage"`
 }
 
-func (toyAdapter) Kind() string { return "toy" }
+func (toyAdapter) Kind() string   { return "toy" }
+func (toyAdapter) Vendor() string { return "Toy" }
 func (toyAdapter) Doors() []llm.Door {
 	return []llm.Door{{Path: "/toy/generate", Op: llm.OpGenerate, Name: "toy.generate"}}
 }

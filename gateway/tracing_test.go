@@ -290,7 +290,7 @@ func BenchmarkTracing(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(dir, "main.star"), []byte(src), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(context.Background(), engine.Config{Path: dir})
+	eng, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: ProviderKinds()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func BenchmarkTraceSpans(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(dir, "main.star"), []byte(src), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(context.Background(), engine.Config{Path: dir})
+	eng, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: ProviderKinds()})
 	if err != nil {
 		b.Fatal(err)
 	}

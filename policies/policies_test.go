@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 	"github.com/llmgw/llmgw/policies"
 )
 
 // TestStockModules runs testdata/policies_test.star, which exercises
 // every stock module through a policy that loads them.
 func TestStockModules(t *testing.T) {
-	rep, err := engine.RunTests(context.Background(), engine.Config{Path: "testdata"}, engine.TestOptions{FailOnEmpty: true})
+	rep, err := engine.RunTests(context.Background(), engine.Config{Kinds: gateway.ProviderKinds(), Path: "testdata"}, engine.TestOptions{FailOnEmpty: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmgw/llmgw/builtins"
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 )
 
 // capsPolicy makes the engine tell what it exposes, with Starlark's own
@@ -109,7 +110,7 @@ func TestCapabilitiesCoverEngine(t *testing.T) {
 
 	dir := policyDir(t, map[string]string{"main.star": capsPolicy, "caps_test.star": capsPolicyTest})
 	ctx := context.Background()
-	eng, err := engine.New(ctx, engine.Config{Path: dir, SkipTests: true})
+	eng, err := engine.New(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: dir, SkipTests: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestCapabilitiesCoverEngine(t *testing.T) {
 		}
 	}
 
-	rep, err := engine.RunTests(ctx, engine.Config{Path: dir}, engine.TestOptions{})
+	rep, err := engine.RunTests(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: dir}, engine.TestOptions{})
 	if err != nil || len(rep.Tests) != 1 {
 		t.Fatalf("RunTests = %+v, %v; want the one probe test", rep, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 )
 
 // checkReport is the JSON of `llmgw check --json`.
@@ -36,7 +37,7 @@ func runCheck(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	rep := checkReport{Findings: []engine.Finding{}}
-	eng, err := engine.New(ctx, engine.Config{Path: *policy, Getenv: e.getenv, RequireTests: *requireTests})
+	eng, err := engine.New(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: *policy, Getenv: e.getenv, RequireTests: *requireTests})
 	if err == nil {
 		p := eng.Policy()
 		rep.OK, rep.Policy = true, p.Hash

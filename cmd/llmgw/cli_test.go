@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 	"github.com/llmgw/llmgw/oauth"
 )
 
@@ -211,7 +212,7 @@ func TestReloadForOperator(t *testing.T) {
 	dir := policyDir(t, map[string]string{"policies.star": cmdPolicy})
 	ctx := context.Background()
 	reloads := 0
-	eng, err := engine.New(ctx, engine.Config{Path: dir, OnReload: func(engine.Status) { reloads++ }})
+	eng, err := engine.New(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: dir, OnReload: func(engine.Status) { reloads++ }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func runEval(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("eval: --now: %w", err)
 		}
 	}
-	eng, err := engine.New(ctx, engine.Config{Path: *policy, Getenv: e.getenv, SkipTests: true, Offline: true})
+	eng, err := engine.New(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: *policy, Getenv: e.getenv, SkipTests: true, Offline: true})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/route"
@@ -106,7 +107,7 @@ func runReplay(ctx context.Context, args []string, e env) error {
 	if _, err := os.Stat(*dbPath); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("replay: no request log at %s: llmgw start writes one there (--db, env LLMGW_DB) as it serves", *dbPath)
 	}
-	eng, err := engine.New(ctx, engine.Config{Path: *policyPath, Getenv: e.getenv, Offline: true})
+	eng, err := engine.New(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: *policyPath, Getenv: e.getenv, Offline: true})
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
@@ -167,7 +168,7 @@ func (v *loggedVersions) get(ctx context.Context, hash string) *engine.Policy {
 			return nil
 		}
 	}
-	p, err := engine.Check(ctx, engine.Config{Path: filepath.Join(dir, src.Entry), Getenv: v.getenv, Offline: true})
+	p, err := engine.Check(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: filepath.Join(dir, src.Entry), Getenv: v.getenv, Offline: true})
 	if err != nil {
 		return nil
 	}

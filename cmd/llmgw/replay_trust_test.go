@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 	"github.com/llmgw/llmgw/requestlog"
 )
 
@@ -118,7 +119,7 @@ b = provider("b", kind = "demo")
 def route(req, ctx):
     return [b] if req.headers.get("x-team") == "red" else [a]
 `})
-	pol, err := engine.Check(context.Background(), engine.Config{Path: dir, Offline: true})
+	pol, err := engine.Check(context.Background(), engine.Config{Kinds: gateway.ProviderKinds(), Path: dir, Offline: true})
 	if err != nil {
 		t.Fatal(err)
 	}

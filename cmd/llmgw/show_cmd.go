@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 )
 
 // shownProvider is a provider as `llmgw show` prints it: every setting
@@ -46,7 +47,7 @@ func runShow(ctx context.Context, args []string, e env) error {
 	if err := checkPolicyPath("show", *policy); err != nil {
 		return err
 	}
-	p, err := engine.Check(ctx, engine.Config{Path: *policy, Getenv: e.getenv, Offline: true})
+	p, err := engine.Check(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: *policy, Getenv: e.getenv, Offline: true})
 	if err != nil {
 		return fmt.Errorf("show: %w", err)
 	}

@@ -119,6 +119,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	var saveSource func(*engine.Policy)
 	var eng *engine.Engine
 	eng, err = engine.New(ctx, engine.Config{
+		Kinds:        gateway.ProviderKinds(),
 		Path:         *opt.policy,
 		Getenv:       e.getenv,
 		Prices:       prices,

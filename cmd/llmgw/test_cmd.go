@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmgw/llmgw/builtins"
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/gateway"
 )
 
 // policyFlag adds --policy, defaulting to $LLMGW_POLICY or ./policies.star.
@@ -42,7 +43,7 @@ func runTest(ctx context.Context, args []string, e env) error {
 	// smoke gate) come first: a policy they refuse fails here too.
 	// Offline: tests never call an upstream, so CI needs no production
 	// keys (a missing api_key is a warning here, an error when serving).
-	pol, err := engine.Check(ctx, engine.Config{Path: *policy, Getenv: e.getenv, RequireTests: *requireTests, Offline: true})
+	pol, err := engine.Check(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: *policy, Getenv: e.getenv, RequireTests: *requireTests, Offline: true})
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ type Adapter struct{}
 // Kind is the provider kind whose native protocol this is.
 func (Adapter) Kind() string { return "anthropic" }
 
+// Vendor names the kind's vendor in messages.
+func (Adapter) Vendor() string { return "Anthropic" }
+
 // Doors are Anthropic's front doors.
 func (Adapter) Doors() []llm.Door {
 	return []llm.Door{

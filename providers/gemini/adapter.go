@@ -37,6 +37,9 @@ type Adapter struct{}
 // Kind is the provider kind whose native protocol this is.
 func (Adapter) Kind() string { return "gemini" }
 
+// Vendor names the kind's vendor in messages.
+func (Adapter) Vendor() string { return "Gemini" }
+
 // Doors is empty: see Action.
 func (Adapter) Doors() []llm.Door { return nil }
 

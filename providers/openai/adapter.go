@@ -35,6 +35,9 @@ type Adapter struct{}
 // Kind is the provider kind whose native protocol this is.
 func (Adapter) Kind() string { return "openai" }
 
+// Vendor names the kind's vendor in messages.
+func (Adapter) Vendor() string { return "OpenAI" }
+
 // Doors are OpenAI's front doors.
 func (Adapter) Doors() []llm.Door {
 	return []llm.Door{

@@ -34,6 +34,9 @@ type Adapter struct{}
 // completions, and a Responses request to one is forwarded as it is.
 func (Adapter) Kind() string { return "openai" }
 
+// Vendor names the kind's vendor in messages.
+func (Adapter) Vendor() string { return "OpenAI" }
+
 // Doors is the Responses front door.
 func (Adapter) Doors() []llm.Door {
 	return []llm.Door{{Path: "/v1/responses", Op: llm.OpGenerate, Name: "responses"}}
