@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/llmgw/llmgw/providers/providertest"
@@ -293,5 +294,59 @@ func TestBrowserGuard(t *testing.T) {
 	keyed.gw.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Errorf("admin key by DNS name = %d, want 200", rec.Code)
+	}
+}
+
+// TestForwardAllowList: a same-protocol upstream sees only the client
+// headers and query parameters its adapter lists: not the billing
+// selectors OpenAI-Organization and OpenAI-Project, not a Content-Encoding
+// describing a body the gateway decoded, not an unknown header, and not a
+// client key sent as ?api_key=.
+func TestForwardAllowList(t *testing.T) {
+	var reject atomic.Bool
+	up := strictUpstream(t, &reject)
+	h := newHarness(t, badInputPolicy(up.URL))
+	hdr := []string{
+		"OpenAI-Organization", "org-client", "OpenAI-Project", "proj-client", "OpenAI-Beta", "assistants=v2",
+		"Content-Encoding", "identity", "X-Random-Header", "1", "x-goog-user-project", "billed",
+		"anthropic-version", "2023-06-01", "anthropic-beta", "tools-2024", "User-Agent", "sdk/1.0",
+		"X-Stainless-Lang", "python",
+	}
+	for _, tt := range []struct {
+		path, body string
+		wantHdr    []string
+		wantQuery  string
+	}{
+		{"/v1/chat/completions?api_key=sk-client&foo=1", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`, []string{"OpenAI-Beta", "User-Agent", "X-Stainless-Lang"}, ""},
+		{"/v1/responses?api_key=sk-client", `{"model":"gpt-4o","input":[{"role":"user","content":"hi"}]}`, []string{"OpenAI-Beta", "User-Agent"}, ""},
+		{"/v1/messages?beta=true&api_key=sk-client", `{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`, []string{"anthropic-version", "anthropic-beta", "User-Agent"}, "beta=true"},
+		{"/v1beta/models/gemini-2.5-flash:generateContent?key=sk-x&api_key=sk-client&foo=1", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`, []string{"User-Agent"}, ""},
+	} {
+		before := len(up.Requests())
+		resp, body := h.do(http.MethodPost, tt.path, tt.body, hdr...)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s = %d %.200s", tt.path, resp.StatusCode, body)
+		}
+		reqs := up.Requests()
+		if len(reqs) != before+1 {
+			t.Fatalf("POST %s: %d upstream requests, want 1", tt.path, len(reqs)-before)
+		}
+		got := reqs[len(reqs)-1]
+		for _, k := range []string{"OpenAI-Organization", "OpenAI-Project", "Content-Encoding", "X-Random-Header", "x-goog-user-project"} {
+			if v := got.Header.Get(k); v != "" {
+				t.Errorf("POST %s: %s: %q reached the upstream", tt.path, k, v)
+			}
+		}
+		for _, k := range tt.wantHdr {
+			if got.Header.Get(k) == "" {
+				t.Errorf("POST %s: %s was not forwarded", tt.path, k)
+			}
+		}
+		if strings.Contains(got.Query, "api_key") || strings.Contains(got.Query, "foo") || strings.Contains(got.Query, "sk-") {
+			t.Errorf("POST %s: upstream query %q carries the client's parameters", tt.path, got.Query)
+		}
+		if tt.wantQuery != "" && !strings.Contains(got.Query, tt.wantQuery) {
+			t.Errorf("POST %s: upstream query %q, want %s kept", tt.path, got.Query, tt.wantQuery)
+		}
 	}
 }

@@ -48,14 +48,33 @@ var hopHeaders = map[string]bool{
 	"content-length": true, "accept-encoding": true, "host": true,
 }
 
+// forwardLister is what an adapter says of the client's headers and query
+// parameters an upstream of its protocol may see. Forwarding is by
+// allow-list: a header or parameter nobody listed (OpenAI-Organization,
+// Content-Encoding, a client key sent as ?api_key=) stays at the gateway.
+// An adapter that does not implement it forwards neither.
+type forwardLister interface {
+	// ForwardHeader is given a lower-case header name.
+	ForwardHeader(name string) bool
+	ForwardQuery(name string) bool
+}
+
 // forwardHeaders copies the client's headers that an upstream of the same
 // protocol should see (anthropic-beta, anthropic-version, OpenAI-Beta,
-// user agents...), leaving out credentials and hop-by-hop headers.
-func forwardHeaders(dst, src http.Header) {
+// user agents...), as the adapter lists them, never credentials or
+// hop-by-hop headers.
+func forwardHeaders(dst, src http.Header, a Adapter) {
+	fl, ok := a.(forwardLister)
+	if !ok {
+		return
+	}
 	var buf [64]byte // header names are lowered here, not allocated per request
 	for k, vs := range src {
 		lk := appendLower(buf[:0], k)
 		if hopHeaders[string(lk)] || secretHeaders[string(lk)] || bytes.HasPrefix(lk, llmgwHeaderPrefix) || string(lk) == "x-request-id" {
+			continue
+		}
+		if !fl.ForwardHeader(string(lk)) {
 			continue
 		}
 		dst[k] = append([]string(nil), vs...)

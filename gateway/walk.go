@@ -298,14 +298,14 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	stream := x.feat.Stream && x.ep.op == opGenerate
 	url := ua.URL(baseURL(prov, ua), x.ep.op, x.upModel, stream)
 	if up == x.ep.proto {
-		url = withClientQuery(url, x.r)
+		url = withClientQuery(url, x.r, ua)
 	}
 	hreq, err := newUpstreamRequest(ctx, url, body, x.shared)
 	if err != nil {
 		return fail("connect", 0, err)
 	}
 	if up == x.ep.proto {
-		forwardHeaders(hreq.Header, x.r.Header)
+		forwardHeaders(hreq.Header, x.r.Header, ua)
 	}
 	if err := x.authorize(ctx, hreq, prov, ua); err != nil {
 		hreq.Body.Close() // never sent: let go of the body (RoundTrip would)
@@ -377,12 +377,23 @@ func roundTrip(client *http.Client, req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// withClientQuery carries the client's query parameters (Anthropic's
-// ?beta=true) to a same-protocol upstream, without Gemini's ?key=.
-func withClientQuery(url string, r *http.Request) string {
+// withClientQuery carries the client's query parameters that the adapter
+// lists (Anthropic's ?beta=true) to a same-protocol upstream; never
+// Gemini's ?key= or alt, which the gateway sets itself.
+func withClientQuery(url string, r *http.Request, a Adapter) string {
+	if r.URL.RawQuery == "" {
+		return url
+	}
+	fl, ok := a.(forwardLister)
+	if !ok {
+		return url
+	}
 	q := r.URL.Query()
-	q.Del("key")
-	q.Del("alt")
+	for k := range q {
+		if k == "key" || k == "alt" || !fl.ForwardQuery(k) {
+			q.Del(k)
+		}
+	}
 	if len(q) == 0 {
 		return url
 	}

@@ -196,6 +196,7 @@ func TestAttemptCapLiveAndAPIEval(t *testing.T) {
 		t.Errorf("live: status %d, %s attempts (%s); want 502 after 3", resp.StatusCode, resp.Header.Get("X-LLMGW-Attempts"), body)
 	}
 	req := httptest.NewRequest(http.MethodPost, "/api/eval?simulate_errors="+url.QueryEscape(strings.Join(sim, ",")), strings.NewReader(chatBody))
+	req.Host = "localhost" // httptest.NewRequest says example.com; the admin surface answers loopback names
 	req.RemoteAddr = "127.0.0.1:5000"
 	rec := httptest.NewRecorder()
 	h.gw.ServeHTTP(rec, req)
