@@ -27,7 +27,7 @@ const DefaultCooldown = route.DefaultCooldown
 // sees as err.
 type ErrorInfo struct {
 	Status        int           // HTTP status; 0 when there was none
-	Kind          string        // http, timeout, connect or stream
+	Kind          string        // http, timeout, connect, stream, or misconfigured (a non-API 404: the endpoint is missing)
 	Type          string        // error type from the provider's error body
 	Message       string        // error message from the provider's error body
 	Provider      string        // the provider that failed
@@ -47,7 +47,8 @@ type Class = route.Class
 //   - 429: cool down for Retry-After (or DefaultCooldown) and fail over;
 //   - 503 and 529: retry once (the caller turns a second retry into a
 //     failover);
-//   - 500, 502, 504, other 5xx, timeouts, connection and stream errors:
+//   - 500, 502, 504, other 5xx, timeouts, connection and stream errors,
+//     and a 404 that is no API's error (misconfigured: a wrong base_url):
 //     fail over and mark the provider failed;
 //   - other 4xx: fail, returning the error to the client as is.
 //
@@ -63,7 +64,7 @@ func DefaultClass(ei ErrorInfo) Class {
 
 func defaultClass(ei ErrorInfo) Class {
 	switch ei.Kind {
-	case "timeout", "connect", "stream":
+	case "timeout", "connect", "stream", "misconfigured":
 		return Class{Action: ActionFailover, MarkFailed: true}
 	}
 	switch s := ei.Status; {

@@ -350,3 +350,46 @@ func TestForwardAllowList(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamHTMLErrors: an upstream's HTML error page (nginx, a load
+// balancer) never reaches an SDK client as text/html: the error comes in
+// the caller's shape. A non-API 404 is the endpoint itself missing (a
+// wrong base_url): the provider is marked failed and the walk fails over.
+func TestUpstreamHTMLErrors(t *testing.T) {
+	const page = "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>"
+	html := func(status int) providertest.Reply {
+		return providertest.Reply{Status: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: []byte(page)}
+	}
+	const chat = `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`
+
+	a := providertest.New(t, html(http.StatusNotFound))
+	b := providertest.New(t, okReply(t))
+	h := twoProviders(t, a, b, "")
+	resp, body := h.do(http.MethodPost, "/v1/chat/completions", chat)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-LLMGW-Provider") != "b" {
+		t.Errorf("HTML 404 from a = %d via %q %.200s, want 200 from b", resp.StatusCode, resp.Header.Get("X-LLMGW-Provider"), body)
+	}
+	if st := h.gw.Health().Snapshot("a"); st.State == "" || st.State == "healthy" {
+		t.Errorf("a after an HTML 404: state %q, want marked failed", st.State)
+	}
+
+	for _, tt := range []struct {
+		shape, kind, path, body string
+		status                  int
+	}{
+		{"openai", "openai", "/v1/chat/completions", chat, http.StatusBadRequest},
+		{"openai", "openai", "/v1/chat/completions", chat, http.StatusNotFound},
+		{"anthropic", "anthropic", "/v1/messages", `{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`, http.StatusBadRequest},
+		{"gemini", "gemini", "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`, http.StatusForbidden},
+	} {
+		up := providertest.New(t, html(tt.status))
+		h := newHarness(t, providerDecl("p", tt.kind, up.URL, "")+"def route(req, ctx):\n    return [p]\n")
+		resp, body := h.do(http.MethodPost, tt.path, tt.body)
+		if resp.StatusCode < 400 {
+			t.Fatalf("%s, upstream HTML %d: %d, want an error", tt.path, tt.status, resp.StatusCode)
+		}
+		if err := checkErrorShape(tt.shape, resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("%s, upstream HTML %d: %v; body %.300s", tt.path, tt.status, err, body)
+		}
+	}
+}

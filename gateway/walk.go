@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -357,6 +358,21 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 			ue.RetryAfter = time.Duration(ms) * time.Millisecond
 		}
 		ue.Type, ue.Message = ua.DecodeError(resp.StatusCode, eb)
+		if !jsonError(resp.Header, eb) {
+			// An HTML page (nginx, a load balancer) or other text: not the
+			// provider's error, so never relayed as it is. A 404 of that
+			// kind says the endpoint itself is missing, a wrong base_url:
+			// the provider is misconfigured, and the walk fails over.
+			ct := resp.Header.Get("Content-Type")
+			if ct == "" {
+				ct = "no content type"
+			}
+			ue.Type, ue.Message = "", fmt.Sprintf("upstream answered %d with %s, not an API error: %s", resp.StatusCode, capInput(ct), capInput(strings.TrimSpace(string(eb))))
+			ue.Body = nil
+			if resp.StatusCode == http.StatusNotFound {
+				ue.Kind = "misconfigured"
+			}
+		}
 		return relayed{}, &failure{prov: prov, up: up, err: ue, hdr: resp.Header}
 	}
 	if stream {
@@ -431,6 +447,16 @@ func (x *exchange) authorize(ctx context.Context, hreq *http.Request, prov engin
 	return nil
 }
 
+// jsonError reports whether an upstream error answer is JSON (announced
+// so, or with no content type, and parsing): the provider's own error,
+// which a same-protocol client may get as it is.
+func jsonError(h http.Header, body []byte) bool {
+	if ct := h.Get("Content-Type"); ct != "" && !jsonContentType(ct) {
+		return false
+	}
+	return len(body) > 0 && json.Valid(body)
+}
+
 // passError returns a failure the policy classed "fail" to the client: as
 // the upstream sent it when the protocols match, else translated into the
 // client's shape with the same status.
@@ -447,12 +473,16 @@ func (x *exchange) passError(f *failure) error {
 		msg = http.StatusText(f.err.Status)
 	}
 	he := &HTTPError{Status: f.err.Status, Type: llm.TypeForStatus(f.err.Status), Message: msg, Header: http.Header{}}
-	for _, k := range []string{"Retry-After", "Retry-After-Ms", "Content-Type"} {
+	for _, k := range []string{"Retry-After", "Retry-After-Ms"} {
 		if v := f.hdr.Get(k); v != "" {
 			he.Header.Set(k, v)
 		}
 	}
-	if f.up == x.ep.proto && len(f.err.Body) > 0 {
+	if f.up == x.ep.proto && len(f.err.Body) > 0 { // a JSON error (jsonError)
+		he.Header.Set("Content-Type", f.hdr.Get("Content-Type"))
+		if he.Header.Get("Content-Type") == "" {
+			he.Header.Set("Content-Type", "application/json")
+		}
 		he.Raw = f.err.Body
 	}
 	return he
