@@ -354,6 +354,10 @@ func (x *exchange) readBody() error {
 		case errors.As(err, &mbe):
 			return tooLarge()
 		case errors.As(err, &ne) && ne.Timeout():
+			// Close the connection after the answer: what remains of the
+			// body must not be read (net/http would wait for it before
+			// writing) nor parsed as the next request.
+			x.w.Header().Set("Connection", "close")
 			return &HTTPError{Status: http.StatusRequestTimeout, Type: llm.ErrInvalidRequest, Message: "the request body did not arrive within " + x.s.cfg.BodyTimeout.String(), Err: err}
 		}
 		return &HTTPError{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "could not read the request body", Err: err}

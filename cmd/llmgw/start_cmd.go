@@ -36,6 +36,7 @@ import (
 type startOptions struct {
 	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests, otel *string
 	allowedOrigins, allowedHosts                                                          *string
+	bodyTimeout, headerTimeout, maxConcurrent                                             *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -55,6 +56,9 @@ func startFlags(e env) (*flag.FlagSet, startOptions) {
 		requireTests:   envString(fs, e, "require-tests", "LLMGW_REQUIRE_TESTS", "false", "`true` refuses a policy without *_test.star tests, at start and at every reload (without it such a policy loads with a warning)"),
 		allowedOrigins: envString(fs, e, "allowed-origins", "LLMGW_ALLOWED_ORIGINS", "", "comma-separated browser `origins` (https://app.example, or *) that may call the gateway cross-site and get CORS headers; none by default"),
 		allowedHosts:   envString(fs, e, "allowed-hosts", "LLMGW_ALLOWED_HOSTS", "", "comma-separated Host `names` the admin API and dashboard answer without admin_key(), besides loopback ones"),
+		bodyTimeout:    envString(fs, e, "body-timeout", "LLMGW_BODY_TIMEOUT", "2m", "how long a client may take to send its request body (`duration`); a slower one gets 408 and the connection is closed"),
+		headerTimeout:  envString(fs, e, "header-timeout", "LLMGW_HEADER_TIMEOUT", "10s", "how long a client may take to send its request headers (`duration`)"),
+		maxConcurrent:  envString(fs, e, "max-concurrent", "LLMGW_MAX_CONCURRENT", "4096", "requests in flight on the front doors (`n`); past it, 503 with Retry-After"),
 		otel:           envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
 	}
 }
@@ -81,6 +85,18 @@ func runStart(ctx context.Context, args []string, e env) error {
 	grace, err := time.ParseDuration(*opt.grace)
 	if err != nil || grace < 0 {
 		return fmt.Errorf("start: --shutdown-grace: bad duration %q", *opt.grace)
+	}
+	bodyTimeout, err := time.ParseDuration(*opt.bodyTimeout)
+	if err != nil || bodyTimeout <= 0 {
+		return fmt.Errorf("start: --body-timeout: want a positive duration, got %q", *opt.bodyTimeout)
+	}
+	headerTimeout, err := time.ParseDuration(*opt.headerTimeout)
+	if err != nil || headerTimeout <= 0 {
+		return fmt.Errorf("start: --header-timeout: want a positive duration, got %q", *opt.headerTimeout)
+	}
+	maxConcurrent, err := strconv.Atoi(*opt.maxConcurrent)
+	if err != nil || maxConcurrent <= 0 {
+		return fmt.Errorf("start: --max-concurrent: want a positive integer, got %q", *opt.maxConcurrent)
 	}
 	requireTests, err := strconv.ParseBool(*opt.requireTests)
 	if err != nil {
@@ -218,8 +234,11 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Logger:    logger,
 		Traces:    traces.TracerProvider(),
 
-		AllowedOrigins: splitList(*opt.allowedOrigins),
-		AllowedHosts:   splitList(*opt.allowedHosts),
+		BodyTimeout:       bodyTimeout,
+		ReadHeaderTimeout: headerTimeout,
+		MaxConcurrent:     maxConcurrent,
+		AllowedOrigins:    splitList(*opt.allowedOrigins),
+		AllowedHosts:      splitList(*opt.allowedHosts),
 	})
 
 	ln, err := net.Listen("tcp", *opt.listen)

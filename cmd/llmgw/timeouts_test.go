@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStartTimeoutFlags: --body-timeout, --header-timeout and
+// --max-concurrent reach the server. A stalled body gets its 408 after the
+// configured time, and the connection is closed; stalled headers close the
+// connection after theirs.
+func TestStartTimeoutFlags(t *testing.T) {
+	g := startGateway(t, map[string]string{"LLMGW_HEADER_TIMEOUT": "500ms"}, "--policy", examplePolicy(t), "--body-timeout", "300ms", "--max-concurrent", "1")
+	addr := strings.TrimPrefix(g.url, "http://")
+	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
+
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("stalled body: no answer: %v", err)
+	}
+	_, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("stalled body = %d, want 408", resp.StatusCode)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 5*time.Second {
+		t.Errorf("408 after %v, want about --body-timeout (300ms)", d)
+	}
+	if !resp.Close {
+		t.Errorf("408 without Connection: close")
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Errorf("the connection stayed open after the 408")
+	}
+
+	// The only slot is free again.
+	resp2, b := postJSON(t, g.url+"/v1/chat/completions", body)
+	if resp2.StatusCode != http.StatusOK {
+		t.Errorf("after the 408: %d %s", resp2.StatusCode, b)
+	}
+
+	hc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	_ = hc.SetDeadline(time.Now().Add(10 * time.Second))
+	start = time.Now()
+	fmt.Fprintf(hc, "POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\n", addr)
+	_, _ = io.ReadAll(hc) // until the server closes it
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stalled headers held the connection %v, want about --header-timeout (500ms)", d)
+	}
+}
