@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/llmgw/llmgw/providers/providertest"
 	"github.com/llmgw/llmgw/requestlog"
@@ -391,5 +392,33 @@ func TestUpstreamHTMLErrors(t *testing.T) {
 		if err := checkErrorShape(tt.shape, resp.StatusCode, resp.Header, body); err != nil {
 			t.Errorf("%s, upstream HTML %d: %v; body %.300s", tt.path, tt.status, err, body)
 		}
+	}
+}
+
+// TestStreamHeaderTimeout: a streaming attempt whose upstream sends no
+// headers fails over after StreamHeaderTimeout instead of holding the
+// client until the request timeout; a provider's own timeout overrides it.
+func TestStreamHeaderTimeout(t *testing.T) {
+	stream := providertest.Fixture(t, "openai_chat_stream_text_with_usage.sse")
+	const body = `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	silent := providertest.New(t, providertest.Reply{SSE: true, Body: stream, Delay: 3 * time.Second})
+	b := providertest.New(t, providertest.Reply{SSE: true, Body: stream})
+	h := newHarness(t, providerDecl("a", "openai", silent.URL, "")+providerDecl("b", "openai", b.URL, "priority = 2")+
+		"def route(req, ctx):\n    return [a, b]\n", func(c *Config) { c.StreamHeaderTimeout = 200 * time.Millisecond })
+	start := time.Now()
+	resp, out := h.do(http.MethodPost, "/v1/chat/completions", body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-LLMGW-Provider") != "b" {
+		t.Errorf("silent stream upstream: %d via %q %.200s, want 200 from b", resp.StatusCode, resp.Header.Get("X-LLMGW-Provider"), out)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("failed over after %v, want about StreamHeaderTimeout (200ms)", d)
+	}
+
+	slow := providertest.New(t, providertest.Reply{SSE: true, Body: stream, Delay: 500 * time.Millisecond})
+	h = newHarness(t, providerDecl("a", "openai", slow.URL, "timeout = 30")+providerDecl("b", "openai", b.URL, "priority = 2")+
+		"def route(req, ctx):\n    return [a, b]\n", func(c *Config) { c.StreamHeaderTimeout = 200 * time.Millisecond })
+	resp, out = h.do(http.MethodPost, "/v1/chat/completions", body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-LLMGW-Provider") != "a" {
+		t.Errorf("provider timeout = 30: %d via %q %.200s, want 200 from a", resp.StatusCode, resp.Header.Get("X-LLMGW-Provider"), out)
 	}
 }

@@ -94,6 +94,10 @@ type Config struct {
 	// StreamIdleTimeout is the longest wait between two stream events from
 	// an upstream; 0 means 5 minutes.
 	StreamIdleTimeout time.Duration
+	// StreamHeaderTimeout bounds how long a streaming attempt waits for
+	// the upstream's response headers when its provider declares no
+	// timeout of its own; past it the attempt fails over. 0 means 60 s.
+	StreamHeaderTimeout time.Duration
 	// MaxConcurrent caps requests in flight on the front doors; past it
 	// clients get 503 in their protocol's shape, with Retry-After: 1. 0
 	// means 4096.
@@ -187,6 +191,9 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.StreamIdleTimeout <= 0 {
 		s.cfg.StreamIdleTimeout = 5 * time.Minute
+	}
+	if s.cfg.StreamHeaderTimeout <= 0 {
+		s.cfg.StreamHeaderTimeout = 60 * time.Second
 	}
 	if s.cfg.MaxConcurrent <= 0 {
 		s.cfg.MaxConcurrent = 4096

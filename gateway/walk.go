@@ -301,6 +301,17 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 	if up == x.ep.proto {
 		url = withClientQuery(url, x.r, ua)
 	}
+	// An upstream that never answers a stream would hold the client until
+	// the request timeout: unless the provider sets its own timeout, a
+	// stream's response headers must come within StreamHeaderTimeout, past
+	// which the attempt is a timeout and the walk fails over.
+	var headerTimer *time.Timer
+	if stream && prov.Timeout <= 0 {
+		actx, cancelAttempt := context.WithCancelCause(ctx)
+		defer cancelAttempt(nil) // the stream is relayed before send returns
+		ctx = actx
+		headerTimer = time.AfterFunc(x.s.cfg.StreamHeaderTimeout, func() { cancelAttempt(errHeaderTimeout) })
+	}
 	hreq, err := newUpstreamRequest(ctx, url, body, x.shared)
 	if err != nil {
 		return fail("connect", 0, err)
@@ -340,7 +351,13 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 			return fail("auth", http.StatusUnauthorized, ierr)
 		}
 	}
+	if headerTimer != nil {
+		headerTimer.Stop()
+	}
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errHeaderTimeout) {
+			return fail("timeout", 0, fmt.Errorf("%w (%s)", errHeaderTimeout, x.s.cfg.StreamHeaderTimeout))
+		}
 		return fail(ctxErrKind(ctx, err), 0, err)
 	}
 	// An upstream may quote the request, credentials included, in an error,
@@ -540,6 +557,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // errIdle is the cause of an upstream stream cancelled for silence.
 var errIdle = errors.New("upstream stream idle too long")
+
+// errHeaderTimeout ends a stream attempt whose upstream sent no response
+// headers within StreamHeaderTimeout.
+var errHeaderTimeout = errors.New("upstream sent no stream headers in time")
 
 // firstEvent reads the first event of an upstream stream.
 func firstEvent(rd *sse.Reader) (sse.Event, error) {
