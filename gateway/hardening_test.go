@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -420,5 +421,88 @@ func TestStreamHeaderTimeout(t *testing.T) {
 	resp, out = h.do(http.MethodPost, "/v1/chat/completions", body)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-LLMGW-Provider") != "a" {
 		t.Errorf("provider timeout = 30: %d via %q %.200s, want 200 from a", resp.StatusCode, resp.Header.Get("X-LLMGW-Provider"), out)
+	}
+}
+
+// bigChat is a valid chat completion of about n bytes.
+func bigChat(n int) []byte {
+	return []byte(`{"id":"c1","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"` +
+		strings.Repeat("x", n) + `"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+}
+
+// TestResponseBodyBounds: a non-streaming upstream body is read whole
+// before it is relayed, so memory is bounded twice: one body past
+// MaxResponseBytes fails its attempt, and bodies held at once past
+// ResponseBudget fail with 502 in the caller's shape, before any of the
+// announced length is allocated.
+func TestResponseBodyBounds(t *testing.T) {
+	const chat = `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`
+	huge := providertest.New(t, providertest.Reply{Body: bigChat(2 << 20)})
+	h := newHarness(t, providerDecl("a", "openai", huge.URL, "")+"def route(req, ctx):\n    return [a]\n",
+		func(c *Config) { c.MaxResponseBytes = 1 << 20 })
+	resp, body := h.do(http.MethodPost, "/v1/chat/completions", chat)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("2 MiB body over a 1 MiB cap = %d, want 502", resp.StatusCode)
+	}
+	if err := checkErrorShape("openai", resp.StatusCode, resp.Header, body); err != nil || len(body) > 4<<10 {
+		t.Errorf("error body (%d bytes): %v", len(body), err)
+	}
+
+	// One answer announces 3 MiB and stalls after its first bytes, holding
+	// its reservation; a second, concurrent one cannot fit in a 4 MiB
+	// budget.
+	release := make(chan struct{})
+	var calls atomic.Int32
+	const size = 3 << 20
+	up := providertest.New(t, providertest.Reply{})
+	up.Handle(func(w http.ResponseWriter, r *http.Request) {
+		b := bigChat(size)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		if calls.Add(1) == 1 {
+			_, _ = w.Write(b[:100])
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			_, _ = w.Write(b[100:])
+			return
+		}
+		_, _ = w.Write(b)
+	})
+	h = newHarness(t, providerDecl("a", "openai", up.URL, "")+"def route(req, ctx):\n    return [a]\n",
+		func(c *Config) { c.MaxResponseBytes, c.ResponseBudget = 8<<20, 4<<20 })
+	first := make(chan int, 1)
+	go func() {
+		resp, _ := h.do(http.MethodPost, "/v1/chat/completions", chat)
+		first <- resp.StatusCode
+	}()
+	for deadline := time.Now().Add(5 * time.Second); h.gw.respBudget.used.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first answer never reserved its body")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, body = h.do(http.MethodPost, "/v1/chat/completions", chat)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("second answer over the budget = %d, want 502", resp.StatusCode)
+	}
+	if err := checkErrorShape("openai", resp.StatusCode, resp.Header, body); err != nil {
+		t.Errorf("over budget: %v; body %.200s", err, body)
+	}
+	if used := h.gw.respBudget.used.Load(); used > 4<<20 {
+		t.Errorf("%d bytes reserved, over the 4 MiB budget", used)
+	}
+	close(release)
+	if st := <-first; st != http.StatusOK {
+		t.Errorf("first answer = %d, want 200", st)
+	}
+	if used := h.gw.respBudget.used.Load(); used != 0 {
+		t.Errorf("%d bytes still reserved after both answers", used)
+	}
+	if st := h.gw.Health().Snapshot("a"); st.State != "" && st.State != "healthy" {
+		t.Errorf("provider marked %q for the gateway's own budget", st.State)
 	}
 }

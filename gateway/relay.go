@@ -116,8 +116,21 @@ func responseHeaders(dst, src http.Header) {
 func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, resp *http.Response, creds [][]byte) (relayed, *failure) {
 	defer resp.Body.Close()
 	var r relayed
-	b, err := readAll(io.LimitReader(resp.Body, maxResponseBody), resp.ContentLength, maxResponseBody, nil)
-	if err != nil {
+	br := &budgetReader{r: resp.Body, b: x.s.respBudget, limit: x.s.cfg.MaxResponseBytes}
+	defer br.release() // the body is written before relayBody returns
+	var b []byte
+	err := br.reserve(max(resp.ContentLength, 0))
+	if err == nil {
+		b, err = readAll(br, resp.ContentLength, x.s.cfg.MaxResponseBytes, nil)
+	}
+	switch {
+	case errors.Is(err, errBudget):
+		// The gateway's own limit, not the provider's fault: refused in
+		// the caller's shape, the provider's health untouched.
+		return r, &failure{prov: prov, up: up, final: &HTTPError{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: errBudget.Error() + "; try again", Err: err}}
+	case errors.Is(err, errBodyTooLarge):
+		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: fmt.Sprintf("%v (%d bytes)", errBodyTooLarge, x.s.cfg.MaxResponseBytes)}}
+	case err != nil:
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}
 	b = scrubBytes(b, creds)

@@ -94,6 +94,14 @@ type Config struct {
 	// StreamIdleTimeout is the longest wait between two stream events from
 	// an upstream; 0 means 5 minutes.
 	StreamIdleTimeout time.Duration
+	// MaxResponseBytes caps one non-streaming upstream body, which is read
+	// whole before it is relayed; a larger one fails the attempt. 0 means
+	// 32 MiB.
+	MaxResponseBytes int64
+	// ResponseBudget caps the bytes of such bodies held at once across all
+	// requests; an attempt that would pass it fails with 502. 0 means
+	// 256 MiB.
+	ResponseBudget int64
 	// StreamHeaderTimeout bounds how long a streaming attempt waits for
 	// the upstream's response headers when its provider declares no
 	// timeout of its own; past it the attempt fails over. 0 means 60 s.
@@ -147,16 +155,18 @@ type Config struct {
 
 // Server is the gateway's HTTP handler.
 type Server struct {
-	cfg     Config
-	now     func() time.Time
-	health  *health.Tracker
-	sticky  *sticky.Table
-	router  chi.Router
-	slots   chan struct{}
-	clients *clientCache
-	models  *modelCatalog
-	bodies  bodyBuffers
-	streams streamBuffers
+	cfg    Config
+	now    func() time.Time
+	health *health.Tracker
+	sticky *sticky.Table
+	router chi.Router
+	slots  chan struct{}
+	// respBudget bounds buffered upstream bodies across requests.
+	respBudget *byteBudget
+	clients    *clientCache
+	models     *modelCatalog
+	bodies     bodyBuffers
+	streams    streamBuffers
 	// adapters (builtinAdapters and Config.Adapters) and doors (their
 	// front doors with a fixed path, by path) are immutable after New.
 	adapters map[llm.Protocol]Adapter
@@ -192,6 +202,13 @@ func New(cfg Config) *Server {
 	if s.cfg.StreamIdleTimeout <= 0 {
 		s.cfg.StreamIdleTimeout = 5 * time.Minute
 	}
+	if s.cfg.MaxResponseBytes <= 0 {
+		s.cfg.MaxResponseBytes = 32 << 20
+	}
+	if s.cfg.ResponseBudget <= 0 {
+		s.cfg.ResponseBudget = 256 << 20
+	}
+	s.respBudget = &byteBudget{max: s.cfg.ResponseBudget}
 	if s.cfg.StreamHeaderTimeout <= 0 {
 		s.cfg.StreamHeaderTimeout = 60 * time.Second
 	}

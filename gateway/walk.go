@@ -22,8 +22,6 @@ import (
 // maxErrorBody bounds how much of an upstream error body is read.
 const maxErrorBody = 1 << 20
 
-// maxResponseBody bounds a non-streaming upstream response.
-const maxResponseBody = 128 << 20
 
 // failure is one failed attempt.
 type failure struct {
