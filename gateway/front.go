@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"mime"
 	"net"
@@ -56,14 +57,17 @@ type endpoint struct {
 // exchange is the state of one client request, from arrival to its log
 // record.
 type exchange struct {
-	s     *Server
-	ep    endpoint
-	ca    Adapter // the client's protocol's
-	w     http.ResponseWriter
-	r     *http.Request
-	id    string
-	start time.Time
-	log   *zerolog.Logger // built on first use: most requests log nothing
+	// linger is set when a body over the limit is refused: after the 413,
+	// the rest of the body is read and dropped, boundedly (lingerBody).
+	linger bool
+	s      *Server
+	ep     endpoint
+	ca     Adapter // the client's protocol's
+	w      http.ResponseWriter
+	r      *http.Request
+	id     string
+	start  time.Time
+	log    *zerolog.Logger // built on first use: most requests log nothing
 
 	admission
 	clientReq *llm.Request // decoded from body on first need (conversion), then kept
@@ -199,6 +203,7 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, ep endpoint, e *
 func (s *Server) serveFront(w http.ResponseWriter, r *http.Request, ep endpoint) {
 	x := s.newExchange(w, r, ep)
 	defer x.finish()
+	defer x.lingerBody() // after the slot is given back
 
 	select {
 	case s.slots <- struct{}{}:
@@ -330,6 +335,7 @@ func (x *exchange) readBody() error {
 		return &HTTPError{Status: http.StatusUnsupportedMediaType, Type: llm.ErrInvalidRequest, Message: "content type must be application/json, not " + capInput(ct)}
 	}
 	tooLarge := func() error {
+		x.startLinger()
 		return &HTTPError{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Message: "request body is larger than " + strconv.FormatInt(x.s.cfg.MaxBodyBytes, 10) + " bytes"}
 	}
 	if x.r.ContentLength > x.s.cfg.MaxBodyBytes {
@@ -373,6 +379,44 @@ func (x *exchange) readBody() error {
 	}
 	x.body = body
 	return nil
+}
+
+// lingerFor and lingerFactor bound what lingerBody reads: a client that
+// writes its whole body before reading its answer (Python's urllib and
+// httpx do) would otherwise meet a connection reset instead of the 413.
+const (
+	lingerFor    = 3 * time.Second
+	lingerFactor = 2 // at most this many times MaxBodyBytes
+)
+
+// startLinger prepares the answer to a body over the limit for lingering:
+// full duplex, so that the body may still be read once the 413 is written,
+// and Connection: close, so that nothing left is read as a next request. A
+// client that asked for 100-continue sends no body and is not waited for.
+func (x *exchange) startLinger() {
+	x.w.Header().Set("Connection", "close")
+	if strings.EqualFold(x.r.Header.Get("Expect"), "100-continue") {
+		return
+	}
+	rc := http.NewResponseController(x.w)
+	if rc.EnableFullDuplex() == nil {
+		x.linger = true
+	}
+}
+
+// lingerBody, once the 413 is answered, reads and drops what the client
+// still sends, up to lingerFactor times the limit and for lingerFor at
+// most, so that the client reads its answer rather than a reset.
+func (x *exchange) lingerBody() {
+	if !x.linger {
+		return
+	}
+	rc := http.NewResponseController(x.w)
+	_ = rc.Flush()
+	if rc.SetReadDeadline(time.Now().Add(lingerFor)) != nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, x.r.Body, lingerFactor*x.s.cfg.MaxBodyBytes)
 }
 
 // jsonContentType reports whether a request Content-Type announces JSON:

@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -504,5 +508,44 @@ func TestResponseBodyBounds(t *testing.T) {
 	}
 	if st := h.gw.Health().Snapshot("a"); st.State != "" && st.State != "healthy" {
 		t.Errorf("provider marked %q for the gateway's own budget", st.State)
+	}
+}
+
+// TestTooLargeBodyWrittenWhole: a client that writes its whole oversized
+// body before reading (Python's urllib and httpx do) reads the 413, not a
+// connection reset, whether the length is announced or the body chunked.
+func TestTooLargeBodyWrittenWhole(t *testing.T) {
+	// Larger than what loopback socket buffers absorb, so that a server
+	// that stops reading leaves the client blocked in its write.
+	const limit = 4 << 20
+	h := newHarness(t, demoPolicy, func(c *Config) { c.MaxBodyBytes = limit })
+	addr := serveHTTP(t, h.gw)
+	body := `{"model":"gpt-4o","pad":"` + strings.Repeat("x", limit*7/4) + `","messages":[]}`
+	for _, chunked := range []bool{false, true} {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		framing := fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
+		if chunked {
+			framing = fmt.Sprintf("Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+		}
+		req := "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + framing
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Errorf("chunked %v: writing the body: %v", chunked, err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("chunked %v: no answer after writing the whole body: %v", chunked, err)
+			conn.Close()
+			continue
+		}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		conn.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("chunked %v: status %d, want 413", chunked, resp.StatusCode)
+		}
 	}
 }

@@ -22,7 +22,6 @@ import (
 // maxErrorBody bounds how much of an upstream error body is read.
 const maxErrorBody = 1 << 20
 
-
 // failure is one failed attempt.
 type failure struct {
 	err  *llm.UpstreamError
