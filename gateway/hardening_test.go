@@ -549,3 +549,34 @@ func TestTooLargeBodyWrittenWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestUnterminatedPassStream: a same-protocol stream that the upstream ends
+// by closing the connection before its protocol's final event is a
+// failure: the client gets the protocol's error event after what was
+// relayed, and the log row says the stream failed.
+func TestUnterminatedPassStream(t *testing.T) {
+	for _, tt := range []struct {
+		kind, path, body, events, errMark string
+	}{
+		{"openai", "/v1/chat/completions", `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n", `"error"`},
+		{"anthropic", "/v1/messages", `{"model":"claude-sonnet-4","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude\",\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n" +
+				"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n", "event: error"},
+		{"gemini", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`,
+			"data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hel\"}]},\"index\":0}]}\n\n", `"error"`},
+	} {
+		up := providertest.New(t, providertest.Reply{SSE: true, Body: []byte(tt.events)})
+		h := newHarness(t, providerDecl("p", tt.kind, up.URL, "")+"def route(req, ctx):\n    return [p]\n")
+		resp, body := h.do(http.MethodPost, tt.path, tt.body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %.200s", tt.kind, resp.StatusCode, body)
+		}
+		if !strings.Contains(string(body), "Hel") || !strings.Contains(string(body), tt.errMark) {
+			t.Errorf("%s: body %q, want the relayed events then an error event", tt.kind, body)
+		}
+		if rec := recordOf(t, h.rec, resp.Header.Get("X-Request-Id")); rec.ErrorClass == "" || rec.ErrorMessage == "" {
+			t.Errorf("%s: log row class %q message %q, want a failed stream", tt.kind, rec.ErrorClass, rec.ErrorMessage)
+		}
+	}
+}

@@ -341,6 +341,7 @@ func describeBody(h http.Header, b []byte) string {
 func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relayed) error {
 	scan := x.ca.NewUsageScanner()
 	ended := false
+	partial := false // the last bytes relayed end inside an event
 	for {
 		scan.Observe(ev)
 		if raw, data, send := x.ca.RelayEvent(ev, x.hideUsage); send {
@@ -351,6 +352,7 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relaye
 			if err := out.event(raw, data); err != nil {
 				return err
 			}
+			partial = len(raw) > 0 && !bytes.HasSuffix(raw, []byte("\n\n")) && !bytes.HasSuffix(raw, []byte("\r\n\r\n"))
 			ended = ended || finalEvent(ev)
 		}
 		if u, ok := scan.Usage(); ok {
@@ -361,10 +363,24 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relaye
 			if ended {
 				return io.EOF
 			}
+			if errors.Is(err, io.EOF) {
+				// The upstream closed a stream it never finished: a
+				// truncation, not a success. A cut event is ended first,
+				// so that the error event that follows parses.
+				if partial {
+					_ = out.write([]byte("\n\n"))
+				}
+				return errUnterminated
+			}
 			return err
 		}
 	}
 }
+
+// errUnterminated ends a pass-through stream that the upstream closed
+// before its protocol's final event ([DONE], message_stop,
+// response.completed, Gemini's chunk with a finishReason).
+var errUnterminated = errors.New("the upstream closed the stream before its final event")
 
 // finalEvent reports a stream's last event, in any protocol's shape:
 // OpenAI's data: [DONE], Anthropic's message_stop, a Responses

@@ -39,7 +39,9 @@ func TestStreamBuffersAreRecycled(t *testing.T) {
 		s := `data: {"choices":[{"delta":{"content":"stream ` + string(rune('0'+i%10)) + `"}}]}` + "\n\n" +
 			`data: {"choices":[{"delta":{"content":"you sent [REDACTED]"}}]}` + "\n\n"
 		if i == 1 {
-			return s + "data: sk-prov"
+			// Cut without its final event: the cut event is ended and the
+			// client gets the protocol's error event after it.
+			return s + "data: sk-prov\n\n" + `data: {"error":{"message":"upstream stream failed: the upstream closed the stream before its final event","type":"server_error","param":null,"code":null}}` + "\n\n"
 		}
 		return s + "data: [DONE]\n\n"
 	}
