@@ -37,6 +37,7 @@ type startOptions struct {
 	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests, otel *string
 	allowedOrigins, allowedHosts                                                          *string
 	bodyTimeout, headerTimeout, maxConcurrent                                             *string
+	streamHeaderTimeout, maxResponseBody, responseBudget                                  *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -45,21 +46,24 @@ type startOptions struct {
 func startFlags(e env) (*flag.FlagSet, startOptions) {
 	fs := flagSet("start", e)
 	return fs, startOptions{
-		policy:         envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
-		listen:         envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
-		db:             envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
-		prices:         envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
-		retention:      envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
-		grace:          envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
-		logFormat:      envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
-		logLevel:       envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
-		requireTests:   envString(fs, e, "require-tests", "LLMGW_REQUIRE_TESTS", "false", "`true` refuses a policy without *_test.star tests, at start and at every reload (without it such a policy loads with a warning)"),
-		allowedOrigins: envString(fs, e, "allowed-origins", "LLMGW_ALLOWED_ORIGINS", "", "comma-separated browser `origins` (https://app.example, or *) that may call the gateway cross-site and get CORS headers; none by default"),
-		allowedHosts:   envString(fs, e, "allowed-hosts", "LLMGW_ALLOWED_HOSTS", "", "comma-separated Host `names` the admin API and dashboard answer without admin_key(), besides loopback ones"),
-		bodyTimeout:    envString(fs, e, "body-timeout", "LLMGW_BODY_TIMEOUT", "2m", "how long a client may take to send its request body (`duration`); a slower one gets 408 and the connection is closed"),
-		headerTimeout:  envString(fs, e, "header-timeout", "LLMGW_HEADER_TIMEOUT", "10s", "how long a client may take to send its request headers (`duration`)"),
-		maxConcurrent:  envString(fs, e, "max-concurrent", "LLMGW_MAX_CONCURRENT", "4096", "requests in flight on the front doors (`n`); past it, 503 with Retry-After"),
-		otel:           envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
+		policy:              envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
+		listen:              envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
+		db:                  envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
+		prices:              envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
+		retention:           envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
+		grace:               envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
+		logFormat:           envString(fs, e, "log-format", "LLMGW_LOG_FORMAT", "json", "log `format` on stderr: json or console"),
+		logLevel:            envString(fs, e, "log-level", "LLMGW_LOG_LEVEL", "info", "log `level`: debug (a line per request), info, warn or error"),
+		requireTests:        envString(fs, e, "require-tests", "LLMGW_REQUIRE_TESTS", "false", "`true` refuses a policy without *_test.star tests, at start and at every reload (without it such a policy loads with a warning)"),
+		allowedOrigins:      envString(fs, e, "allowed-origins", "LLMGW_ALLOWED_ORIGINS", "", "comma-separated browser `origins` (https://app.example, or *) that may call the gateway cross-site and get CORS headers; none by default"),
+		allowedHosts:        envString(fs, e, "allowed-hosts", "LLMGW_ALLOWED_HOSTS", "", "comma-separated Host `names` the admin API and dashboard answer without admin_key(), besides loopback ones"),
+		bodyTimeout:         envString(fs, e, "body-timeout", "LLMGW_BODY_TIMEOUT", "2m", "how long a client may take to send its request body (`duration`); a slower one gets 408 and the connection is closed"),
+		headerTimeout:       envString(fs, e, "header-timeout", "LLMGW_HEADER_TIMEOUT", "10s", "how long a client may take to send its request headers (`duration`)"),
+		maxConcurrent:       envString(fs, e, "max-concurrent", "LLMGW_MAX_CONCURRENT", "4096", "requests in flight on the front doors (`n`); past it, 503 with Retry-After"),
+		streamHeaderTimeout: envString(fs, e, "stream-header-timeout", "LLMGW_STREAM_HEADER_TIMEOUT", "60s", "how long a streaming attempt waits for the upstream's response headers before failing over (`duration`), unless the provider sets timeout="),
+		maxResponseBody:     envString(fs, e, "max-response-body", "LLMGW_MAX_RESPONSE_BODY", "33554432", "largest non-streaming upstream body read (`bytes`); a larger one fails the attempt"),
+		responseBudget:      envString(fs, e, "response-budget", "LLMGW_RESPONSE_BUDGET", "268435456", "non-streaming upstream bodies held at once across requests (`bytes`); past it, 502"),
+		otel:                envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
 	}
 }
 
@@ -97,6 +101,18 @@ func runStart(ctx context.Context, args []string, e env) error {
 	maxConcurrent, err := strconv.Atoi(*opt.maxConcurrent)
 	if err != nil || maxConcurrent <= 0 {
 		return fmt.Errorf("start: --max-concurrent: want a positive integer, got %q", *opt.maxConcurrent)
+	}
+	streamHeaderTimeout, err := time.ParseDuration(*opt.streamHeaderTimeout)
+	if err != nil || streamHeaderTimeout <= 0 {
+		return fmt.Errorf("start: --stream-header-timeout: want a positive duration, got %q", *opt.streamHeaderTimeout)
+	}
+	maxResponseBody, err := strconv.ParseInt(*opt.maxResponseBody, 10, 64)
+	if err != nil || maxResponseBody <= 0 {
+		return fmt.Errorf("start: --max-response-body: want a positive number of bytes, got %q", *opt.maxResponseBody)
+	}
+	responseBudget, err := strconv.ParseInt(*opt.responseBudget, 10, 64)
+	if err != nil || responseBudget <= 0 {
+		return fmt.Errorf("start: --response-budget: want a positive number of bytes, got %q", *opt.responseBudget)
 	}
 	requireTests, err := strconv.ParseBool(*opt.requireTests)
 	if err != nil {
@@ -234,11 +250,14 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Logger:    logger,
 		Traces:    traces.TracerProvider(),
 
-		BodyTimeout:       bodyTimeout,
-		ReadHeaderTimeout: headerTimeout,
-		MaxConcurrent:     maxConcurrent,
-		AllowedOrigins:    splitList(*opt.allowedOrigins),
-		AllowedHosts:      splitList(*opt.allowedHosts),
+		BodyTimeout:         bodyTimeout,
+		ReadHeaderTimeout:   headerTimeout,
+		MaxConcurrent:       maxConcurrent,
+		StreamHeaderTimeout: streamHeaderTimeout,
+		MaxResponseBytes:    maxResponseBody,
+		ResponseBudget:      responseBudget,
+		AllowedOrigins:      splitList(*opt.allowedOrigins),
+		AllowedHosts:        splitList(*opt.allowedHosts),
 	})
 
 	ln, err := net.Listen("tcp", *opt.listen)

@@ -67,3 +67,13 @@ func TestStartTimeoutFlags(t *testing.T) {
 		t.Errorf("stalled headers held the connection %v, want about --header-timeout (500ms)", d)
 	}
 }
+
+// TestStartResponseBodyFlag: --max-response-body reaches the server: an
+// answer longer than it fails instead of being buffered.
+func TestStartResponseBodyFlag(t *testing.T) {
+	g := startGateway(t, map[string]string{"LLMGW_RESPONSE_BUDGET": "1048576"}, "--policy", examplePolicy(t), "--max-response-body", "64")
+	resp, b := postJSON(t, g.url+"/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}`)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("answer over --max-response-body = %d %.200s, want 502", resp.StatusCode, b)
+	}
+}
