@@ -256,7 +256,7 @@ func TestBrowserGuard(t *testing.T) {
 
 	resp, body = open.do(http.MethodPost, "/v1/chat/completions", chat, "Origin", "https://app.example")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
-		t.Errorf("allowed origin = %d, Access-Control-Allow-Origin %q; want 200 naming the origin", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		t.Errorf("allowed origin = %d %.200s, Access-Control-Allow-Origin %q; want 200 naming the origin", resp.StatusCode, body, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 	if resp.Header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Errorf("upstream's Access-Control-Allow-Credentials relayed")
