@@ -272,6 +272,11 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 		}
 		example(replayExample{RequestID: d.RequestID, Model: req.Model, Before: d.Provider + "/" + d.UpstreamModel, After: c.Provider + "/" + model})
 		newCost, _, ok := prices.Cost(model, d.Usage)
+		if np, found := pol.Provider(c.Provider); found && pricing.FreeKind(np.Kind) {
+			// The gateway logs a free kind's answers at no cost whatever
+			// the model; the projection must too.
+			newCost, ok = 0, true
+		}
 		if d.CostMicros == nil || !ok {
 			rep.Unpriced++
 			continue

@@ -140,3 +140,41 @@ def route(req, ctx):
 		t.Errorf("replay = %+v", rep)
 	}
 }
+
+// A request the candidate sends to the demo provider is projected at no
+// cost, as the gateway logs demo answers: it used to be priced at the
+// requested model's rate.
+func TestReplayProjectsFreeKindAtNoCost(t *testing.T) {
+	paid := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":100000,"completion_tokens":100000,"total_tokens":200000}}`)
+	}))
+	defer paid.Close()
+	dir := t.TempDir()
+	policy := `
+main = provider("main", kind = "openai", base_url = "` + paid.URL + `/v1", api_key = "sk-main")
+local = provider("local", kind = "demo", priority = 2)
+def route(req, ctx):
+    return [main, local]
+`
+	if err := os.WriteFile(filepath.Join(dir, "policies.star"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, map[string]string{}, "--policy", dir, "--log-level", "error")
+	for i := range 2 {
+		resp, body := postJSON(t, g.url+"/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	if err := g.stop(); err != nil {
+		t.Fatal(err)
+	}
+	cand := filepath.Join(t.TempDir(), "main.star")
+	os.WriteFile(cand, []byte(strings.Replace(policy, "return [main, local]", "return [local]", 1)), 0o644)
+	rep := replayJSON(t, cand, g.db)
+	if rep.Changed != 2 || rep.Unpriced != 0 || rep.CostBefore <= 0 || rep.CostAfter != 0 || rep.CostDelta != -rep.CostBefore {
+		t.Errorf("replay onto demo = %+v, want 2 changed, cost before > 0 and after 0", rep)
+	}
+}
