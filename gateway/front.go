@@ -258,8 +258,11 @@ func (x *exchange) fail(e *HTTPError) {
 
 func (x *exchange) setRouteHeaders() {
 	h := x.w.Header()
-	if x.provider != "" {
-		h.Set("X-LLMGW-Provider", x.provider)
+	// The header names the provider that was called, as the log row does:
+	// a candidate skipped without a call (it cannot serve the request) is
+	// nobody's answer.
+	if p, _ := calledUpstream(x.attempts, x.provider, x.upModel); p != "" {
+		h.Set("X-LLMGW-Provider", p)
 	}
 	h.Set("X-LLMGW-Attempts", strconv.Itoa(len(x.attempts)))
 	if len(x.warnings) > 0 {

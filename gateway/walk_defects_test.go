@@ -51,6 +51,9 @@ func TestStatefulResponsesFieldsAreNotConvertedSilently(t *testing.T) {
 		if c.Count() != 0 {
 			t.Errorf("the Anthropic upstream received %d requests", c.Count())
 		}
+		if p := resp.Header.Get("X-LLMGW-Provider"); p != "" {
+			t.Errorf("X-LLMGW-Provider = %q on a request no provider saw, want none", p)
+		}
 		if rec := h.rec.last(t); rec.Status != http.StatusBadRequest || rec.ErrorClass != "bad_request" || rec.Provider != "" {
 			t.Errorf("log row status %d class %q provider %q, want 400 bad_request and no provider", rec.Status, rec.ErrorClass, rec.Provider)
 		}
