@@ -353,6 +353,15 @@ type Summary struct {
 	ByServedModel []ServedModelCounters `json:"by_served_model"`
 	ByProvider    []ProviderCounters    `json:"by_provider"`
 	ByKey         []KeyCounters         `json:"by_key"`
+	// StickyHitsSession and StickyHitsKey split the requests whose sticky
+	// binding decided the pick (sticky "hit") by what bound them: a
+	// session, or the client key alone (the logged inputs name no
+	// session). Without a sticky_key hook a request without a session is
+	// bound by its client key, so every request of that key goes to one
+	// provider while the binding lives; StickyHitsKey shows how often
+	// that happened, which a 50/50 split in the policy would not suggest.
+	StickyHitsSession int64 `json:"sticky_hits_session"`
+	StickyHitsKey     int64 `json:"sticky_hits_key"`
 }
 
 // Summary returns the overview of the requests in q's range. Buckets are
@@ -375,7 +384,26 @@ func (db *DB) Summary(ctx context.Context, q SummaryQuery) (*Summary, error) {
 		return nil, err
 	}
 	s.ByModel, s.ByServedModel, s.ByProvider, s.ByKey = g.models, g.served, g.providers, g.keys
+	if s.StickyHitsSession, s.StickyHitsKey, err = db.stickyHits(ctx, tr); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// stickyHits counts the sticky hits in tr bound by a session and by the
+// client key alone. The session is read from the logged inputs (the
+// features column, always JSON the gateway wrote); a row whose inputs were
+// not logged or were cut for size names no session and counts as bound
+// by its key. Only hit rows are parsed.
+func (db *DB) stickyHits(ctx context.Context, tr timeRange) (session, key int64, err error) {
+	where, args := tr.where()
+	q := `SELECT COALESCE(SUM(s != ''), 0), COALESCE(SUM(s = ''), 0) FROM (
+		SELECT CASE WHEN json_valid(features) THEN COALESCE(json_extract(features, '$.session'), '') ELSE '' END AS s
+		FROM requests WHERE ` + where + ` AND sticky = 'hit')`
+	if err := db.read.QueryRowContext(ctx, q, args...).Scan(&session, &key); err != nil {
+		return 0, 0, fmt.Errorf("requestlog: summary sticky hits: %w", err)
+	}
+	return session, key, nil
 }
 
 func (q SummaryQuery) normalize() (SummaryQuery, error) {

@@ -134,3 +134,40 @@ func TestUnpricedMeansUsageWithoutCost(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarySplitsStickyHitsBySessionAndKey: a hit whose logged inputs
+// name a session was bound by it; any other hit was bound by the client
+// key alone (the default sticky key without a session). Misses, rows
+// without stickiness and rows outside the range count as neither.
+func TestSummarySplitsStickyHitsBySessionAndKey(t *testing.T) {
+	db := openTest(t)
+	w, stop := startWriter(t, db, WriterConfig{})
+	at := t0.Add(time.Minute)
+	for _, r := range []*Record{
+		{Time: at, RequestID: "s1", Key: "team", StickyKey: "team:conv-1", Sticky: "hit", Features: []byte(`{"key":"team","session":"conv-1"}`)},
+		{Time: at, RequestID: "s2", Key: "team", StickyKey: "team:conv-2", Sticky: "hit", Features: []byte(`{"key":"team","session":"conv-2","complete":true}`)},
+		{Time: at, RequestID: "k1", Key: "team", StickyKey: "team", Sticky: "hit", Features: []byte(`{"key":"team"}`)},
+		{Time: at, RequestID: "k2", Key: "ci", StickyKey: "ci", Sticky: "hit", Features: []byte(`{"key":"ci","session":""}`)},
+		{Time: at, RequestID: "k3", Key: "ci", StickyKey: "ci", Sticky: "hit"}, // inputs not logged
+		{Time: at, RequestID: "miss", Key: "ci", StickyKey: "ci", Sticky: "miss", Features: []byte(`{"key":"ci"}`)},
+		{Time: at, RequestID: "none", Features: []byte(`{"session":"conv-3"}`)},
+		{Time: t0.Add(-time.Minute), RequestID: "before", Key: "ci", StickyKey: "ci", Sticky: "hit", Features: []byte(`{"key":"ci"}`)},
+	} {
+		w.Record(r)
+	}
+	stop()
+	s, err := db.Summary(context.Background(), SummaryQuery{Since: t0, Until: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.StickyHitsSession != 2 || s.StickyHitsKey != 3 {
+		t.Errorf("sticky hits = %d by session, %d by key; want 2, 3", s.StickyHitsSession, s.StickyHitsKey)
+	}
+	empty, err := db.Summary(context.Background(), SummaryQuery{Since: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.StickyHitsSession != 0 || empty.StickyHitsKey != 0 {
+		t.Errorf("empty range: sticky hits = %d, %d; want 0, 0", empty.StickyHitsSession, empty.StickyHitsKey)
+	}
+}
