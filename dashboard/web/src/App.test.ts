@@ -73,6 +73,15 @@ describe('Overview', () => {
     expect(model.get('[data-test="cost"]').attributes('data-value')).toBe('40')
   })
 
+  it('counts sticky picks by session and by client key apart', async () => {
+    const { wrapper } = mountAt('#/', { '/api/summary': fx.summary })
+    await flushPromises()
+    const line = wrapper.get('[data-test="sticky-picks"]')
+    expect(line.get('[data-test="sticky-hits-session"]').attributes('data-value')).toBe('1200')
+    expect(line.get('[data-test="sticky-hits-key"]').attributes('data-value')).toBe('34567')
+    expect(line.text().replace(/\s+/g, ' ')).toBe('Sticky picks: 1,200 by session, 34,567 by client key')
+  })
+
   it('reloads with the picked range', async () => {
     const { wrapper, calls } = mountAt('#/', { '/api/summary': fx.summary })
     await flushPromises()

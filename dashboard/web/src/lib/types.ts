@@ -33,6 +33,13 @@ export interface Summary {
   by_served_model: (Counters & { model: string; served_model: string })[]
   by_provider: ProviderCounters[]
   by_key: (Counters & { key: string })[]
+  /**
+   * Requests whose sticky binding decided the pick, by what bound them: a
+   * session, or the client key alone (no session; the default sticky key
+   * then binds every request of that key to one provider).
+   */
+  sticky_hits_session: number
+  sticky_hits_key: number
 }
 
 /**

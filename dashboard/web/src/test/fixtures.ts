@@ -34,6 +34,8 @@ export const summary: Summary = {
     { provider: 'anthropic', ...c(0, 0, 0, 0, 0), attempts: 2, attempt_errors: 2, failovers: 2 },
   ],
   by_key: [{ key: 'team-a', ...c(1234567, 89, 987654321, 12345678, 42.5) }],
+  sticky_hits_session: 1200,
+  sticky_hits_key: 34567,
 }
 
 export const item = {
