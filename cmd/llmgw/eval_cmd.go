@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -94,9 +93,7 @@ func runEval(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(e.stdout, res)
 	}
 	printEval(e.stdout, req, res, *explain)
 	return nil

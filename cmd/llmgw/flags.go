@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -122,4 +124,11 @@ func parseDays(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration %q", v)
 	}
 	return d, nil
+}
+
+// printJSON writes v to w as indented JSON: every command's --json output.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

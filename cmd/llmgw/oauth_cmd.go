@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -267,9 +266,7 @@ func oauthStatus(ctx context.Context, args []string, e env) error {
 		rows = append(rows, accountStatus{a.Name, a.Kind, state, a.Expiry, a.LastRefresh, a.Scopes, a.LastError})
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(e.stdout, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(e.stdout, "no oauth accounts; log in with 'llmgw oauth login NAME --kind KIND'")

@@ -92,9 +92,7 @@ func runReload(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(ans); err != nil {
+		if err := printJSON(e.stdout, ans); err != nil {
 			return err
 		}
 	} else if ans.OK {

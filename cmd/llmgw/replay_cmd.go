@@ -129,9 +129,7 @@ func runReplay(ctx context.Context, args []string, e env) error {
 	rep := replay(ctx, eng.Policy(), logged, versions.get, shown)
 	rep.Since = *sinceFlag
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return printJSON(e.stdout, rep)
 	}
 	printReplay(e, rep)
 	return nil

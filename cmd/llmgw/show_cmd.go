@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -75,9 +74,7 @@ func runShow(ctx context.Context, args []string, e env) error {
 		sp.Keys = append(sp.Keys, k.Name)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sp)
+		return printJSON(e.stdout, sp)
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "policy %s (%s)\n\n", sp.Policy, strings.Join(sp.Files, ", "))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,9 +43,7 @@ func runStats(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return printJSON(e.stdout, st)
 	}
 	return printStats(e.stdout, st, *dbPath, *sinceFlag, window == 0)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"text/tabwriter"
@@ -54,9 +53,7 @@ func runStatus(ctx context.Context, args []string, e env) error {
 	}
 	rep.Providers = provs.Providers
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return printJSON(e.stdout, rep)
 	}
 	p := rep.Policy
 	fmt.Fprintf(e.stdout, "policy %s, loaded %s (%d reloads, %d refused)\n", p.Hash, p.LoadedAt.Format(time.RFC3339), p.Reloads, p.ReloadFailures)

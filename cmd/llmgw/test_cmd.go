@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -53,9 +52,7 @@ func runTest(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(e.stdout, rep); err != nil {
 			return err
 		}
 	} else {
@@ -103,9 +100,7 @@ const capNameWidth = 36
 func printCapabilities(w io.Writer, asJSON bool) error {
 	caps := builtins.Capabilities()
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(caps)
+		return printJSON(w, caps)
 	}
 	width := map[string]int{} // of each group's first column
 	for _, c := range caps {
