@@ -78,6 +78,20 @@ type Config struct {
 	// averages with alpha = 2/(Window+1). Zero or negative means
 	// DefaultWindow (20).
 	Window int
+	// OnCooldown, when set, is told of every cooldown the Tracker starts
+	// or extends itself (MarkFailed, Cooldown, or an attempt's Outcome),
+	// so that replicas sharing their state can honour it too; cooldowns
+	// applied with ApplyCooldown are not reported back. It is called with
+	// the provider's lock held: it must not block or call the Tracker.
+	OnCooldown func(Cooldown)
+}
+
+// Cooldown is a cooldown on a provider as replicas tell one another: For
+// is the time left rather than an instant, so that clocks need not agree.
+type Cooldown struct {
+	Provider string
+	For      time.Duration
+	Reason   string
 }
 
 // Outcome is the result of one attempt on a provider, reported through the
@@ -118,6 +132,7 @@ type Tracker struct {
 	alpha                 float64
 	now                   func() time.Time
 	rand                  func() float64
+	onCooldown            func(Cooldown)
 
 	// mu guards the following.
 	mu        sync.RWMutex
@@ -134,6 +149,7 @@ func New(cfg Config) *Tracker {
 		jitter:     cfg.Jitter,
 		now:        cfg.Now,
 		rand:       cfg.Rand,
+		onCooldown: cfg.OnCooldown,
 		providers:  make(map[string]*provider),
 	}
 	switch {
@@ -344,7 +360,7 @@ func (t *Tracker) get(name string) *provider {
 	defer t.mu.Unlock()
 	p := t.providers[name]
 	if p == nil {
-		p = new(provider)
+		p = &provider{name: name}
 		t.providers[name] = p
 	}
 	return p
@@ -359,6 +375,7 @@ func (t *Tracker) markFailed(p *provider, now time.Time) {
 	p.level++
 	p.failed = true
 	p.until = now.Add(t.backoff(p.level))
+	t.share(p, now)
 }
 
 // cooldown starts or extends an exact cooldown. The caller holds p.mu.
@@ -372,6 +389,37 @@ func (t *Tracker) cooldown(p *provider, now time.Time, d time.Duration) {
 	}
 	p.failed = true
 	p.until = until
+	t.share(p, now)
+}
+
+// share tells Config.OnCooldown of the cooldown p has just entered. The
+// caller holds p.mu.
+func (t *Tracker) share(p *provider, now time.Time) {
+	if t.onCooldown != nil {
+		t.onCooldown(Cooldown{Provider: p.name, For: p.until.Sub(now), Reason: p.lastError})
+	}
+}
+
+// ApplyCooldown cools provider down as a peer replica did: for c.For from
+// now, unless a longer cooldown is already running. It neither grows the
+// backoff exponent nor reports the cooldown to Config.OnCooldown (the peer
+// has told the others), and a non-positive c.For does nothing.
+func (t *Tracker) ApplyCooldown(c Cooldown) {
+	if c.For <= 0 {
+		return
+	}
+	p := t.get(c.Provider)
+	now := t.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	until := now.Add(c.For)
+	if p.state(now) == Cooling && !p.until.Before(until) {
+		return
+	}
+	p.failed, p.until = true, until
+	if c.Reason != "" {
+		p.noteError(c.Reason, now)
+	}
 }
 
 // backoff returns the jittered cooldown after the level-th failure.

@@ -62,6 +62,8 @@ func (s *Status) UnmarshalJSON(data []byte) error {
 
 // provider is the mutable health of one provider.
 type provider struct {
+	// name is the provider's name, for Config.OnCooldown.
+	name string
 	// mu guards the following.
 	mu sync.Mutex
 	// failed is set from a failure until the next success; the provider

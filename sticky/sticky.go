@@ -176,6 +176,10 @@ func (t *Table) Delete(key string) {
 	}
 }
 
+// TTL returns how long a binding lives after its last use, so that a
+// shared store kept beside the Table expires its bindings alike.
+func (t *Table) TTL() time.Duration { return t.ttl }
+
 // Len returns the number of bindings held. It is cheap (one short lock per
 // shard) and may count bindings that have expired but not yet been swept;
 // CountByProvider counts live bindings only.
