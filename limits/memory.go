@@ -1,0 +1,317 @@
+package limits
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// buckets is the number of one-second buckets of the sliding window.
+const buckets = int64(Window / time.Second)
+
+// sweepEvery is how many admissions pass between two sweeps of idle
+// counters: counters per session or user come and go, and an idle one
+// (nothing in the window, nothing in flight, no spend this period) is
+// forgotten so that memory follows the active counters.
+const sweepEvery = 8192
+
+// Memory is the in-process Store: one map of counters under one mutex,
+// which makes every call atomic over all its charges. A check touches
+// each charge's counter once (a map lookup and a window advance of at most
+// 60 buckets), so its cost does not grow with the number of counters.
+type Memory struct {
+	loc *time.Location
+
+	mu       sync.Mutex
+	counters map[counterKey]*counter
+	admits   int
+}
+
+type counterKey struct{ limit, each string }
+
+type counter struct {
+	win      [buckets]bucket // by second modulo buckets
+	head     int64           // the latest second the window advanced to
+	reqs     int64           // totals of the live buckets
+	toks     int64
+	inFlight int64
+	// usd is the spend of the period [periodStart, periodEnd) (Unix
+	// seconds), per of per.
+	usd                    int64
+	per                    Period
+	periodStart, periodEnd int64
+}
+
+type bucket struct {
+	sec        int64
+	reqs, toks int64
+}
+
+// NewMemory returns an empty Memory whose usd periods are calendar days
+// and months in loc (nil: UTC).
+func NewMemory(loc *time.Location) *Memory {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Memory{loc: loc, counters: make(map[counterKey]*counter)}
+}
+
+// Location is the time zone of the usd periods.
+func (m *Memory) Location() *time.Location { return m.loc }
+
+// get returns c's counter, created when missing, advanced to now.
+func (m *Memory) get(c *Charge, now time.Time) *counter {
+	k := counterKey{c.Limit, c.Each}
+	ctr := m.counters[k]
+	if ctr == nil {
+		ctr = &counter{head: now.Unix()}
+		m.counters[k] = ctr
+	}
+	ctr.advance(now.Unix())
+	if c.Bounds.Per != "" {
+		ctr.period(c.Bounds.Per, now, m.loc)
+	}
+	return ctr
+}
+
+// advance moves the window to second sec, dropping the buckets that left
+// it. A clock that goes back does not move it.
+func (c *counter) advance(sec int64) {
+	if sec <= c.head {
+		return
+	}
+	if sec-c.head >= buckets {
+		c.win = [buckets]bucket{}
+		c.reqs, c.toks = 0, 0
+	} else {
+		for s := c.head + 1; s <= sec; s++ {
+			b := &c.win[s%buckets]
+			c.reqs -= b.reqs
+			c.toks -= b.toks
+			*b = bucket{}
+		}
+	}
+	c.head = sec
+}
+
+// at returns the bucket of second sec, nil when it left the window.
+func (c *counter) at(sec int64) *bucket {
+	if sec <= c.head-buckets || sec > c.head {
+		return nil
+	}
+	b := &c.win[sec%buckets]
+	if b.sec != sec {
+		*b = bucket{sec: sec}
+	}
+	return b
+}
+
+// period moves the usd spend to the period of per containing now.
+func (c *counter) period(per Period, now time.Time, loc *time.Location) {
+	sec := now.Unix()
+	if per == c.per && sec >= c.periodStart && sec < c.periodEnd {
+		return
+	}
+	start, next := PeriodStart(per, now, loc)
+	if per != c.per || start.Unix() != c.periodStart {
+		c.usd = 0
+	}
+	c.per, c.periodStart, c.periodEnd = per, start.Unix(), next.Unix()
+}
+
+// over returns the bound of b that a request with tokens estimated
+// tokens would pass, and when it would not, or "".
+func (c *counter) over(b *Bounds, tokens int64, now time.Time) (string, time.Duration) {
+	switch {
+	case b.RPM > 0 && c.reqs+1 > b.RPM:
+		return BoundRPM, c.expiry(now, c.reqs+1-b.RPM, func(b *bucket) int64 { return b.reqs })
+	case b.TPM > 0 && c.toks > 0 && (c.toks >= b.TPM || c.toks+tokens > b.TPM):
+		need := c.toks + tokens - b.TPM
+		if need > c.toks || need <= 0 {
+			need = c.toks // the request alone: when the window is empty
+		}
+		return BoundTPM, c.expiry(now, need, func(b *bucket) int64 { return b.toks })
+	case b.USDMicros > 0 && c.usd >= b.USDMicros:
+		return BoundUSD, time.Unix(c.periodEnd, 0).Sub(now)
+	case b.Concurrency > 0 && c.inFlight+1 > b.Concurrency:
+		return BoundConcurrency, time.Second
+	}
+	return "", 0
+}
+
+// expiry is how long until need units of the window (as of now, oldest
+// first) leave it.
+func (c *counter) expiry(now time.Time, need int64, units func(*bucket) int64) time.Duration {
+	var got int64
+	for s := c.head - buckets + 1; s <= c.head; s++ {
+		b := &c.win[s%buckets]
+		if b.sec != s {
+			continue
+		}
+		if got += units(b); got >= need {
+			if d := time.Unix(s+buckets, 0).Sub(now); d > 0 {
+				return d
+			}
+			return time.Second
+		}
+	}
+	return Window
+}
+
+// Admit implements Store.
+func (m *Memory) Admit(_ context.Context, now time.Time, charges []Charge, tokens int64) (Verdict, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var v Verdict
+	if len(charges) == 0 {
+		return v, nil
+	}
+	ctrs := make([]*counter, len(charges))
+	for i := range charges {
+		c := &charges[i]
+		ctrs[i] = m.get(c, now)
+		if c.Shadow {
+			continue
+		}
+		if bound, retry := ctrs[i].over(&c.Bounds, tokens, now); bound != "" {
+			v.Refusal = &Refusal{Limit: c.Limit, Each: c.Each, Bound: bound, RetryAfter: retry}
+			return v, nil
+		}
+	}
+	v.Ticket = Ticket{At: now, Tokens: tokens, Charges: make([]Charge, 0, len(charges))}
+	sec := now.Unix()
+	for i := range charges {
+		c := &charges[i]
+		ctr := ctrs[i]
+		if c.Shadow {
+			if bound, retry := ctr.over(&c.Bounds, tokens, now); bound != "" {
+				v.WouldRefuse = append(v.WouldRefuse, Refusal{Limit: c.Limit, Each: c.Each, Bound: bound, Shadow: true, RetryAfter: retry})
+				continue
+			}
+		}
+		b := ctr.at(sec)
+		b.reqs++
+		b.toks += tokens
+		ctr.reqs++
+		ctr.toks += tokens
+		ctr.inFlight++
+		v.Ticket.Charges = append(v.Ticket.Charges, *c)
+	}
+	if m.admits++; m.admits >= sweepEvery {
+		m.admits = 0
+		m.sweep(now)
+	}
+	return v, nil
+}
+
+// Settle implements Store.
+func (m *Memory) Settle(_ context.Context, now time.Time, t Ticket, tokens, usdMicros int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range t.Charges {
+		c := &t.Charges[i]
+		ctr := m.get(c, now)
+		if b := ctr.at(t.At.Unix()); b != nil {
+			d := min(t.Tokens, b.toks)
+			b.toks -= d
+			ctr.toks -= d
+		}
+		if tokens > 0 {
+			if b := ctr.at(now.Unix()); b != nil {
+				b.toks += tokens
+				ctr.toks += tokens
+			}
+		}
+		if c.Bounds.Per != "" {
+			ctr.usd += usdMicros
+		}
+		if ctr.inFlight > 0 {
+			ctr.inFlight--
+		}
+	}
+	return nil
+}
+
+// Usage implements Store.
+func (m *Memory) Usage(_ context.Context, now time.Time, c Charge) (Usage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ctr := m.counters[counterKey{c.Limit, c.Each}]
+	if ctr == nil {
+		return Usage{}, nil
+	}
+	ctr.advance(now.Unix())
+	u := Usage{Requests: ctr.reqs, Tokens: ctr.toks, InFlight: ctr.inFlight}
+	if c.Bounds.Per != "" {
+		ctr.period(c.Bounds.Per, now, m.loc)
+		u.USDMicros = ctr.usd
+	}
+	return u, nil
+}
+
+// Add counts a finished request in charges as if it had been admitted at
+// at and settled at once with tokens and usdMicros, whatever the bounds
+// say: what the gateway does at start to rebuild the counters from the
+// request log, and Replay for each request it lets through.
+func (m *Memory) Add(at time.Time, charges []Charge, tokens, usdMicros int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sec := at.Unix()
+	for i := range charges {
+		c := &charges[i]
+		ctr := m.get(c, at)
+		if b := ctr.at(sec); b != nil {
+			b.reqs++
+			b.toks += tokens
+			ctr.reqs++
+			ctr.toks += tokens
+		}
+		if c.Bounds.Per != "" {
+			ctr.usd += usdMicros
+		}
+	}
+}
+
+// Peaks returns, for each limit with a counter, the highest share of the
+// bounds given for it (by limit name) among its counters at now: the use
+// of the limit that /metrics exports.
+func (m *Memory) Peaks(now time.Time, bounds map[string]Bounds) map[string]float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]float64, len(bounds))
+	for k, ctr := range m.counters {
+		b, ok := bounds[k.limit]
+		if !ok {
+			continue
+		}
+		ctr.advance(now.Unix())
+		u := Usage{Requests: ctr.reqs, Tokens: ctr.toks, InFlight: ctr.inFlight}
+		if b.Per != "" {
+			ctr.period(b.Per, now, m.loc)
+			u.USDMicros = ctr.usd
+		}
+		s := b.Share(u)
+		if prev, seen := out[k.limit]; !seen || s > prev {
+			out[k.limit] = s
+		}
+	}
+	return out
+}
+
+// sweep forgets idle counters.
+func (m *Memory) sweep(now time.Time) {
+	sec := now.Unix()
+	for k, ctr := range m.counters {
+		ctr.advance(sec)
+		if ctr.reqs == 0 && ctr.toks == 0 && ctr.inFlight == 0 && (ctr.usd == 0 || sec >= ctr.periodEnd) {
+			delete(m.counters, k)
+		}
+	}
+}
+
+// Len is the number of counters held.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.counters)
+}
