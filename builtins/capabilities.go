@@ -26,7 +26,7 @@ func Capabilities() []Capability {
 		{"hook", "classify(err, ctx)", "optional; runs after each failed attempt and returns \"retry\", \"failover\", \"fail\", \"cooldown\" (60 s), cooldown(seconds), default_class(err) or None (the default)"},
 		{"hook", "sticky_key(req, ctx)", "optional; returns the session's sticky key, or None or \"\" for no stickiness; without it the key is req.key + \":\" + req.session, req.key alone with no session (a client key is then bound to one provider), req.session alone on an open gateway; return req.session or None for session-only stickiness"},
 
-		{"builtin", "provider(name, kind, base_url=None, api_key=None, priority=1, weight=100, models=None, headers=None, timeout=None, oauth=None)", "declare an upstream; kind is openai, anthropic, gemini or demo (load time only)"},
+		{"builtin", "provider(name, kind, base_url=None, api_key=None, priority=1, weight=100, models=None, headers=None, timeout=None, oauth=None, auto_cache=True)", "declare an upstream; kind is openai, anthropic, gemini or demo (load time only)"},
 		{"builtin", `target(provider, model="", priority=None, weight=None)`, "a candidate with model, priority or weight overrides (model \"\" keeps the provider's); provider may be a target to override again"},
 		{"builtin", "key(name, secret)", "declare a client key; with none the gateway is open (load time only)"},
 		{"builtin", "admin_key(secret)", "protect the dashboard and its API (load time only)"},
@@ -56,6 +56,7 @@ func Capabilities() []Capability {
 		{"provider", "headers=", "dict of extra headers sent upstream"},
 		{"provider", "timeout=", "seconds (or a time.duration) one attempt may take; None means the gateway's default"},
 		{"provider", "oauth=", "name of a subscription account logged in with `llmgw oauth login`, used instead of api_key"},
+		{"provider", "auto_cache=", "False keeps prompt-cache hints the client did not send out of requests converted for this provider (Anthropic cache_control breakpoints, OpenAI's derived prompt_cache_key); default True"},
 
 		{"value", "provider.name / provider.kind / provider.base_url", "attributes of what provider() returns"},
 		{"value", "provider.priority / provider.weight / provider.timeout / provider.models", "attributes of what provider() returns (timeout in seconds)"},

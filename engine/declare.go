@@ -138,11 +138,12 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		apiKey                   starlark.Value // nil: not passed
 		models, headers, timeout starlark.Value = starlark.None, starlark.None, starlark.None
 		priority, weight                        = 1, 100
+		autoCache                               = true
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
 		"name", &name, "kind", &kind, "base_url?", &baseURL, "api_key?", &apiKey,
 		"priority?", &priority, "weight?", &weight, "models?", &models, "headers?", &headers,
-		"timeout?", &timeout, "oauth?", &oauth); err != nil {
+		"timeout?", &timeout, "oauth?", &oauth, "auto_cache?", &autoCache); err != nil {
 		return nil, err
 	}
 	if name == "" {
@@ -158,7 +159,7 @@ func declareProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if weight < 0 {
 		return nil, fmt.Errorf("%s %q: weight must not be negative", b.Name(), name)
 	}
-	p := &Provider{Name: name, Kind: kind, Priority: priority, Weight: weight, BaseURL: pk.BaseURL}
+	p := &Provider{Name: name, Kind: kind, Priority: priority, Weight: weight, BaseURL: pk.BaseURL, NoAutoCache: !autoCache}
 	callPos := thread.CallFrame(1).Pos.String()
 	if err := checkAPIKey(apiKey, oauth, pk.NoKey, d.literalNoKey[callPos]); err != nil {
 		if !d.offline {

@@ -76,6 +76,12 @@ type Provider struct {
 	Headers map[string]string `json:"-"`
 	// Timeout bounds one attempt; 0 means the gateway's default.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// NoAutoCache (provider(auto_cache = False)) keeps the gateway from
+	// adding prompt-cache hints the client did not send to requests it
+	// converts for this provider: Anthropic's cache_control breakpoints,
+	// OpenAI's derived prompt_cache_key. Some compatible endpoints refuse
+	// them, and an operator may not want writes billed at a premium.
+	NoAutoCache bool `json:"no_auto_cache,omitempty"`
 }
 
 // Key is a client key declared with key(name, secret).

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/providers/providertest"
 )
 
 // TestPromptCachingSurvivesConversion: OpenAI, Responses and Gemini
@@ -132,4 +133,48 @@ func TestPromptCachingSurvivesConversion(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAutoCacheOff: provider(auto_cache = False) keeps the hints the
+// client did not send out of a converted request (no cache_control for an
+// Anthropic upstream, no derived prompt_cache_key for an OpenAI one),
+// while the same request to a provider declared without it gets them.
+func TestAutoCacheOff(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		kind, fixture, hint string
+		send                func(t *testing.T, h *harness)
+	}{
+		{"anthropic", "anthropic_nonstream_after_tool_result_response.json", `"cache_control"`, func(t *testing.T, h *harness) {
+			_, err := openaiClient(h).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+				Model:    "any",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Be brief."), openai.UserMessage("weather?")},
+				Tools:    []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather", Parameters: weatherSchema})},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"openai", "openai_cassette_chat-tools.response.200.json", `"prompt_cache_key"`, func(t *testing.T, h *harness) {
+			_, err := anthropicClient(h).Messages.New(ctx, anthropic.MessageNewParams{
+				Model: "claude-sonnet-4-5", MaxTokens: 100,
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("weather?"))},
+			}, aoption.WithHeader("X-Claude-Code-Session-Id", "sess-42"))
+			if err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		for _, arg := range []string{"", "auto_cache = True", "auto_cache = False"} {
+			t.Run(tt.kind+"/"+arg, func(t *testing.T) {
+				up := providertest.New(t, providertest.FixtureReply(t, tt.fixture))
+				h := newHarness(t, providerDecl("p", tt.kind, up.URL, arg)+"def route(req, ctx):\n    return [p]\n")
+				tt.send(t, h)
+				body := string(up.Requests()[0].Body)
+				if got, want := strings.Contains(body, tt.hint), arg != "auto_cache = False"; got != want {
+					t.Errorf("upstream request has %s: %v, want %v: %s", tt.hint, got, want, body)
+				}
+			})
+		}
+	}
 }

@@ -25,8 +25,9 @@ import (
 // upstream that cannot fetch them), and also when the adapter cannot
 // forward the bytes (an Anthropic history replaying thinking Claude would
 // refuse). warnings name what a conversion left out: the attempt's own,
-// sent as X-LLMGW-Warnings if it is the one that answers.
-func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol, ua Adapter) (body []byte, warnings []string, err error) {
+// sent as X-LLMGW-Warnings if it is the one that answers. prov's policy
+// says whether a conversion adds prompt-cache hints.
+func (x *exchange) upstreamBody(ctx context.Context, prov engine.Provider, up llm.Protocol, ua Adapter) (body []byte, warnings []string, err error) {
 	if up == x.ep.proto {
 		e := llm.PassEdit{Op: x.ep.op, Stream: x.feat.Stream, Member: x.passMember}
 		if x.upModel != x.feat.Model {
@@ -61,7 +62,13 @@ func (x *exchange) upstreamBody(ctx context.Context, up llm.Protocol, ua Adapter
 	r2.Model = x.upModel
 	r2.Stream = x.feat.Stream
 	r2.IncludeUsage = r2.Stream // read by the encoders whose protocol has it
-	r2.CacheKey = llm.CacheKeyFor(x.feat.Session)
+	// Prompt-cache hints the client did not send, unless the provider's
+	// policy turns them off (provider(auto_cache = False)).
+	if prov.NoAutoCache {
+		r2.NoAutoCache = true
+	} else {
+		r2.CacheKey = llm.CacheKeyFor(x.feat.Session)
+	}
 	if ua.InlineImages() {
 		if err := x.inlineImages(ctx, &r2); err != nil {
 			return nil, nil, err

@@ -273,7 +273,7 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 		return relayed{}, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: kind, Status: status, Err: err, Message: errString(err)}}
 	}
 	ua := x.s.adapter(up)
-	body, warnings, err := x.upstreamBody(ctx, up, ua)
+	body, warnings, err := x.upstreamBody(ctx, prov, up, ua)
 	x.warnings = warnings // this attempt's: the header describes the answer it relays
 	if err != nil {
 		he := asHTTPError(err)
