@@ -73,6 +73,17 @@ describe('Overview', () => {
     expect(model.get('[data-test="cost"]').attributes('data-value')).toBe('40')
   })
 
+  it('shows the cache-read share of input tokens per provider and model', async () => {
+    const { wrapper } = mountAt('#/', { '/api/summary': fx.summary })
+    await flushPromises()
+    const share = (table: string, name: string) => wrapper.get(`[data-test="${table}"] [data-name="${name}"] [data-test="cache-read-share"]`)
+    expect(share('top-providers', 'openai').attributes('data-value')).toBe('0.8125')
+    expect(share('top-providers', 'openai').text()).toBe('81%')
+    expect(share('top-providers', 'anthropic').text()).toBe('0%')
+    expect(share('top-models', 'gpt-4o-mini').text()).toBe('<0.1%')
+    expect(wrapper.get('[data-test="top-models"]').text()).toContain('Cache read')
+  })
+
   it('counts sticky picks by session and by client key apart', async () => {
     const { wrapper } = mountAt('#/', { '/api/summary': fx.summary })
     await flushPromises()

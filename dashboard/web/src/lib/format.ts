@@ -125,6 +125,7 @@ export function zeroCounters(): Counters {
     output_tokens: 0,
     cache_read_tokens: 0,
     cache_write_tokens: 0,
+    cache_read_share: 0,
     reasoning_tokens: 0,
     cost_usd: 0,
     unpriced: 0,

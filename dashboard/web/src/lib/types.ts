@@ -10,6 +10,11 @@ export interface Counters {
   output_tokens: number
   cache_read_tokens: number
   cache_write_tokens: number
+  /**
+   * Share of all input tokens (uncached, cache reads, cache writes) read
+   * from a provider's prompt cache, 0 to 1.
+   */
+  cache_read_share: number
   reasoning_tokens: number
   cost_usd: number
   /** Requests that used tokens of a model with no price (not in cost_usd). */

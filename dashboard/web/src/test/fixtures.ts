@@ -8,6 +8,7 @@ const c = (requests: number, errors: number, input: number, output: number, cost
   output_tokens: output,
   cache_read_tokens: 1000,
   cache_write_tokens: 200,
+  cache_read_share: 0,
   reasoning_tokens: 50,
   cost_usd: cost,
   unpriced: 0,
@@ -22,13 +23,13 @@ export const summary: Summary = {
     { t: Date.parse('2026-11-25T10:00:00Z') / 1000, ...c(100, 2, 5000, 900, 0.5) },
     { t: Date.parse('2026-11-25T12:00:00Z') / 1000, ...c(300, 0, 15000, 2700, 1.5) },
   ],
-  by_model: [{ model: 'gpt-4o-mini', ...c(1000000, 80, 900000000, 10000000, 40) }],
+  by_model: [{ model: 'gpt-4o-mini', ...c(1000000, 80, 900000000, 10000000, 40), cache_read_share: 0.0004 }],
   by_served_model: [
     { model: 'gpt-4o-mini', served_model: 'gpt-4o-mini-2024-07-18', ...c(999990, 75, 900000000, 10000000, 40) },
     { model: 'gpt-4o-mini', served_model: '', ...c(10, 5, 0, 0, 0) },
   ],
   by_provider: [
-    { provider: 'openai', ...c(1000000, 80, 900000000, 10000000, 40), attempts: 1000120, attempt_errors: 200, failovers: 120 },
+    { provider: 'openai', ...c(1000000, 80, 900000000, 10000000, 40), cache_read_share: 0.8125, attempts: 1000120, attempt_errors: 200, failovers: 120 },
     { provider: 'demo', ...c(234567, 9, 87654321, 2345678, 2.5), attempts: 234567, attempt_errors: 9, failovers: 0 },
     // Failed over twice, served nothing.
     { provider: 'anthropic', ...c(0, 0, 0, 0, 0), attempts: 2, attempt_errors: 2, failovers: 2 },
