@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -39,6 +41,9 @@ var migrations = [...]string{schemaV1, schemaV2, schemaV3}
 // the rollback journal of a migration. The policy watcher ignores them
 // when they sit beside the policy.
 func Files(path string) []string {
+	if IsURL(path) {
+		return nil
+	}
 	return []string{path, path + "-wal", path + "-shm", path + "-journal"}
 }
 
@@ -46,21 +51,32 @@ func Files(path string) []string {
 // connection (or another process, such as llmgw stats) before failing.
 const busyTimeout = 5 * time.Second
 
-// DB is the request log file: one SQLite database in WAL mode. It holds a
-// single write connection (the Writer's batches and Prune), a separate
-// pool of read-only connections for queries, so that dashboard reads never
-// wait for a batch commit and never block it, and a small general pool for
-// other packages (SQL). A DB is safe for concurrent use.
+// DB is the request log: one SQLite database in WAL mode, or a PostgreSQL
+// database (see postgres.go). On SQLite it holds a single write
+// connection (the Writer's batches and Prune), a separate pool of
+// read-only connections for queries, so that dashboard reads never wait
+// for a batch commit and never block it, and a small general pool for
+// other packages (SQL). On PostgreSQL one pgx pool serves all three. A DB
+// is safe for concurrent use.
 type DB struct {
 	write  *sql.DB // one connection: SQLite has one writer at a time
 	read   *sql.DB // query_only pool
-	shared *sql.DB // SQL(): other packages' tables
+	shared *sql.DB // SQL(): other packages' tables; nil on PostgreSQL
+
+	pg      *pgxpool.Pool // non-nil: the log is on PostgreSQL
+	parts   *partitions   // PostgreSQL's day partitions
+	rebound sync.Map      // query text → its PostgreSQL form (rebind)
 }
 
-// Open opens (creating if needed) the request log at path, switches it to
-// WAL with synchronous=NORMAL, and migrates the schema to the current
-// version. A database written by a newer llmgw is refused.
+// Open opens the request log. A postgres:// or postgresql:// URL opens
+// the log on that PostgreSQL server (see IsURL); anything else is a SQLite
+// file, created if needed and switched to WAL with synchronous=NORMAL. The
+// schema is migrated to the current version; a database written by a
+// newer llmgw is refused.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if IsURL(path) {
+		return openPostgres(ctx, path)
+	}
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
 	}
@@ -99,6 +115,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the connection pools. The Writer must have stopped first.
 func (db *DB) Close() error {
+	if db.pg != nil {
+		err := db.read.Close()
+		db.pg.Close()
+		return err
+	}
 	return errors.Join(db.shared.Close(), db.read.Close(), db.write.Close())
 }
 
@@ -107,6 +128,8 @@ func (db *DB) Close() error {
 // themselves; names must not clash with requests and attempts). It is a
 // pool of two connections separate from the log writer's: a write
 // through it waits at most the busy timeout (5 s) for a batch commit.
+// It is nil for a log on PostgreSQL, whose SQL dialect those packages do
+// not speak.
 func (db *DB) SQL() *sql.DB { return db.shared }
 
 func (db *DB) migrate(ctx context.Context) error {
@@ -145,7 +168,13 @@ const pruneChunk = 5000
 // Prune deletes the requests (and their attempts) logged before the given
 // time and returns how many requests it deleted. It works in short
 // transactions of at most pruneChunk requests.
+//
+// On PostgreSQL it drops the day partitions that end at or before the
+// cutoff instead (see prunePG).
 func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
+	if db.pg != nil {
+		return db.prunePG(ctx, before)
+	}
 	var total int64
 	for {
 		res, err := db.write.ExecContext(ctx,
@@ -190,8 +219,8 @@ func (db *DB) SavePolicySource(ctx context.Context, hash string, src PolicyFiles
 	if err != nil {
 		return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
 	}
-	if _, err := db.write.ExecContext(ctx, `INSERT INTO policy_sources (hash, files, saved_ms) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO NOTHING`, hash, string(b), time.Now().UnixMilli()); err != nil {
+	if _, err := db.write.ExecContext(ctx, db.rebind(`INSERT INTO policy_sources (hash, files, saved_ms) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`), hash, string(b), time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
 	}
 	return nil
@@ -202,7 +231,7 @@ func (db *DB) SavePolicySource(ctx context.Context, hash string, src PolicyFiles
 // kept, or pruned).
 func (db *DB) PolicySource(ctx context.Context, hash string) (PolicyFiles, error) {
 	var raw string
-	err := db.read.QueryRowContext(ctx, `SELECT files FROM policy_sources WHERE hash = ?`, hash).Scan(&raw)
+	err := db.read.QueryRowContext(ctx, db.rebind(`SELECT files FROM policy_sources WHERE hash = ?`), hash).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return PolicyFiles{}, ErrNotFound
 	}

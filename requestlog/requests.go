@@ -96,11 +96,27 @@ type AttemptItem struct {
 // Text columns are read through substr, so that a listing's bytes per row
 // stay bounded even over rows written before the insert-time caps (a
 // value under the cap, NUL bytes included, is read whole).
+//
+// On PostgreSQL (itemColsPG) the columns are read as they are: every row
+// there was written with the caps.
 const itemCols = `request_id, time_ms, CASE WHEN length(CAST(key AS BLOB)) > 600 THEN substr(key, 1, 600) ELSE key END, CASE WHEN length(CAST(model AS BLOB)) > 600 THEN substr(model, 1, 600) ELSE model END,
 	CASE WHEN length(CAST(upstream_model AS BLOB)) > 600 THEN substr(upstream_model, 1, 600) ELSE upstream_model END, CASE WHEN length(CAST(provider AS BLOB)) > 600 THEN substr(provider, 1, 600) ELSE provider END, protocol_in, protocol_out,
 	stream, status, error_class, CASE WHEN length(CAST(error_message AS BLOB)) > 2100 THEN substr(error_message, 1, 2100) ELSE error_message END, latency_us, ttft_us,
 	input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
 	cost_micros, usage_estimated`
+
+const itemColsPG = `request_id, time_ms, key, model, upstream_model, provider, protocol_in, protocol_out,
+	stream, status, error_class, error_message, latency_us, ttft_us,
+	input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+	cost_micros, usage_estimated`
+
+// itemCols returns the list columns in the log's dialect.
+func (db *DB) itemCols() string {
+	if db.pg != nil {
+		return itemColsPG
+	}
+	return itemCols
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -127,7 +143,7 @@ func scanItem(s scanner, extra ...any) (RequestItem, *int64, error) {
 
 // where returns the query's WHERE clause and arguments.
 func (q RequestQuery) where() (string, []any, error) {
-	conds := []string{"1"}
+	conds := []string{"1 = 1"}
 	var args []any
 	if !q.Since.IsZero() {
 		conds, args = append(conds, "time_ms >= ?"), append(args, q.Since.UnixMilli())
@@ -165,11 +181,11 @@ func (db *DB) Requests(ctx context.Context, q RequestQuery) (*RequestPage, error
 	}
 	limit = min(limit, 1000)
 	page := &RequestPage{Items: []RequestItem{}}
-	if err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM requests WHERE "+where, args...).Scan(&page.Total); err != nil {
+	if err := db.read.QueryRowContext(ctx, db.rebind("SELECT COUNT(*) FROM requests WHERE "+where), args...).Scan(&page.Total); err != nil {
 		return nil, fmt.Errorf("requestlog: requests: %w", err)
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+itemCols+" FROM requests WHERE "+where+
-		" ORDER BY time_ms DESC, id DESC LIMIT ? OFFSET ?", append(args, limit, max(q.Offset, 0))...)
+	rows, err := db.read.QueryContext(ctx, db.rebind("SELECT "+db.itemCols()+" FROM requests WHERE "+where+
+		" ORDER BY time_ms DESC, id DESC LIMIT ? OFFSET ?"), append(args, limit, max(q.Offset, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: requests: %w", err)
 	}
@@ -194,9 +210,9 @@ func (db *DB) Request(ctx context.Context, id string) (*RequestDetail, error) {
 	var d RequestDetail
 	var row int64
 	var notes, features sql.NullString
-	r := db.read.QueryRowContext(ctx, "SELECT "+itemCols+`, id, endpoint, cache_write_1h_tokens,
+	r := db.read.QueryRowContext(ctx, db.rebind("SELECT "+db.itemCols()+`, id, endpoint, cache_write_1h_tokens,
 		price_source, policy_hash, sticky_key, sticky, notes, features
-		FROM requests WHERE request_id = ? ORDER BY id DESC LIMIT 1`, id)
+		FROM requests WHERE request_id = ? ORDER BY id DESC LIMIT 1`), id)
 	it, cost, err := scanItem(r, &row, &d.Endpoint, &d.CacheWrite1hTokens,
 		&d.PriceSource, &d.PolicyHash, &d.StickyKey, &d.Sticky, &notes, &features)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -220,8 +236,8 @@ func (db *DB) Request(ctx context.Context, id string) (*RequestDetail, error) {
 }
 
 func (db *DB) attempts(ctx context.Context, row int64) ([]AttemptItem, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT n, provider, model, status, class, error, latency_us, first_byte
-		FROM attempts WHERE request_row = ? ORDER BY n`, row)
+	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT n, provider, model, status, class, error, latency_us, first_byte
+		FROM attempts WHERE request_row = ? ORDER BY n`), row)
 	if err != nil {
 		return nil, err
 	}
@@ -279,13 +295,13 @@ type LoggedDecision struct {
 // Features returns the requests logged since the given time that carry
 // routing features, oldest first.
 func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT request_id, time_ms, protocol_in, features,
+	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT request_id, time_ms, protocol_in, features,
 		provider, model, upstream_model, status, input_tokens, output_tokens, cache_read_tokens,
 		cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cost_micros,
 		policy_hash, key, sticky_key, sticky,
 		(SELECT count(*) FROM attempts a WHERE a.request_row = requests.id),
 		coalesce((SELECT a.provider FROM attempts a WHERE a.request_row = requests.id ORDER BY a.n LIMIT 1), '')
-		FROM requests WHERE time_ms >= ? AND features IS NOT NULL ORDER BY time_ms, id`, since.UnixMilli())
+		FROM requests WHERE time_ms >= ? AND features IS NOT NULL ORDER BY time_ms, id`), since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: features: %w", err)
 	}

@@ -97,14 +97,18 @@ type Stats struct {
 
 // counterCols computes Counters over a WHERE-filtered set of requests, in
 // the order scanCounters reads them.
+//
+// The same text runs on SQLite and PostgreSQL: conditions are counted with
+// CASE (PostgreSQL cannot sum a boolean) and sums are cast to BIGINT
+// (PostgreSQL sums bigint as numeric), which changes nothing on SQLite.
 const counterCols = `COUNT(*),
-	COALESCE(SUM(status = 0 OR status >= 400), 0),
-	COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
-	COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cache_write_tokens), 0),
-	COALESCE(SUM(reasoning_tokens), 0),
-	COALESCE(SUM(cost_micros), 0),
-	COALESCE(SUM(cost_micros IS NULL AND input_tokens + output_tokens + cache_read_tokens + cache_write_tokens > 0), 0),
-	COALESCE(AVG(latency_us), 0)`
+	CAST(COALESCE(SUM(CASE WHEN status = 0 OR status >= 400 THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT),
+	CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cache_write_tokens), 0) AS BIGINT),
+	CAST(COALESCE(SUM(reasoning_tokens), 0) AS BIGINT),
+	CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN cost_micros IS NULL AND input_tokens + output_tokens + cache_read_tokens + cache_write_tokens > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(AVG(latency_us), 0) AS DOUBLE PRECISION)`
 
 // A request's attempts are rows of the attempts table. An attempt of
 // class "skip" is a candidate the gateway refused itself before calling it
@@ -115,8 +119,8 @@ const counterCols = `COUNT(*),
 // attemptCounts computes a provider's attempt counters over the attempts
 // (alias a) of a WHERE-filtered set of requests, skipped ones excluded.
 const attemptCounts = `COUNT(*),
-	COALESCE(SUM(a.class != 'cancelled' AND (a.class != '' OR a.error != '' OR a.status = 0 OR a.status >= 400)), 0),
-	COALESCE(SUM(a.class IN ('failover', 'cooldown')), 0)`
+	CAST(COALESCE(SUM(CASE WHEN a.class != 'cancelled' AND (a.class != '' OR a.error != '' OR a.status = 0 OR a.status >= 400) THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN a.class IN ('failover', 'cooldown') THEN 1 ELSE 0 END), 0) AS BIGINT)`
 
 func counterDest(c *Counters, avgLatencyUS *float64) []any {
 	return []any{&c.Requests, &c.Errors, &c.InputTokens, &c.OutputTokens,
@@ -140,11 +144,15 @@ func roundMs(us float64) float64 {
 // timeRange is a half-open [since, until) filter; a zero until is open.
 type timeRange struct{ since, until time.Time }
 
-func (r timeRange) where() (string, []any) {
+func (r timeRange) where() (string, []any) { return r.whereOn("time_ms") }
+
+// whereOn is where on the given time column: "requests.time_ms" where
+// attempts are joined (on PostgreSQL they carry a time_ms too).
+func (r timeRange) whereOn(col string) (string, []any) {
 	if r.until.IsZero() {
-		return "time_ms >= ?", []any{r.since.UnixMilli()}
+		return col + " >= ?", []any{r.since.UnixMilli()}
 	}
-	return "time_ms >= ? AND time_ms < ?", []any{r.since.UnixMilli(), r.until.UnixMilli()}
+	return col + " >= ? AND " + col + " < ?", []any{r.since.UnixMilli(), r.until.UnixMilli()}
 }
 
 // Stats returns the totals of the requests logged since the given time,
@@ -168,7 +176,7 @@ func (db *DB) totals(ctx context.Context, tr timeRange) (Counters, error) {
 	where, args := tr.where()
 	var c Counters
 	var avg float64
-	err := db.read.QueryRowContext(ctx, "SELECT "+counterCols+" FROM requests WHERE "+where, args...).
+	err := db.read.QueryRowContext(ctx, db.rebind("SELECT "+counterCols+" FROM requests WHERE "+where), args...).
 		Scan(counterDest(&c, &avg)...)
 	if err != nil {
 		return Counters{}, fmt.Errorf("requestlog: totals: %w", err)
@@ -190,8 +198,8 @@ func (db *DB) totals(ctx context.Context, tr timeRange) (Counters, error) {
 func (db *DB) percentile(ctx context.Context, where string, args []any, n int64, p int64) (*float64, error) {
 	rank := max((n*p+99)/100, 1) // nearest-rank: ceil(n·p/100)
 	var us int64
-	err := db.read.QueryRowContext(ctx, "SELECT latency_us FROM requests WHERE "+where+
-		" ORDER BY latency_us LIMIT 1 OFFSET ?", append(args[:len(args):len(args)], rank-1)...).Scan(&us)
+	err := db.read.QueryRowContext(ctx, db.rebind("SELECT latency_us FROM requests WHERE "+where+
+		" ORDER BY latency_us LIMIT 1 OFFSET ?"), append(args[:len(args):len(args)], rank-1)...).Scan(&us)
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: latency p%d: %w", p, err)
 	}
@@ -248,7 +256,7 @@ func (db *DB) groupBy(ctx context.Context, tr timeRange, col, col2 string, add f
 	}
 	q := "SELECT " + sel + counterCols + " FROM requests WHERE " + where +
 		" GROUP BY " + keys + " ORDER BY COUNT(*) DESC, " + keys
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.read.QueryContext(ctx, db.rebind(q), args...)
 	if err != nil {
 		return fmt.Errorf("requestlog: stats by %s: %w", col, err)
 	}
@@ -277,10 +285,10 @@ func (db *DB) groupBy(ctx context.Context, tr timeRange, col, col2 string, add f
 // the requests in tr, adding the providers that served none of them, and
 // orders the list by requests, then attempts, then name.
 func (db *DB) addAttempts(ctx context.Context, tr timeRange, providers []ProviderCounters) ([]ProviderCounters, error) {
-	where, args := tr.where()
+	where, args := tr.whereOn("requests.time_ms")
 	q := "SELECT a.provider, " + attemptCounts + " FROM attempts a JOIN requests ON requests.id = a.request_row WHERE " +
 		where + " AND a.class != 'skip' GROUP BY a.provider"
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.read.QueryContext(ctx, db.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: attempts by provider: %w", err)
 	}
@@ -397,10 +405,15 @@ func (db *DB) Summary(ctx context.Context, q SummaryQuery) (*Summary, error) {
 // by its key. Only hit rows are parsed.
 func (db *DB) stickyHits(ctx context.Context, tr timeRange) (session, key int64, err error) {
 	where, args := tr.where()
-	q := `SELECT COALESCE(SUM(s != ''), 0), COALESCE(SUM(s = ''), 0) FROM (
-		SELECT CASE WHEN json_valid(features) THEN COALESCE(json_extract(features, '$.session'), '') ELSE '' END AS s
-		FROM requests WHERE ` + where + ` AND sticky = 'hit')`
-	if err := db.read.QueryRowContext(ctx, q, args...).Scan(&session, &key); err != nil {
+	// requestlog_session is the PostgreSQL schema's function for the same.
+	sessionOf := `CASE WHEN json_valid(features) THEN COALESCE(json_extract(features, '$.session'), '') ELSE '' END`
+	if db.pg != nil {
+		sessionOf = `requestlog_session(features)`
+	}
+	q := `SELECT CAST(COALESCE(SUM(CASE WHEN s != '' THEN 1 ELSE 0 END), 0) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN s = '' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM (
+		SELECT ` + sessionOf + ` AS s
+		FROM requests WHERE ` + where + ` AND sticky = 'hit') AS hits`
+	if err := db.read.QueryRowContext(ctx, db.rebind(q), args...).Scan(&session, &key); err != nil {
 		return 0, 0, fmt.Errorf("requestlog: summary sticky hits: %w", err)
 	}
 	return session, key, nil
@@ -446,7 +459,7 @@ func (db *DB) series(ctx context.Context, tr timeRange, bucket time.Duration) ([
 	}
 	where, args := tr.where()
 	q := "SELECT time_ms / ? AS b, " + counterCols + " FROM requests WHERE " + where + " GROUP BY b"
-	rows, err := db.read.QueryContext(ctx, q, append([]any{bms}, args...)...)
+	rows, err := db.read.QueryContext(ctx, db.rebind(q), append([]any{bms}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: summary series: %w", err)
 	}

@@ -38,6 +38,13 @@ type WriterConfig struct {
 	// Now is the clock for records without a Time and for retention. Nil
 	// means time.Now.
 	Now func() time.Time
+	// BufferRows and BufferBytes bound the rows a writer on PostgreSQL
+	// holds in memory while the server is unreachable (besides the
+	// QueueSize records of the queue); a row past either is shed and
+	// counted in WriterStats.Shed. Zero means 100000 rows and 64 MiB.
+	// SQLite ignores them.
+	BufferRows  int
+	BufferBytes int64
 }
 
 func (c WriterConfig) withDefaults() WriterConfig {
@@ -62,13 +69,30 @@ func (c WriterConfig) withDefaults() WriterConfig {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.BufferRows <= 0 {
+		c.BufferRows = 100000
+	}
+	if c.BufferBytes <= 0 {
+		c.BufferBytes = 64 << 20
+	}
 	return c
 }
 
 // WriterStats are the Writer's counters since it was created.
 type WriterStats struct {
-	// Queued is the number of records waiting now.
+	// Backend is "sqlite" or "postgres".
+	Backend string `json:"backend"`
+	// Queued is the number of records waiting now, Buffered included.
 	Queued int64 `json:"queued"`
+	// Buffered and BufferedBytes are the rows a writer on PostgreSQL holds
+	// in memory (and their estimated size), waiting for their batch or for
+	// the server to answer again.
+	Buffered      int64 `json:"buffered"`
+	BufferedBytes int64 `json:"buffered_bytes"`
+	// Unavailable reports that the last write to PostgreSQL failed to
+	// reach it: rows are being held. Outages counts such episodes.
+	Unavailable bool  `json:"unavailable"`
+	Outages     int64 `json:"outages"`
 	// Written is the number of requests committed.
 	Written int64 `json:"written"`
 	// Shed is the number of records dropped because the queue stayed full
@@ -100,6 +124,10 @@ type Writer struct {
 	inflight atomic.Int64 // Record calls between their stopped check and return
 
 	written, shed, failed, batches, highWater atomic.Int64
+
+	// PostgreSQL only (pgwriter.go).
+	buffered, bufferedBytes, outages atomic.Int64
+	unavailable                      atomic.Bool
 }
 
 // NewWriter returns a Writer for db. Start it with Run.
@@ -147,13 +175,19 @@ func (w *Writer) Record(r *Record) {
 
 // Stats returns the Writer's counters.
 func (w *Writer) Stats() WriterStats {
+	buffered := w.buffered.Load()
 	return WriterStats{
-		Queued:    int64(len(w.queue)),
-		Written:   w.written.Load(),
-		Shed:      w.shed.Load(),
-		Failed:    w.failed.Load(),
-		Batches:   w.batches.Load(),
-		HighWater: int(w.highWater.Load()),
+		Backend:       w.db.Backend(),
+		Queued:        int64(len(w.queue)) + buffered,
+		Buffered:      buffered,
+		BufferedBytes: w.bufferedBytes.Load(),
+		Unavailable:   w.unavailable.Load(),
+		Outages:       w.outages.Load(),
+		Written:       w.written.Load(),
+		Shed:          w.shed.Load(),
+		Failed:        w.failed.Load(),
+		Batches:       w.batches.Load(),
+		HighWater:     int(w.highWater.Load()),
 	}
 }
 
@@ -188,6 +222,9 @@ func (w *Writer) Run(ctx context.Context) error {
 		return errors.New("requestlog: writer: Run called twice")
 	}
 	defer close(w.done)
+	if w.db.pg != nil {
+		return w.runPG(ctx)
+	}
 	// Writes outlive ctx: the final drain happens after it is done.
 	wctx := context.WithoutCancel(ctx)
 	ins, err := w.prepare(wctx)

@@ -1,0 +1,335 @@
+package requestlog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/llmgw/llmgw/internal/testservices"
+	"github.com/llmgw/llmgw/llm"
+)
+
+// pgSchemaURL creates a schema of its own on the test server, dropped when
+// the test ends, and returns the server's URL with that schema as the
+// search_path.
+func pgSchemaURL(t testing.TB) string {
+	t.Helper()
+	base := testservices.PostgresURL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect %s: %v", Redact(base), err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "llmgw_test_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openPGTest opens a log in a schema of its own.
+func openPGTest(t testing.TB) *DB {
+	t.Helper()
+	return openPGAt(t, pgSchemaURL(t))
+}
+
+func openPGAt(t testing.TB, u string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), u)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", Redact(u), err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// crossRecords are records touching every field and every reader's cases:
+// the full record, the stats seed, failovers, skips and cancellations,
+// sticky hits by session and by key, an unpriced request, a duplicated
+// request id.
+func crossRecords() []*Record {
+	at := t0.Add(time.Minute)
+	recs := []*Record{fullRecord()}
+	recs = append(recs,
+		&Record{Time: t0.Add(1 * time.Minute), RequestID: "a1", Key: "team-a", Model: "gpt-4o", Provider: "openai-main", Status: 200,
+			Latency: 100 * time.Millisecond, Usage: llm.Usage{InputTokens: 100, OutputTokens: 10, ReasoningTokens: 2}, CostMicros: ptr[int64](350)},
+		&Record{Time: t0.Add(2 * time.Minute), RequestID: "a2", Key: "team-a", Model: "gpt-4o", Provider: "openai-main", Status: 429,
+			Latency: 20 * time.Millisecond, ErrorClass: "cooldown", CostMicros: ptr[int64](0)},
+		&Record{Time: t0.Add(16 * time.Minute), RequestID: "b1", Key: "team-b", Model: "claude-sonnet-4-5", Provider: "anthropic-main", Status: 200,
+			Latency: 300 * time.Millisecond, Usage: llm.Usage{InputTokens: 1000, OutputTokens: 100, CacheReadTokens: 500, CacheWriteTokens: 50},
+			CostMicros: ptr[int64](4800), Features: json.RawMessage(`{"model":"claude-sonnet-4-5"}`)},
+		&Record{Time: t0.Add(31 * time.Minute), RequestID: "b2", Key: "team-b", Model: "local-llama", Provider: "demo", Status: 0,
+			Latency: 5 * time.Millisecond, Usage: llm.Usage{InputTokens: 7}, Features: json.RawMessage(`{"model":"local-llama"}`)},
+		&Record{Time: t0.Add(-time.Hour), RequestID: "old", Key: "team-a", Model: "gpt-4o", Provider: "openai-main", Status: 200},
+		&Record{Time: at, RequestID: "failover", Model: "claude-sonnet-4-5", UpstreamModel: "sonnet-backup", Provider: "backup", Status: 200,
+			Usage: llm.Usage{InputTokens: 10, OutputTokens: 5}, CostMicros: ptr[int64](100), Attempts: []Attempt{
+				{N: 1, Provider: "main", Model: "claude-sonnet-4-5", Status: 529, Class: "failover", Error: "overloaded"},
+				{N: 2, Provider: "second", Model: "claude-sonnet-4-5", Status: 529, Class: "cooldown", Error: "overloaded"},
+				{N: 3, Provider: "backup", Model: "sonnet-backup", Status: 200},
+			}},
+		&Record{Time: at, RequestID: "refused", Model: "claude-sonnet-4-5", Status: 400, ErrorMessage: "bad image", Attempts: []Attempt{
+			{N: 1, Provider: "main", Model: "claude-sonnet-4-5", Status: 400, Class: "skip", Error: "bad image"},
+		}},
+		&Record{Time: at, RequestID: "cancelled", Model: "gpt-4o", UpstreamModel: "gpt-4o", Provider: "second", Status: 499, ErrorClass: "client_cancelled",
+			Attempts: []Attempt{{N: 1, Provider: "second", Model: "gpt-4o", Class: "cancelled"}}},
+		&Record{Time: at, RequestID: "s1", Key: "team", StickyKey: "team:conv-1", Sticky: "hit", Features: []byte(`{"key":"team","session":"conv-1"}`)},
+		&Record{Time: at, RequestID: "k1", Key: "team", StickyKey: "team", Sticky: "hit", Features: []byte(`{"key":"team"}`)},
+		&Record{Time: at, RequestID: "k2", Key: "ci", StickyKey: "ci", Sticky: "hit", Features: []byte(`{"key":"ci","session":""}`)},
+		&Record{Time: at, RequestID: "k3", Key: "Ci", StickyKey: "ci", Sticky: "hit"},
+		&Record{Time: at, RequestID: "bad-json", Key: "_ci", Sticky: "hit", Features: []byte(`{not json`)},
+		&Record{Time: t0.Add(3 * time.Hour), RequestID: "a1", Key: "team-a", Model: "gpt-4o", Provider: "openai-main", Status: 201,
+			Notes: []string{"second row with the same id"}, UsageEstimated: true, Stream: true},
+		&Record{Time: t0.Add(26 * time.Hour), RequestID: "next-day", Model: "gpt-4o", Provider: "openai-main", Status: 200,
+			Usage: llm.Usage{InputTokens: 1, CacheWrite1hTokens: 1}},
+	)
+	return recs
+}
+
+// TestPostgresReadsAsSQLite writes the same records to SQLite and to
+// PostgreSQL and checks that every reader answers the same.
+func TestPostgresReadsAsSQLite(t *testing.T) {
+	ctx := context.Background()
+	lite, pg := openTest(t), openPGTest(t)
+	for _, db := range []*DB{lite, pg} {
+		w, stop := startWriter(t, db, WriterConfig{})
+		for _, r := range crossRecords() {
+			w.Record(r)
+		}
+		stop()
+		if st := w.Stats(); st.Written != int64(len(crossRecords())) || st.Failed != 0 {
+			t.Fatalf("%s: stats %+v, want %d written", db.Backend(), st, len(crossRecords()))
+		}
+		if err := db.SavePolicySource(ctx, "ab12cd", PolicyFiles{Entry: "main.star", Files: map[string]string{"main.star": "provider(\"x\")\n"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pg.Backend() != "postgres" || lite.Backend() != "sqlite" {
+		t.Fatalf("backends %s, %s", lite.Backend(), pg.Backend())
+	}
+	same := func(name string, read func(db *DB) (any, error)) {
+		t.Helper()
+		a, err := read(lite)
+		if err != nil {
+			t.Fatalf("%s on SQLite: %v", name, err)
+		}
+		b, err := read(pg)
+		if err != nil {
+			t.Fatalf("%s on PostgreSQL: %v", name, err)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if d := cmp.Diff(string(ja), string(jb)); d != "" {
+			t.Errorf("%s differs (-sqlite +postgres):\n%s", name, d)
+		}
+		if len(ja) < 20 {
+			t.Errorf("%s: suspiciously empty answer %s", name, ja)
+		}
+	}
+	for _, since := range []time.Time{t0.Add(-2 * time.Hour), t0, t0.Add(time.Hour)} {
+		same(fmt.Sprint("Stats since ", since), func(db *DB) (any, error) { return db.Stats(ctx, since) })
+	}
+	for _, q := range []SummaryQuery{
+		{Since: t0.Add(-2 * time.Hour), Until: t0.Add(30 * time.Hour)},
+		{Since: t0, Until: t0.Add(time.Hour), Bucket: 15 * time.Minute},
+	} {
+		same(fmt.Sprint("Summary ", q), func(db *DB) (any, error) { return db.Summary(ctx, q) })
+	}
+	for _, q := range []RequestQuery{
+		{Limit: 1000},
+		{Limit: 3, Offset: 2},
+		{Model: "gpt-4o"}, {Provider: "openai-main", Status: "ok"}, {Key: "team-a", Status: "error"},
+		{Status: "429"}, {Since: t0.Add(time.Hour)},
+	} {
+		same(fmt.Sprint("Requests ", q), func(db *DB) (any, error) { return db.Requests(ctx, q) })
+	}
+	for _, r := range crossRecords() {
+		same("Request "+r.RequestID, func(db *DB) (any, error) { return db.Request(ctx, r.RequestID) })
+	}
+	same("Features", func(db *DB) (any, error) { return db.Features(ctx, t0.Add(-2*time.Hour)) })
+	same("PolicySource", func(db *DB) (any, error) { return db.PolicySource(ctx, "ab12cd") })
+	for _, db := range []*DB{lite, pg} {
+		if _, err := db.Request(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: Request(nope) = %v, want ErrNotFound", db.Backend(), err)
+		}
+		if _, err := db.PolicySource(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: PolicySource(nope) = %v, want ErrNotFound", db.Backend(), err)
+		}
+		if _, err := db.Requests(ctx, RequestQuery{Status: "bogus"}); !errors.Is(err, ErrBadQuery) {
+			t.Errorf("%s: Requests(status=bogus) = %v, want ErrBadQuery", db.Backend(), err)
+		}
+	}
+	// The full record reads back field for field.
+	d, err := pg.Request(ctx, "req-full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := fullRecord()
+	if d.CacheWrite1hTokens != 100 || *d.CostMicros != 7500 || !d.Stream || !d.UsageEstimated || d.StickyKey != full.StickyKey ||
+		len(d.Attempts) != 2 || !d.Attempts[1].FirstByte || d.Notes[1] != full.Notes[1] || string(d.Features) != string(full.Features) {
+		t.Errorf("PostgreSQL detail of the full record = %+v", d)
+	}
+}
+
+// TestPostgresTextPostgreSQLRefuses: NUL bytes and invalid UTF-8, which
+// SQLite stores and PostgreSQL's text refuses, are written (replaced), not
+// lost with their batch.
+func TestPostgresTextPostgreSQLRefuses(t *testing.T) {
+	db := openPGTest(t)
+	w, stop := startWriter(t, db, WriterConfig{})
+	w.Record(&Record{Time: t0, RequestID: "nul", Model: "a\x00b", ErrorMessage: "bad \xff byte", Features: []byte("{\"k\":\"\x00\"}")})
+	w.Record(&Record{Time: t0, RequestID: "fine"})
+	stop()
+	if st := w.Stats(); st.Written != 2 || st.Failed != 0 {
+		t.Fatalf("stats %+v, want 2 written", st)
+	}
+	d, err := db.Request(context.Background(), "nul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Model != "a\uFFFDb" || d.Error != "bad \uFFFD byte" {
+		t.Errorf("model %q, error %q", d.Model, d.Error)
+	}
+}
+
+// TestPostgresMigrateTwiceAndConcurrently opens one schema from several
+// replicas at once, then again: one migration, no error, the same tables.
+func TestPostgresMigrateTwiceAndConcurrently(t *testing.T) {
+	u := pgSchemaURL(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := Open(ctx, u)
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Open %d: %v", i, err)
+		}
+	}
+	db := openPGAt(t, u) // and once more, on a migrated schema
+	var version int
+	if err := db.pg.QueryRow(ctx, "SELECT version FROM requestlog_schema").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := db.pg.QueryRow(ctx, "SELECT count(*) FROM requestlog_schema").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if version != len(pgMigrations) || rows != 1 {
+		t.Errorf("schema version %d in %d rows, want %d in 1", version, rows, len(pgMigrations))
+	}
+	parts, err := db.Partitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != partitionsAhead+1 {
+		t.Errorf("partitions after open: %+v, want today and %d days ahead", parts, partitionsAhead)
+	}
+	// A newer schema is refused, not written over.
+	if _, err := db.pg.Exec(ctx, "UPDATE requestlog_schema SET version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, u); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open of a newer schema: %v, want refused", err)
+	}
+}
+
+// TestPostgresRetentionDropsPartitions writes rows over several days and
+// prunes: whole days before the cutoff are dropped, tables and all.
+func TestPostgresRetentionDropsPartitions(t *testing.T) {
+	ctx := context.Background()
+	db := openPGTest(t)
+	now := time.Now().UTC()
+	day := func(n int) time.Time { return now.Add(time.Duration(n) * 24 * time.Hour) }
+	w, stop := startWriter(t, db, WriterConfig{})
+	for i, n := range []int{-10, -10, -5, -1, 0} {
+		w.Record(&Record{Time: day(n), RequestID: fmt.Sprint("r", i), PolicyHash: "h",
+			Attempts: []Attempt{{N: 1, Provider: "p"}}})
+	}
+	stop()
+	before, err := db.Partitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, p := range before {
+		names[p.Requests] = true
+		if p.Attempts == "" || p.Requests == "" {
+			t.Errorf("partition %+v lacks a table", p)
+		}
+	}
+	for _, n := range []int{-10, -5, -1, 0, 1, 2} {
+		if name := "requests_" + dayName(floorDiv(day(n).UnixMilli(), dayMs)); !names[name] {
+			t.Errorf("no partition %s among %v", name, names)
+		}
+	}
+	// Keep 3 days: the days of -10 and -5 end before the cutoff.
+	n, err := db.Prune(ctx, now.Add(-3*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("Prune dropped %d requests, want 3", n)
+	}
+	after, err := db.Partitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)-2 {
+		t.Errorf("partitions after prune: %+v, want two days fewer than %+v", after, before)
+	}
+	if got := countRows(t, db, "requests"); got != 2 {
+		t.Errorf("%d requests left, want 2", got)
+	}
+	if got := countRows(t, db, "attempts"); got != 2 {
+		t.Errorf("%d attempts left, want 2", got)
+	}
+	// The writer recreates a dropped day when a late row needs it.
+	w2, stop2 := startWriter(t, db, WriterConfig{})
+	w2.Record(&Record{Time: day(-10), RequestID: "late"})
+	stop2()
+	if st := w2.Stats(); st.Written != 1 {
+		t.Errorf("late row: %+v", st)
+	}
+}
