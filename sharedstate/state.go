@@ -1,0 +1,409 @@
+// Package sharedstate keeps the state that replicas of one gateway share on
+// Redis (`llmgw start --state redis://…`): sticky bindings, provider
+// cooldowns, limit counters, the OAuth refresh lock with the refreshed
+// tokens (sealed), and the registry of replicas behind GET /api/cluster.
+//
+// Redis is never allowed to fail a client request. Every call on the
+// request path runs under a short timeout (Config.Timeout), and the first
+// failure opens a circuit: from then on the replica serves from its own
+// in-process state (the same sticky.Table and health.Tracker it would use
+// alone) without touching Redis, until a background probe reaches Redis
+// again and the replica rejoins. Each transition is logged once and
+// counted (Status, and the metrics built on it).
+//
+// Writes that no answer depends on (a sticky binding's renewed expiry, a
+// cooldown told to the peers) go through one bounded queue that a single
+// goroutine drains into pipelines, so that they cost the request path a
+// channel send.
+package sharedstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/rs/zerolog"
+
+	"github.com/llmgw/llmgw/health"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultPrefix        = "llmgw:"
+	DefaultTimeout       = 50 * time.Millisecond
+	DefaultProbeInterval = 250 * time.Millisecond
+	DefaultHeartbeat     = 2 * time.Second
+	DefaultReplicaTTL    = 10 * time.Second
+	// queueSize bounds the writes waiting for the pipeline; past it a
+	// write is dropped and counted (its local copy is kept).
+	queueSize = 8192
+	// pipelineMax bounds the writes sent in one pipeline.
+	pipelineMax = 256
+)
+
+// Config configures a State.
+type Config struct {
+	// URL is the Redis server: redis://[user:password@]host:port/db or
+	// rediss:// for TLS. Required.
+	URL string
+	// Prefix namespaces every key and channel, so that several gateways
+	// (or tests) can share one Redis. Empty means DefaultPrefix.
+	Prefix string
+	// ReplicaID names this replica in the registry. Empty means
+	// host-pid-random.
+	ReplicaID string
+	// Version is the gateway's version, published in the registry.
+	Version string
+	// PolicyHash returns the hash of the policy the replica serves now,
+	// published with every heartbeat. Nil publishes "".
+	PolicyHash func() string
+	// Timeout bounds each Redis call made on the request path. Zero means
+	// DefaultTimeout (50 ms): Redis answers in well under a millisecond
+	// when it is healthy, so a longer wait only holds requests up.
+	Timeout time.Duration
+	// ProbeInterval is how often a replica that fell back tries Redis
+	// again. Zero means DefaultProbeInterval (250 ms).
+	ProbeInterval time.Duration
+	// Heartbeat is how often the replica publishes itself in the
+	// registry, and ReplicaTTL how long an entry lasts without one. Zero
+	// means DefaultHeartbeat (2 s) and DefaultReplicaTTL (10 s).
+	Heartbeat, ReplicaTTL time.Duration
+	// Logger gets one line per transition (fallback, rejoin).
+	Logger zerolog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// State is one replica's connection to the shared state. Create it with
+// Open, start it with Run, and hand its parts (Sticky, Limits, OAuthLock,
+// the health hooks) to the gateway.
+type State struct {
+	cfg Config
+	rdb *redis.Client
+	log zerolog.Logger
+	// addr is the server's host:port, without credentials, for Status.
+	addr      string
+	startedAt time.Time
+
+	up        atomic.Bool
+	since     atomic.Int64 // unix nanoseconds of the last transition
+	fallbacks atomic.Int64 // transitions to fallback
+	rejoins   atomic.Int64
+	errs      atomic.Int64 // failed Redis calls
+	dropped   atomic.Int64 // queued writes dropped (queue full or Redis down)
+	lastErr   atomic.Pointer[string]
+	// joined is set at the first successful probe; startWarned once the
+	// failure to join at start has been logged.
+	joined, startWarned atomic.Bool
+
+	queue chan write
+
+	// mu guards the following.
+	mu       sync.Mutex
+	trackers []*health.Tracker
+	subStop  context.CancelFunc
+}
+
+// write is one queued write.
+type write struct {
+	op       writeOp
+	key, val string
+	ttl      time.Duration
+}
+
+type writeOp uint8
+
+const (
+	opPExpire writeOp = iota
+	opDel
+	opCooldown // HSET of the cooldowns hash and PUBLISH, key is the provider
+)
+
+// Open parses cfg.URL and returns a State that has not reached Redis yet:
+// it serves from the in-process fallback until Run's first probe joins it.
+// Only a malformed URL is an error; an unreachable server is a fallback.
+func Open(cfg Config) (*State, error) {
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("sharedstate: --state %s: %w", redactURL(cfg.URL), err)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = defaultReplicaID()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = DefaultProbeInterval
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.ReplicaTTL <= 0 {
+		cfg.ReplicaTTL = DefaultReplicaTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	// No retries and short timeouts: a call that fails opens the circuit
+	// and the request goes on with local state; the probe retries.
+	opt.MaxRetries = -1
+	opt.DialTimeout = max(4*cfg.Timeout, 200*time.Millisecond)
+	opt.DialerRetries = 1
+	opt.ReadTimeout = cfg.Timeout
+	opt.WriteTimeout = cfg.Timeout
+	opt.PoolTimeout = cfg.Timeout
+	opt.ContextTimeoutEnabled = true
+	opt.DisableIdentity = true
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	s := &State{
+		cfg:       cfg,
+		rdb:       redis.NewClient(opt),
+		log:       cfg.Logger,
+		addr:      opt.Addr,
+		startedAt: cfg.Now().UTC(),
+		queue:     make(chan write, queueSize),
+	}
+	s.since.Store(s.startedAt.UnixNano())
+	return s, nil
+}
+
+// Close releases the connections. Call it after Run has returned.
+func (s *State) Close() error { return s.rdb.Close() }
+
+// ReplicaID is this replica's name in the registry.
+func (s *State) ReplicaID() string { return s.cfg.ReplicaID }
+
+// Shared reports whether the replica uses Redis now (false while it has
+// fallen back to its own state).
+func (s *State) Shared() bool { return s.up.Load() }
+
+// Status is where the shared state stands, for GET /api/cluster, the
+// dashboard and the metrics.
+type Status struct {
+	// Backend is "redis".
+	Backend string `json:"backend"`
+	// Addr is the Redis server's host:port.
+	Addr string `json:"addr"`
+	// Shared is true while the replica uses Redis, false while it serves
+	// from its own state (fallback).
+	Shared bool `json:"shared"`
+	// Since is when Shared last changed (or the replica started).
+	Since time.Time `json:"since"`
+	// Fallbacks and Rejoins count the transitions since start.
+	Fallbacks int64 `json:"fallbacks"`
+	Rejoins   int64 `json:"rejoins"`
+	// Errors counts failed Redis calls; Dropped the queued writes dropped
+	// (queue full, or Redis unreachable when their turn came).
+	Errors  int64 `json:"errors"`
+	Dropped int64 `json:"dropped"`
+	// LastError is the most recent failure, "" when there was none.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Status returns the current Status.
+func (s *State) Status() Status {
+	st := Status{
+		Backend:   "redis",
+		Addr:      s.addr,
+		Shared:    s.up.Load(),
+		Since:     time.Unix(0, s.since.Load()).UTC(),
+		Fallbacks: s.fallbacks.Load(),
+		Rejoins:   s.rejoins.Load(),
+		Errors:    s.errs.Load(),
+		Dropped:   s.dropped.Load(),
+	}
+	if e := s.lastErr.Load(); e != nil {
+		st.LastError = *e
+	}
+	return st
+}
+
+// Run keeps the replica joined until ctx is done: it probes Redis while
+// the replica has fallen back, publishes the heartbeat, listens for the
+// peers' cooldowns, and drains the write queue.
+func (s *State) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.drain(ctx) })
+	s.probe(ctx)
+	probe := time.NewTicker(s.cfg.ProbeInterval)
+	defer probe.Stop()
+	beat := time.NewTicker(s.cfg.Heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.stopSubscription()
+			s.leave()
+			wg.Wait()
+			return nil
+		case <-probe.C:
+			if !s.up.Load() {
+				s.probe(ctx)
+			}
+		case <-beat.C:
+			if s.up.Load() {
+				if err := s.heartbeat(); err != nil {
+					s.fail(err)
+				}
+			}
+		}
+	}
+}
+
+// probe tries to (re)join: ping, subscribe to the peers' events, adopt the
+// cooldowns running in the cluster, tell it ours, publish the heartbeat,
+// and only then serve from Redis.
+func (s *State) probe(ctx context.Context) {
+	cctx, cancel := s.callCtx()
+	err := s.rdb.Ping(cctx).Err()
+	cancel()
+	if err == nil {
+		err = s.subscribe(ctx)
+	}
+	if err == nil {
+		err = s.syncCooldowns()
+	}
+	if err == nil {
+		err = s.heartbeat()
+	}
+	if err != nil {
+		s.stopSubscription()
+		s.fail(err)
+		return
+	}
+	if s.up.CompareAndSwap(false, true) {
+		s.since.Store(s.cfg.Now().UnixNano())
+		if s.joined.Swap(true) || s.fallbacks.Load() > 0 {
+			s.rejoins.Add(1)
+			s.log.Info().Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state: Redis is back; this replica rejoined the cluster")
+		} else {
+			s.log.Info().Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state on Redis")
+		}
+	}
+}
+
+// fail records a failed Redis call and, when the replica was using Redis,
+// falls back to its own state. redis.Nil (no such key) is no failure.
+func (s *State) fail(err error) {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return
+	}
+	s.errs.Add(1)
+	msg := err.Error()
+	s.lastErr.Store(&msg)
+	if s.up.CompareAndSwap(true, false) {
+		s.fallbacks.Add(1)
+		s.since.Store(s.cfg.Now().UnixNano())
+		s.log.Warn().Err(err).Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state: Redis unreachable; this replica serves from its own in-process state until Redis is back")
+		return
+	}
+	if !s.joined.Load() && s.startWarned.CompareAndSwap(false, true) {
+		// Never joined: say so once, at the first failed probe.
+		s.fallbacks.Add(1)
+		s.since.Store(s.cfg.Now().UnixNano())
+		s.log.Warn().Err(err).Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state: Redis unreachable at start; this replica serves from its own in-process state until Redis is reachable")
+	}
+}
+
+// callCtx bounds one Redis call. It derives from no request context: a
+// client hanging up must not look like a Redis failure.
+func (s *State) callCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.cfg.Timeout)
+}
+
+// enqueue hands w to the writer without waiting; a full queue drops it.
+func (s *State) enqueue(w write) {
+	if !s.up.Load() {
+		return
+	}
+	select {
+	case s.queue <- w:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+// drain sends the queued writes in pipelines until ctx is done.
+func (s *State) drain(ctx context.Context) {
+	batch := make([]write, 0, pipelineMax)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w := <-s.queue:
+			batch = append(batch[:0], w)
+		}
+	more:
+		for len(batch) < pipelineMax {
+			select {
+			case w := <-s.queue:
+				batch = append(batch, w)
+			default:
+				break more
+			}
+		}
+		if !s.up.Load() {
+			s.dropped.Add(int64(len(batch)))
+			continue
+		}
+		s.flush(batch)
+	}
+}
+
+// flush sends one batch of writes as a pipeline.
+func (s *State) flush(batch []write) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*s.cfg.Timeout)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	for _, w := range batch {
+		switch w.op {
+		case opPExpire:
+			pipe.PExpire(ctx, w.key, w.ttl)
+		case opDel:
+			pipe.Del(ctx, w.key)
+		case opCooldown:
+			pipe.HSet(ctx, s.key("cooldowns"), w.key, cooldownValue(s.cfg.Now(), w))
+			pipe.Publish(ctx, s.key("events"), encodeCooldown(s.cfg.ReplicaID, health.Cooldown{Provider: w.key, For: w.ttl, Reason: w.val}))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		s.dropped.Add(int64(len(batch)))
+		s.fail(err)
+	}
+}
+
+// key is name in the State's namespace.
+func (s *State) key(name string) string { return s.cfg.Prefix + name }
+
+func defaultReplicaID() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "llmgw"
+	}
+	var b [3]byte
+	_, _ = randRead(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}
+
+// redactURL drops the password from a Redis URL for error messages.
+func redactURL(raw string) string {
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		if h, _, err := net.SplitHostPort(raw); err == nil {
+			return h
+		}
+		return "(the given URL)"
+	}
+	return "redis://" + opt.Addr
+}

@@ -1,0 +1,260 @@
+package sharedstate
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/llmgw/llmgw/health"
+	"github.com/llmgw/llmgw/sharedstate/redistest"
+	"github.com/llmgw/llmgw/sticky"
+)
+
+func TestOpenRejectsBadURL(t *testing.T) {
+	for _, u := range []string{"", "http://127.0.0.1:6379", "redis://:secret@127.0.0.1:6379/notadb"} {
+		_, err := Open(Config{URL: u})
+		if err == nil {
+			t.Errorf("Open(%q) = nil error, want one", u)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("Open(%q) error %q shows the password", u, err)
+		}
+	}
+}
+
+// TestStickySharedAcrossReplicas checks that a binding made through one
+// State is seen by another at once, expires as in-process bindings do,
+// and that no sticky key (which may hold a client key) reaches Redis.
+func TestStickySharedAcrossReplicas(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	a := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a"}, true)
+	b := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "b"}, true)
+	ttl := 2 * time.Second
+	sa := a.Sticky(sticky.New(sticky.Config{TTL: ttl}))
+	sb := b.Sticky(sticky.New(sticky.Config{TTL: ttl}))
+
+	key := "sk-client-secret:session-1"
+	if p, ok := sb.Get(key); ok {
+		t.Fatalf("Get before any Bind = %q, want none", p)
+	}
+	sa.Bind(key, "openai")
+	if p, ok := sb.Get(key); !ok || p != "openai" {
+		t.Fatalf("replica b Get = %q, %v; want openai from replica a's Bind", p, ok)
+	}
+	// b rebinds (a failover there); a follows.
+	sb.Bind(key, "anthropic")
+	if p, _ := sa.Get(key); p != "anthropic" {
+		t.Errorf("replica a Get after b's rebind = %q, want anthropic", p)
+	}
+	// b's local copy serves it too (for a fallback).
+	if p, _ := sb.Local().Get(key); p != "anthropic" {
+		t.Errorf("replica b local copy = %q, want anthropic", p)
+	}
+
+	rdb := client(t, url)
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found string
+	for _, k := range keys {
+		if strings.Contains(k, "secret") || strings.Contains(k, "session-1") {
+			t.Errorf("Redis key %q holds the sticky key", k)
+		}
+		if strings.HasPrefix(k, prefix+"s:") {
+			found = k
+		}
+	}
+	if found == "" {
+		t.Fatalf("no sticky key under %s in %v", prefix, keys)
+	}
+	if pttl := rdb.PTTL(ctx, found).Val(); pttl <= ttl-500*time.Millisecond || pttl > ttl {
+		t.Errorf("binding PTTL %v, want about the table's TTL %v", pttl, ttl)
+	}
+	// Touch renews it through the queue.
+	time.Sleep(600 * time.Millisecond)
+	sa.Touch(key)
+	eventually(t, time.Second, "Touch renews the binding's expiry", func() bool {
+		return rdb.PTTL(ctx, found).Val() > ttl-300*time.Millisecond
+	})
+	eventually(t, 3*ttl, "the binding expires in Redis", func() bool {
+		_, ok := sb.Get(key)
+		return !ok
+	})
+}
+
+// TestCooldownSharedWithinASecond checks that a cooldown one replica's
+// tracker starts reaches a peer's tracker within a second, and that a
+// replica joining later adopts the cooldowns still running.
+func TestCooldownSharedWithinASecond(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	newTracker := func(s *State) *health.Tracker {
+		tr := health.New(health.Config{OnCooldown: s.OnCooldown, Jitter: -1, BaseCooldown: 30 * time.Second})
+		s.FollowHealth(tr)
+		return tr
+	}
+	sa := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a"}, false)
+	ta := newTracker(sa)
+	sb := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "b"}, false)
+	tb := newTracker(sb)
+	waitShared(t, sa, true, 5*time.Second)
+	waitShared(t, sb, true, 5*time.Second)
+
+	ta.Cooldown("openai", 20*time.Second, "429")
+	took := eventually(t, time.Second, "replica b honours a's cooldown", func() bool { return !tb.Available("openai") })
+	t.Logf("cooldown reached the peer in %v", took)
+	if st := tb.Snapshot("openai"); st.State != health.Cooling || st.CooldownLeft < 18*time.Second || st.LastError != "429" {
+		t.Errorf("peer's view %+v, want cooling ~20s with reason 429", st)
+	}
+	// b must not echo it back as a new cooldown of its own: a's own
+	// tracker stays as it was.
+	if st := ta.Snapshot("openai"); st.Failures != 0 {
+		t.Errorf("a's tracker changed: %+v", st)
+	}
+
+	sc := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "c"}, false)
+	tc := newTracker(sc)
+	waitShared(t, sc, true, 5*time.Second)
+	if tc.Available("openai") {
+		t.Errorf("a replica joining later does not honour the running cooldown")
+	}
+}
+
+// TestFallbackAndRejoin runs a private Redis, kills it, and checks that
+// the replica falls back at once (calls answer from local state, fast),
+// counts and reports it, and rejoins when Redis is back.
+func TestFallbackAndRejoin(t *testing.T) {
+	srv := redistest.Start(t)
+	s := start(t, Config{URL: srv.URL(), ReplicaID: "r"}, true)
+	st := s.Sticky(sticky.New(sticky.Config{}))
+	st.Bind("k", "p1")
+
+	srv.Kill()
+	// The first call after the kill may pay one timeout; it falls back.
+	begin := time.Now()
+	if p, ok := st.Get("k"); !ok || p != "p1" {
+		t.Errorf("Get with Redis down = %q, %v; want the local p1", p, ok)
+	}
+	if d := time.Since(begin); d > 500*time.Millisecond {
+		t.Errorf("Get with Redis down took %v", d)
+	}
+	waitShared(t, s, false, 3*time.Second)
+	// Now the circuit is open: calls cost nothing.
+	begin = time.Now()
+	for range 1000 {
+		st.Get("k")
+		st.Bind("k2", "p2")
+		st.Touch("k")
+	}
+	if d := time.Since(begin); d > 100*time.Millisecond {
+		t.Errorf("3000 calls with the circuit open took %v, want no Redis wait", d)
+	}
+	stat := s.Status()
+	if stat.Shared || stat.Fallbacks != 1 || stat.Errors == 0 || stat.LastError == "" {
+		t.Errorf("status during the outage %+v, want shared false, 1 fallback, errors", stat)
+	}
+	if reps := s.Replicas(context.Background()); len(reps) != 1 || reps[0].Shared || !reps[0].Self {
+		t.Errorf("Replicas during the outage = %+v, want this one alone, not shared", reps)
+	}
+
+	srv.Restart()
+	waitShared(t, s, true, 3*time.Second)
+	stat = s.Status()
+	if stat.Rejoins != 1 || stat.Fallbacks != 1 {
+		t.Errorf("status after rejoining %+v, want 1 fallback and 1 rejoin", stat)
+	}
+	// Redis came back empty: the binding made during the outage is not
+	// there, and Bind works again.
+	st.Bind("k3", "p3")
+	if v, err := client(t, srv.URL()).Get(context.Background(), st.key("k3")).Result(); err != nil || v != "p3" {
+		t.Errorf("after rejoining, Bind wrote %q, %v; want p3", v, err)
+	}
+}
+
+// TestStartWithoutRedis checks that a replica whose Redis is unreachable
+// at start serves from local state, and joins when Redis appears.
+func TestStartWithoutRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Kill()
+	s := start(t, Config{URL: srv.URL(), ReplicaID: "late"}, false)
+	eventually(t, 3*time.Second, "the failure to join is counted", func() bool { return s.Status().Fallbacks == 1 })
+	if s.Shared() {
+		t.Fatal("Shared with no Redis")
+	}
+	srv.Restart()
+	waitShared(t, s, true, 3*time.Second)
+}
+
+// TestReplicasAndDrift checks the registry: three replicas, one on
+// another policy, flagged; a replica that stops is dropped after its TTL.
+func TestReplicasAndDrift(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	hash := func(h string) func() string { return func() string { return h } }
+	a := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", Version: "v1", PolicyHash: hash("aaa")}, true)
+	start(t, Config{URL: url, Prefix: prefix, ReplicaID: "b", Version: "v1", PolicyHash: hash("aaa")}, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	c, _ := Open(Config{URL: url, Prefix: prefix, ReplicaID: "c", Version: "v1", PolicyHash: hash("ccc"), ProbeInterval: 50 * time.Millisecond, Heartbeat: 200 * time.Millisecond, ReplicaTTL: time.Second})
+	cdone := make(chan struct{})
+	go func() { defer close(cdone); c.Run(ctx) }()
+	defer func() { cancel(); <-cdone; c.Close() }()
+	waitShared(t, c, true, 5*time.Second)
+
+	reps := a.Replicas(context.Background())
+	if len(reps) != 3 {
+		t.Fatalf("Replicas = %+v, want a, b and c", reps)
+	}
+	want := map[string]bool{"a": false, "b": false, "c": true}
+	for i, r := range reps {
+		if r.Drift != want[r.ID] || r.Version != "v1" || r.State != "redis" || r.LastSeen.IsZero() || r.StartedAt.IsZero() {
+			t.Errorf("replica %+v, want drift %v, version v1, state redis, times set", r, want[r.ID])
+		}
+		if (i == 0) != r.Self || (i == 0 && r.ID != "a") {
+			t.Errorf("replica #%d %s self=%v; want a first, marked self", i, r.ID, r.Self)
+		}
+	}
+	// c stops: gone from the list (it leaves on shutdown).
+	cancel()
+	<-cdone
+	eventually(t, 3*time.Second, "a stopped replica leaves the list", func() bool { return len(a.Replicas(context.Background())) == 2 })
+}
+
+func TestMarkDrift(t *testing.T) {
+	for _, tc := range []struct {
+		hashes []string
+		major  string
+		drift  []bool
+	}{
+		{[]string{"x"}, "x", []bool{false}},
+		{[]string{"x", "x", "y"}, "x", []bool{false, false, true}},
+		{[]string{"x", "y"}, "", []bool{true, true}},
+		{[]string{"x", "y", "y", "z"}, "y", []bool{true, false, false, true}},
+	} {
+		rs := make([]Replica, len(tc.hashes))
+		for i, h := range tc.hashes {
+			rs[i].PolicyHash = h
+		}
+		if got := MarkDrift(rs); got != tc.major {
+			t.Errorf("MarkDrift(%v) = %q, want %q", tc.hashes, got, tc.major)
+		}
+		for i := range rs {
+			if rs[i].Drift != tc.drift[i] {
+				t.Errorf("MarkDrift(%v): #%d drift %v, want %v", tc.hashes, i, rs[i].Drift, tc.drift[i])
+			}
+		}
+	}
+}
+
+func client(t testing.TB, url string) *redis.Client {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}

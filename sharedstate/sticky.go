@@ -1,0 +1,108 @@
+package sharedstate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/llmgw/llmgw/sticky"
+)
+
+// Sticky is the session bindings of a replica that shares them: Redis is
+// the truth while the replica is joined, so that a session keeps its
+// provider whichever replica serves it, and the replica's own Table keeps a
+// copy of every binding it made or read, which serves alone while Redis is
+// unreachable. Its methods never fail and never wait longer than
+// Config.Timeout.
+//
+// Keys in Redis are a hash of the sticky key, which may contain a client
+// key: no client key reaches Redis.
+type Sticky struct {
+	s     *State
+	local *sticky.Table
+	ttl   time.Duration
+}
+
+// Sticky returns the bindings shared through s with local as the replica's
+// own copy; bindings live local.TTL() after their last use, as they do
+// in-process.
+func (s *State) Sticky(local *sticky.Table) *Sticky {
+	return &Sticky{s: s, local: local, ttl: local.TTL()}
+}
+
+// Local is the replica's own Table.
+func (t *Sticky) Local() *sticky.Table { return t.local }
+
+// Get returns the provider key is bound to: Redis's answer while joined (a
+// round trip), the local copy otherwise. Like sticky.Table.Get it does not
+// count as a use.
+func (t *Sticky) Get(key string) (string, bool) {
+	if !t.s.up.Load() {
+		return t.local.Get(key)
+	}
+	ctx, cancel := t.s.callCtx()
+	defer cancel()
+	v, err := t.s.rdb.Get(ctx, t.key(key)).Result()
+	switch {
+	case err == nil:
+		if p, ok := t.local.Get(key); !ok || p != v {
+			t.local.Bind(key, v)
+		}
+		return v, true
+	case errors.Is(err, redis.Nil):
+		return "", false
+	}
+	t.s.fail(err)
+	return t.local.Get(key)
+}
+
+// Bind binds key to provider here and in Redis, before it returns: the
+// next request of the session may reach another replica at once. A
+// binding changes rarely (a new session, a failover), so the round trip is
+// rare too.
+func (t *Sticky) Bind(key, provider string) {
+	t.local.Bind(key, provider)
+	if !t.s.up.Load() {
+		return
+	}
+	ctx, cancel := t.s.callCtx()
+	defer cancel()
+	if err := t.s.rdb.Set(ctx, t.key(key), provider, t.ttl).Err(); err != nil {
+		t.s.fail(err)
+	}
+}
+
+// Touch extends key's binding to TTL from now, here at once and in Redis
+// through the write queue (no answer depends on it).
+func (t *Sticky) Touch(key string) {
+	t.local.Touch(key)
+	t.s.enqueue(write{op: opPExpire, key: t.key(key), ttl: t.ttl})
+}
+
+// Delete removes key's binding here and, through the write queue, in
+// Redis.
+func (t *Sticky) Delete(key string) {
+	t.local.Delete(key)
+	t.s.enqueue(write{op: opDel, key: t.key(key)})
+}
+
+// Len is the number of bindings this replica holds a copy of (the cluster's
+// total is not counted: it would scan Redis).
+func (t *Sticky) Len() int { return t.local.Len() }
+
+// CountByProvider counts this replica's copies of the live bindings per
+// provider.
+func (t *Sticky) CountByProvider() map[string]int { return t.local.CountByProvider() }
+
+// key is the Redis key of a sticky key: a hash, so that no client key
+// reaches Redis and keys have one bounded length.
+func (t *Sticky) key(k string) string {
+	sum := sha256.Sum256([]byte(k))
+	var b [len("s:") + 32]byte
+	copy(b[:], "s:")
+	hex.Encode(b[2:], sum[:16])
+	return t.s.cfg.Prefix + string(b[:])
+}
