@@ -191,4 +191,3 @@ func (s *State) listen(ctx context.Context, ps *redis.PubSub) {
 func cooldownValue(now time.Time, w write) string {
 	return encodeEntry(now.Add(w.ttl), w.val)
 }
-

@@ -142,4 +142,3 @@ func MarkDrift(rs []Replica) string {
 	}
 	return best
 }
-
