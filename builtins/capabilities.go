@@ -35,6 +35,7 @@ func Capabilities() []Capability {
 		{"builtin", "note(msg)", "attach a line to the decision (eval output, request log); at most 32 per decision, 1024 bytes each"},
 		{"builtin", "cooldown(seconds)", "classify result: cool the provider down, then fail over; seconds may be a number or a time.duration"},
 		{"builtin", "default_class(err)", "classify result: the built-in classification of err"},
+		{"builtin", "limit(name, rpm=None, tpm=None, usd=None, per=None, concurrency=None, keys=None, models=None, each=None, shadow=False, wait=None)", "declare a budget, rate limit or quota, enforced before any upstream with 429 (load time only): rpm and tpm per sliding minute, usd per calendar \"day\" or \"month\", concurrency in flight; keys and models (patterns with *) restrict which requests count; each (\"key\", \"user\", \"session\" or \"metadata.NAME\") keeps one counter per value; shadow = True only records would-refuse; wait queues up to that many seconds for capacity"},
 		{"builtin", "refuse(status, message, retry_after=None)", "route result: answer the client with status 400, 403, 404 or 429 and message, in its protocol's error shape (retry_after seconds as Retry-After), instead of trying a provider"},
 		{"builtin", `"retry" / "failover" / "fail"`, "classify results: retry once, try the next candidate, return the error"},
 		{"builtin", "hash_bucket(s, n)", "stable FNV-1a bucket of s in [0, n), for A/B splits"},
@@ -80,6 +81,15 @@ func Capabilities() []Capability {
 		{"ctx", "ctx.health(provider)", "the provider's health (see health.*); provider is a provider, a target or a declared name (another name is an error)"},
 		{"ctx", "ctx.sticky", "the provider this session is bound to, or None"},
 		{"ctx", "ctx.now", "the decision's time (a time.time)"},
+		{"ctx", "ctx.usage(name)", "the usage of the request's counter of limit name (see usage.*); another name is an error"},
+
+		{"usage", "usage.requests / usage.tokens", "requests and tokens (input and output) of the last 60 seconds"},
+		{"usage", "usage.usd", "US dollars spent this day or month (the limit's per)"},
+		{"usage", "usage.in_flight", "requests in flight"},
+		{"usage", "usage.share", "the used fraction of the limit's tightest bound, 0..1 (1 or more: spent)"},
+		{"usage", "usage.remaining", "dict of what is left of each bound the limit sets: rpm, tpm, usd, concurrency"},
+		{"usage", "usage.applies", "False when the request does not count against the limit (keys or models exclude it); the counts are then 0"},
+		{"usage", "usage.limit", "the limit's name"},
 
 		{"health", "health.state", "healthy, half_open or cooldown"},
 		{"health", "health.healthy / health.available", "state is healthy / state is not cooldown"},
@@ -96,8 +106,9 @@ func Capabilities() []Capability {
 		{"err", "err.attempt", "1 for the request's first attempt"},
 		{"err", "err.first_byte_sent", "part of the response already reached the client (no failover)"},
 
-		{"test", "decide(request, health={}, sticky=None, now=None, seed=None)", "the decision eval --json prints, plus providers, tried and served_by (see result); within a tier highest weight first, or drawn as live from seed"},
-		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=, seed=)", "decide() with simulated upstream errors: the failover walk calls classify for each; \"cut\" and \"stall\" break a started stream (no failover, the client gets an error event)"},
+		{"test", "decide(request, health={}, sticky=None, now=None, seed=None, usage={})", "the decision eval --json prints, plus providers, tried and served_by (see result); within a tier highest weight first, or drawn as live from seed"},
+		{"test", "walk(request, errors={name: 429|\"timeout\"}, health=, sticky=, now=, seed=, usage=)", "decide() with simulated upstream errors: the failover walk calls classify for each; \"cut\" and \"stall\" break a started stream (no failover, the client gets an error event)"},
+		{"test", "usage={name: {requests, tokens, usd, in_flight}}", "decide()/walk(): fake limit counters, which ctx.usage reads and the request is checked against (a limit left out is at zero)"},
 		{"test", "assert_eq(got, want, msg=None) / assert_ne / assert_true / assert_contains", "assertions; a failure ends the test with its file:line"},
 		{"test", "assert_fails(fn, pattern=None)", "fn() must fail, with an error matching pattern"},
 
@@ -112,7 +123,9 @@ func Capabilities() []Capability {
 		{"result", `["attempts"]`, "the walk, each {provider, model, status, error, class, cooldown_s, mark_failed, stream_error}; class is ok or the classify action"},
 		{"result", `["tried"]`, "the walk as \"provider:class\" strings"},
 		{"result", `["refusal"]`, "route's refuse(...): {status, message, retry_after}, or None when route did not refuse"},
-		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, refused, stream_failed, failed, exhausted or no_candidates"},
+		{"result", `["outcome"]`, "how the walk ended: {result, provider, status}; result is served, refused, stream_failed, failed, exhausted, no_candidates or limited"},
 		{"result", `["served_by"]`, "the provider that served, or None"},
+		{"result", `["limited"]`, "the limit that refused the request before any upstream (outcome limited, status 429): {limit, each, bound, shadow, retry_after_ns}, or None"},
+		{"result", `["would_refuse"]`, "the shadow limits the request went over, each {limit, each, bound, shadow}; it was served"},
 	}
 }

@@ -66,7 +66,7 @@ func errorsOf(fs []Finding) []Finding {
 // the examples and the hooks' signatures use.
 var valueAttrs = map[string][]string{
 	"req": requestFields,
-	"ctx": {"health", "now", "sticky"},
+	"ctx": {"health", "now", "sticky", "usage"},
 	"err": errorFields,
 }
 

@@ -22,7 +22,7 @@ func (p *Policy) Decide(ctx context.Context, req *Request, env Env) (*Decision, 
 	}
 	d := &Decision{}
 	rv := &reqValue{r: req}
-	cv := &ctxValue{env: &env, known: p.byName}
+	cv := &ctxValue{env: &env, known: p.byName, lim: &p.lim, req: req}
 	thread := newThread(env.Now, &d.Notes)
 	if p.stickyKey != nil {
 		v, err := p.call(ctx, thread, "sticky_key", p.stickyKey, rv, cv)
@@ -148,7 +148,7 @@ func (p *Policy) Classify(ctx context.Context, ei ErrorInfo, env Env) (Class, er
 	if env.Now.IsZero() {
 		env.Now = p.limits.now()
 	}
-	v, err := p.call(ctx, newThread(env.Now, nil), "classify", p.classify, errValue{&ei}, &ctxValue{env: &env, known: p.byName})
+	v, err := p.call(ctx, newThread(env.Now, nil), "classify", p.classify, errValue{&ei}, &ctxValue{env: &env, known: p.byName, lim: &p.lim})
 	if err != nil {
 		return Class{}, err
 	}

@@ -66,6 +66,8 @@ type decls struct {
 	offline bool
 	// kinds are the provider kinds a policy may declare (Config.Kinds).
 	kinds []ProviderKind
+	// limits are the limit() declarations.
+	limits policyLimits
 }
 
 func newDecls(offline bool, kinds []ProviderKind) *decls {
@@ -124,6 +126,7 @@ func declarations() starlark.StringDict {
 		"cooldown":      starlark.NewBuiltin("cooldown", newCooldown),
 		"default_class": starlark.NewBuiltin("default_class", defaultClassBuiltin),
 		"refuse":        starlark.NewBuiltin("refuse", refuseBuiltin),
+		"limit":         starlark.NewBuiltin("limit", declareLimit),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	quota "github.com/llmgw/llmgw/limits"
 	"github.com/llmgw/llmgw/route"
 )
 
@@ -44,6 +45,10 @@ type EvalOptions struct {
 	// often as its Share says. Nil orders each tier highest weight first
 	// (one of the orders live traffic takes, deterministic for tests).
 	Seed *uint64 `json:"seed,omitempty"`
+	// Usage fakes limit counters, by limit name: what ctx.usage(name)
+	// reads and what the request is checked against before the walk. A
+	// limit missing from it is at zero.
+	Usage map[string]quota.Usage `json:"usage,omitempty"`
 }
 
 // EvalCandidate is a candidate in failover order with its share.
@@ -76,6 +81,11 @@ type EvalResult struct {
 	// Refusal is route()'s refuse(...), when it returned one: the status
 	// and message the client gets; null otherwise.
 	Refusal *Refusal `json:"refusal"`
+	// Limited is the limit that refused the request (Outcome.Result
+	// "limited", status 429), null when none did; WouldRefuse are the
+	// shadow limits the request went over (it was served).
+	Limited     *quota.Refusal  `json:"limited"`
+	WouldRefuse []quota.Refusal `json:"would_refuse"`
 }
 
 // Attempt is one step of a simulated failover walk.
@@ -98,7 +108,8 @@ type Outcome struct {
 	// is its status), "stream_failed" (served, but the stream broke
 	// after its first byte: the client got an error event), "failed" (an
 	// error returned to the client), "exhausted" (every candidate
-	// failed) or "no_candidates".
+	// failed), "no_candidates" or "limited" (a limit refused it before
+	// any upstream: Status 429, EvalResult.Limited names it).
 	Result   string `json:"result"`
 	Provider string `json:"provider,omitempty"`
 	Status   int    `json:"status,omitempty"`
@@ -128,6 +139,7 @@ func (p *Policy) Eval(ctx context.Context, req *Request, opts EvalOptions) (*Eva
 		},
 		Sticky: func(string) string { return opts.Sticky },
 		Now:    opts.Now,
+		Usage:  func(c quota.Charge) quota.Usage { return opts.Usage[c.Limit] },
 	}
 	d, err := p.Decide(ctx, &r, env)
 	if err != nil {
@@ -168,6 +180,16 @@ func (p *Policy) Eval(ctx context.Context, req *Request, opts EvalOptions) (*Eva
 		res.Attempts = []Attempt{}
 		res.Outcome = Outcome{Result: "refused", Status: d.Refusal.Status}
 		return res, nil
+	}
+	if refused, would := p.evalLimits(&r, opts.Usage); refused != nil || would != nil {
+		res.WouldRefuse = would
+		if refused != nil {
+			res.Limited = refused
+			res.Attempts = []Attempt{}
+			res.Outcome = Outcome{Result: "limited", Status: 429}
+			res.Explain = append(res.Explain, LimitMessage(refused))
+			return res, nil
+		}
 	}
 	if err := p.walk(ctx, &r, env, res, opts); err != nil {
 		return nil, err

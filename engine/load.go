@@ -181,6 +181,9 @@ func newPolicy(l *loader, entry string, globals starlark.StringDict) (*Policy, e
 	for name, m := range l.modules {
 		p.modules[name] = m.globals
 	}
+	if err := p.checkLimits(d.limits); err != nil {
+		return nil, err
+	}
 	declared := make(map[string]bool, len(p.Providers))
 	for _, pr := range p.Providers {
 		declared[pr.Name] = true

@@ -7,6 +7,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/llmgw/llmgw/builtins"
+	quota "github.com/llmgw/llmgw/limits"
 	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/route"
 )
@@ -46,6 +47,7 @@ type Policy struct {
 	modules     map[string]starlark.StringDict // loaded modules by load() name, the entry included
 	src         *source
 	limits      limits
+	lim         policyLimits   // limit() declarations
 	priceTable  *pricing.Table // Config.Prices with Prices applied
 	reqFields   []string       // the req attributes the code reads (ReqFields)
 }
@@ -181,6 +183,9 @@ type Env struct {
 	// Now is ctx.now and what time.now() returns. The zero value means the
 	// engine's clock (Config.Now).
 	Now time.Time
+	// Usage reads a limit counter for ctx.usage(name). Nil means every
+	// counter is at zero.
+	Usage func(c quota.Charge) quota.Usage
 }
 
 // Health is a provider's health as the policy sees it.

@@ -201,8 +201,8 @@ func (p *Policy) runTest(ctx context.Context, fn *starlark.Function, opts TestOp
 // testHelpers returns decide and walk, bound to this policy.
 func (p *Policy) testHelpers(ctx context.Context, opts TestOptions) starlark.StringDict {
 	run := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var reqArg, health, sticky, now, errs, seed starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
-		pairs := []any{"request", &reqArg, "health?", &health, "sticky?", &sticky, "now?", &now, "seed?", &seed}
+		var reqArg, health, sticky, now, errs, seed, usage starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+		pairs := []any{"request", &reqArg, "health?", &health, "sticky?", &sticky, "now?", &now, "seed?", &seed, "usage?", &usage}
 		if b.Name() == "walk" {
 			pairs = append(pairs, "errors?", &errs)
 		}
@@ -236,6 +236,9 @@ func (p *Policy) testHelpers(ctx context.Context, opts TestOptions) starlark.Str
 			}
 			u := uint64(n)
 			eo.Seed = &u
+		}
+		if eo.Usage, err = p.usageFromStarlark(usage); err != nil {
+			return nil, fmt.Errorf("%s: usage: %w", b.Name(), err)
 		}
 		if errs != starlark.None {
 			if eo.SimulateErrors, err = errorsFromStarlark(errs); err != nil {

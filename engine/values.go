@@ -169,6 +169,11 @@ type ctxValue struct {
 	// an error (a typo would otherwise read as healthy forever). Nil
 	// accepts every name.
 	known map[string]int
+	// lim are the policy's limits and req the request ctx.usage reads
+	// the counters of (nil in classify: no request's counter).
+	lim   *policyLimits
+	req   *Request
+	usage *starlark.Builtin
 }
 
 func (v *ctxValue) String() string        { return "ctx" }
@@ -176,7 +181,7 @@ func (v *ctxValue) Type() string          { return "ctx" }
 func (v *ctxValue) Freeze()               {}
 func (v *ctxValue) Truth() starlark.Bool  { return true }
 func (v *ctxValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: ctx") }
-func (v *ctxValue) AttrNames() []string   { return []string{"health", "now", "sticky"} }
+func (v *ctxValue) AttrNames() []string   { return []string{"health", "now", "sticky", "usage"} }
 
 func (v *ctxValue) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -192,6 +197,11 @@ func (v *ctxValue) Attr(name string) (starlark.Value, error) {
 			v.health = starlark.NewBuiltin("ctx.health", v.healthOf)
 		}
 		return v.health, nil
+	case "usage":
+		if v.usage == nil {
+			v.usage = starlark.NewBuiltin("ctx.usage", v.usageOf)
+		}
+		return v.usage, nil
 	}
 	return nil, nil
 }

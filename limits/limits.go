@@ -211,6 +211,25 @@ func (b Bounds) Share(u Usage) float64 {
 	return share
 }
 
+// Over returns the first of b's bounds (rpm, tpm, usd, concurrency) that
+// a request with tokens estimated tokens goes over when its counter is at
+// u, or "" when every bound admits it: the rules of Store, on a usage
+// read rather than a counter (what decide() and walk() check with faked
+// usage).
+func (b Bounds) Over(u Usage, tokens int64) string {
+	switch {
+	case b.RPM > 0 && u.Requests+1 > b.RPM:
+		return BoundRPM
+	case b.TPM > 0 && u.Tokens > 0 && u.Tokens+tokens > b.TPM:
+		return BoundTPM
+	case b.USDMicros > 0 && u.USDMicros >= b.USDMicros:
+		return BoundUSD
+	case b.Concurrency > 0 && u.InFlight+1 > b.Concurrency:
+		return BoundConcurrency
+	}
+	return ""
+}
+
 // PeriodStart returns the start of the period containing t in loc, and
 // the start of the next one.
 func PeriodStart(p Period, t time.Time, loc *time.Location) (start, next time.Time) {

@@ -122,19 +122,20 @@ func (c *counter) period(per Period, now time.Time, loc *time.Location) {
 // over returns the bound of b that a request with tokens estimated
 // tokens would pass, and when it would not, or "".
 func (c *counter) over(b *Bounds, tokens int64, now time.Time) (string, time.Duration) {
-	switch {
-	case b.RPM > 0 && c.reqs+1 > b.RPM:
-		return BoundRPM, c.expiry(now, c.reqs+1-b.RPM, func(b *bucket) int64 { return b.reqs })
-	case b.TPM > 0 && c.toks > 0 && (c.toks >= b.TPM || c.toks+tokens > b.TPM):
+	bound := b.Over(Usage{Requests: c.reqs, Tokens: c.toks, USDMicros: c.usd, InFlight: c.inFlight}, tokens)
+	switch bound {
+	case BoundRPM:
+		return bound, c.expiry(now, c.reqs+1-b.RPM, func(b *bucket) int64 { return b.reqs })
+	case BoundTPM:
 		need := c.toks + tokens - b.TPM
-		if need > c.toks || need <= 0 {
-			need = c.toks // the request alone: when the window is empty
+		if need > c.toks {
+			need = c.toks // the request alone is larger: when the window is empty
 		}
-		return BoundTPM, c.expiry(now, need, func(b *bucket) int64 { return b.toks })
-	case b.USDMicros > 0 && c.usd >= b.USDMicros:
-		return BoundUSD, time.Unix(c.periodEnd, 0).Sub(now)
-	case b.Concurrency > 0 && c.inFlight+1 > b.Concurrency:
-		return BoundConcurrency, time.Second
+		return bound, c.expiry(now, need, func(b *bucket) int64 { return b.toks })
+	case BoundUSD:
+		return bound, time.Unix(c.periodEnd, 0).Sub(now)
+	case BoundConcurrency:
+		return bound, time.Second
 	}
 	return "", 0
 }
