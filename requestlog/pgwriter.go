@@ -409,7 +409,7 @@ func (w *Writer) runPG(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			w.drain(s.hold)
-			deadline := time.Now().Add(pgDrainTimeout)
+			deadline := time.Now().Add(w.pgDrain)
 			for s.flush(wctx); len(s.pending) > 0 && time.Now().Before(deadline); s.flush(wctx) {
 				time.Sleep(time.Until(s.retryAt))
 			}

@@ -128,6 +128,7 @@ type Writer struct {
 	// PostgreSQL only (pgwriter.go).
 	buffered, bufferedBytes, outages atomic.Int64
 	unavailable                      atomic.Bool
+	pgDrain                          time.Duration // pgDrainTimeout; tests shorten it
 }
 
 // NewWriter returns a Writer for db. Start it with Run.
@@ -139,6 +140,8 @@ func NewWriter(db *DB, cfg WriterConfig) *Writer {
 		queue: make(chan *Record, cfg.QueueSize),
 		flush: make(chan chan struct{}),
 		done:  make(chan struct{}),
+
+		pgDrain: pgDrainTimeout,
 	}
 }
 
