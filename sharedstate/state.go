@@ -37,7 +37,7 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultPrefix        = "llmgw:"
-	DefaultTimeout       = 50 * time.Millisecond
+	DefaultTimeout       = 100 * time.Millisecond
 	DefaultProbeInterval = 250 * time.Millisecond
 	DefaultHeartbeat     = 2 * time.Second
 	DefaultReplicaTTL    = 10 * time.Second
@@ -65,8 +65,9 @@ type Config struct {
 	// published with every heartbeat. Nil publishes "".
 	PolicyHash func() string
 	// Timeout bounds each Redis call made on the request path. Zero means
-	// DefaultTimeout (50 ms): Redis answers in well under a millisecond
-	// when it is healthy, so a longer wait only holds requests up.
+	// DefaultTimeout (100 ms): Redis answers in well under a millisecond
+	// when it is healthy, and only the call that finds it gone waits this
+	// long (the circuit spares the others).
 	Timeout time.Duration
 	// ProbeInterval is how often a replica that fell back tries Redis
 	// again. Zero means DefaultProbeInterval (250 ms).

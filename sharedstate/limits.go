@@ -1,0 +1,357 @@
+package sharedstate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/llmgw/llmgw/limits"
+)
+
+// Limits is a limits.Store whose counters live in Redis, so that a bound
+// holds across every replica: rpm = 10 lets ten requests through the whole
+// cluster, not ten per replica. Each call is one Lua script, which Redis
+// runs atomically: Admit checks every counter the request touches and adds
+// to them only if all admit, exactly as limits.Memory does in process.
+//
+// While Redis is unreachable the replica counts in its own limits.Memory
+// (each replica then enforces each bound on its own traffic alone) and
+// no call fails; after it rejoins, Redis's counters apply again. A ticket
+// admitted on one side and settled on the other releases its in-flight
+// slot on the side that settles it, which only ever lowers a count.
+type Limits struct {
+	s     *State
+	local *limits.Memory
+	loc   *time.Location
+}
+
+// Limits returns the limit counters shared through s, with local as the
+// replica's own counters while Redis is unreachable; the usd periods are
+// calendar days and months in local's time zone.
+func (s *State) Limits(local *limits.Memory) *Limits {
+	return &Limits{s: s, local: local, loc: local.Location()}
+}
+
+var _ limits.Store = (*Limits)(nil)
+
+// counterKey is the Redis key of a counter: a hash of its limit and value
+// (a user, a session, a metadata value), so that keys have a bounded
+// length and hold nothing a client sent.
+func (l *Limits) counterKey(c *limits.Charge) string {
+	h := sha256.New()
+	h.Write([]byte(c.Limit))
+	h.Write([]byte{0})
+	h.Write([]byte(c.Each))
+	var sum [sha256.Size]byte
+	return l.s.cfg.Prefix + "l:" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// periodArgs are a charge's usd period, as the scripts take it: the
+// period name and its start and end in Unix seconds, computed here so that
+// Redis needs no time zone.
+func (l *Limits) periodArgs(args []any, b *limits.Bounds, now time.Time) []any {
+	if b.Per == "" {
+		return append(args, "", 0, 0)
+	}
+	start, next := limits.PeriodStart(b.Per, now, l.loc)
+	return append(args, string(b.Per), start.Unix(), next.Unix())
+}
+
+// Admit implements limits.Store.
+func (l *Limits) Admit(ctx context.Context, now time.Time, charges []limits.Charge, tokens int64) (limits.Verdict, error) {
+	if len(charges) == 0 || !l.s.up.Load() {
+		return l.local.Admit(ctx, now, charges, tokens)
+	}
+	keys := make([]string, len(charges))
+	args := make([]any, 0, 3+8*len(charges))
+	args = append(args, now.Unix(), now.UnixMilli(), tokens)
+	for i := range charges {
+		c := &charges[i]
+		keys[i] = l.counterKey(c)
+		shadow := 0
+		if c.Shadow {
+			shadow = 1
+		}
+		args = append(args, shadow, c.Bounds.RPM, c.Bounds.TPM, c.Bounds.USDMicros, c.Bounds.Concurrency)
+		args = l.periodArgs(args, &c.Bounds, now)
+	}
+	cctx, cancel := l.s.callCtx()
+	defer cancel()
+	res, err := admitScript.Run(cctx, l.s.rdb, keys, args...).Slice()
+	if err != nil {
+		l.s.fail(err)
+		return l.local.Admit(ctx, now, charges, tokens)
+	}
+	v, err := parseAdmit(res, charges, now, tokens)
+	if err != nil {
+		l.s.fail(err)
+		return l.local.Admit(ctx, now, charges, tokens)
+	}
+	return v, nil
+}
+
+// parseAdmit reads the admit script's answer: {0, index, bound, retry ms}
+// for a refusal, or {1, r1, …, rn} where ri is 1 for a charge added and
+// "bound:retry ms" for a shadow charge the request went over.
+func parseAdmit(res []any, charges []limits.Charge, now time.Time, tokens int64) (limits.Verdict, error) {
+	var v limits.Verdict
+	bad := fmt.Errorf("sharedstate: limits: unexpected script answer %v", res)
+	if len(res) < 1 {
+		return v, bad
+	}
+	if ok, _ := res[0].(int64); ok == 0 {
+		if len(res) != 4 {
+			return v, bad
+		}
+		i, _ := res[1].(int64)
+		bound, _ := res[2].(string)
+		ms, _ := res[3].(int64)
+		if i < 1 || int(i) > len(charges) {
+			return v, bad
+		}
+		c := &charges[i-1]
+		v.Refusal = &limits.Refusal{Limit: c.Limit, Each: c.Each, Bound: bound, RetryAfter: time.Duration(ms) * time.Millisecond}
+		return v, nil
+	}
+	if len(res) != 1+len(charges) {
+		return v, bad
+	}
+	v.Ticket = limits.Ticket{At: now, Tokens: tokens, Charges: make([]limits.Charge, 0, len(charges))}
+	for i, r := range res[1:] {
+		c := &charges[i]
+		switch r := r.(type) {
+		case int64:
+			v.Ticket.Charges = append(v.Ticket.Charges, *c)
+		case string:
+			bound, ms, _ := strings.Cut(r, ":")
+			n, _ := strconv.ParseInt(ms, 10, 64)
+			v.WouldRefuse = append(v.WouldRefuse, limits.Refusal{Limit: c.Limit, Each: c.Each, Bound: bound, Shadow: true, RetryAfter: time.Duration(n) * time.Millisecond})
+		default:
+			return limits.Verdict{}, bad
+		}
+	}
+	return v, nil
+}
+
+// Settle implements limits.Store.
+func (l *Limits) Settle(ctx context.Context, now time.Time, t limits.Ticket, tokens, usdMicros int64) error {
+	if len(t.Charges) == 0 || !l.s.up.Load() {
+		return l.local.Settle(ctx, now, t, tokens, usdMicros)
+	}
+	keys := make([]string, len(t.Charges))
+	args := make([]any, 0, 4+3*len(t.Charges))
+	args = append(args, now.Unix(), t.At.Unix(), t.Tokens, tokens, usdMicros)
+	for i := range t.Charges {
+		c := &t.Charges[i]
+		keys[i] = l.counterKey(c)
+		args = l.periodArgs(args, &c.Bounds, now)
+	}
+	cctx, cancel := l.s.callCtx()
+	defer cancel()
+	if err := settleScript.Run(cctx, l.s.rdb, keys, args...).Err(); err != nil && err != redis.Nil {
+		l.s.fail(err)
+		return l.local.Settle(ctx, now, t, tokens, usdMicros)
+	}
+	return nil
+}
+
+// Usage implements limits.Store.
+func (l *Limits) Usage(ctx context.Context, now time.Time, c limits.Charge) (limits.Usage, error) {
+	if !l.s.up.Load() {
+		return l.local.Usage(ctx, now, c)
+	}
+	args := l.periodArgs([]any{now.Unix()}, &c.Bounds, now)
+	cctx, cancel := l.s.callCtx()
+	defer cancel()
+	res, err := usageScript.Run(cctx, l.s.rdb, []string{l.counterKey(&c)}, args...).Int64Slice()
+	if err != nil || len(res) != 4 {
+		if err == nil {
+			err = fmt.Errorf("sharedstate: limits: unexpected usage answer %v", res)
+		}
+		l.s.fail(err)
+		return l.local.Usage(ctx, now, c)
+	}
+	return limits.Usage{Requests: res[0], Tokens: res[1], InFlight: res[2], USDMicros: res[3]}, nil
+}
+
+// luaCounter is what the three scripts share: a counter is one hash with
+// the window's totals (reqs, toks), the second it was advanced to (head),
+// the requests in flight (infl), the usd spend of the period [ps, pe) of
+// per, and one bucket per second of the window (fields s<i>, r<i>, t<i>
+// for second s with i = s mod 60: its second, requests and tokens). It is
+// limits.Memory's counter, kept in Redis.
+const luaCounter = `
+local B = 60
+local function load(key, now)
+  local v = redis.call('HMGET', key, 'head', 'reqs', 'toks', 'infl', 'usd', 'per', 'ps', 'pe')
+  local c = {key = key, head = tonumber(v[1]) or now, reqs = tonumber(v[2]) or 0, toks = tonumber(v[3]) or 0,
+    infl = tonumber(v[4]) or 0, usd = tonumber(v[5]) or 0, per = v[6] or '', ps = tonumber(v[7]) or 0, pe = tonumber(v[8]) or 0}
+  if now > c.head then
+    if now - c.head >= B then
+      local f = {}
+      for i = 0, B - 1 do f[#f+1] = 's'..i; f[#f+1] = 'r'..i; f[#f+1] = 't'..i end
+      redis.call('HDEL', key, unpack(f))
+      c.reqs, c.toks = 0, 0
+    else
+      for s = c.head + 1, now do
+        local i = s % B
+        local b = redis.call('HMGET', key, 's'..i, 'r'..i, 't'..i)
+        if b[1] then
+          c.reqs = c.reqs - (tonumber(b[2]) or 0)
+          c.toks = c.toks - (tonumber(b[3]) or 0)
+          redis.call('HDEL', key, 's'..i, 'r'..i, 't'..i)
+        end
+      end
+    end
+    c.head = now
+  end
+  return c
+end
+local function period(c, now, per, ps, pe)
+  if per == '' then return end
+  if per == c.per and now >= c.ps and now < c.pe then return end
+  if per ~= c.per or ps ~= c.ps then c.usd = 0 end
+  c.per, c.ps, c.pe = per, ps, pe
+end
+-- bucket returns the field index of second sec's bucket, creating it,
+-- or nil when sec has left the window.
+local function bucket(c, sec)
+  if sec <= c.head - B or sec > c.head then return nil end
+  local i = sec % B
+  local st = tonumber(redis.call('HGET', c.key, 's'..i))
+  if st ~= sec then
+    redis.call('HSET', c.key, 's'..i, sec, 'r'..i, 0, 't'..i, 0)
+  end
+  return i
+end
+local function save(c, now)
+  redis.call('HSET', c.key, 'head', c.head, 'reqs', c.reqs, 'toks', c.toks, 'infl', c.infl, 'usd', c.usd, 'per', c.per, 'ps', c.ps, 'pe', c.pe)
+  local ttl = 2 * B
+  if c.per ~= '' and c.pe - now + B > ttl then ttl = c.pe - now + B end
+  redis.call('EXPIRE', c.key, ttl)
+end
+`
+
+// admitScript: KEYS are the counters; ARGV: now (s), now (ms), tokens,
+// then per charge shadow, rpm, tpm, usd, concurrency, per, period start,
+// period end.
+var admitScript = redis.NewScript(luaCounter + `
+local now, nowms, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+-- expiry: ms until need units (field r or t) of the window leave it.
+local function expiry(c, need, f)
+  local got = 0
+  for s = c.head - B + 1, c.head do
+    local i = s % B
+    local b = redis.call('HMGET', c.key, 's'..i, f..i)
+    if tonumber(b[1]) == s then
+      got = got + (tonumber(b[2]) or 0)
+      if got >= need then
+        local d = (s + B) * 1000 - nowms
+        if d > 0 then return d end
+        return 1000
+      end
+    end
+  end
+  return B * 1000
+end
+local function over(c, a)
+  if a.rpm > 0 and c.reqs + 1 > a.rpm then return 'rpm', expiry(c, c.reqs + 1 - a.rpm, 'r') end
+  if a.tpm > 0 and c.toks > 0 and c.toks + tokens > a.tpm then
+    local need = c.toks + tokens - a.tpm
+    if need > c.toks then need = c.toks end
+    return 'tpm', expiry(c, need, 't')
+  end
+  if a.usd > 0 and c.usd >= a.usd then return 'usd', c.pe * 1000 - nowms end
+  if a.conc > 0 and c.infl + 1 > a.conc then return 'concurrency', 1000 end
+  return nil, 0
+end
+local cs, as = {}, {}
+for k = 1, #KEYS do
+  local o = 3 + (k - 1) * 8
+  local a = {shadow = ARGV[o+1] == '1', rpm = tonumber(ARGV[o+2]), tpm = tonumber(ARGV[o+3]), usd = tonumber(ARGV[o+4]),
+    conc = tonumber(ARGV[o+5]), per = ARGV[o+6], ps = tonumber(ARGV[o+7]), pe = tonumber(ARGV[o+8])}
+  local c = load(KEYS[k], now)
+  period(c, now, a.per, a.ps, a.pe)
+  cs[k], as[k] = c, a
+  if not a.shadow then
+    local bound, retry = over(c, a)
+    if bound then
+      for j = 1, k do save(cs[j], now) end
+      return {0, k, bound, retry}
+    end
+  end
+end
+local out = {1}
+for k = 1, #KEYS do
+  local c, a = cs[k], as[k]
+  local bound, retry = nil, 0
+  if a.shadow then bound, retry = over(c, a) end
+  if bound then
+    out[k+1] = bound .. ':' .. retry
+  else
+    local i = bucket(c, now)
+    redis.call('HINCRBY', c.key, 'r'..i, 1)
+    redis.call('HINCRBY', c.key, 't'..i, tokens)
+    c.reqs, c.toks, c.infl = c.reqs + 1, c.toks + tokens, c.infl + 1
+    out[k+1] = 1
+  end
+  save(c, now)
+end
+return out
+`)
+
+// settleScript: KEYS are the ticket's counters; ARGV: now (s), the
+// admission's second, the estimate, the real tokens, the cost in
+// micro-USD, then per charge per, period start, period end.
+var settleScript = redis.NewScript(luaCounter + `
+local now, at, est, tokens, usd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+for k = 1, #KEYS do
+  local o = 5 + (k - 1) * 3
+  local per, ps, pe = ARGV[o+1], tonumber(ARGV[o+2]), tonumber(ARGV[o+3])
+  local c = load(KEYS[k], now)
+  period(c, now, per, ps, pe)
+  local i = nil
+  if at <= c.head and at > c.head - B and tonumber(redis.call('HGET', c.key, 's'..(at % B))) == at then i = at % B end
+  if i then
+    local bt = tonumber(redis.call('HGET', c.key, 't'..i)) or 0
+    local d = est
+    if bt < d then d = bt end
+    if d > 0 then
+      redis.call('HINCRBY', c.key, 't'..i, -d)
+      c.toks = c.toks - d
+    end
+  end
+  if tokens > 0 then
+    local j = bucket(c, now)
+    if j then
+      redis.call('HINCRBY', c.key, 't'..j, tokens)
+      c.toks = c.toks + tokens
+    end
+  end
+  if per ~= '' then c.usd = c.usd + usd end
+  if c.infl > 0 then c.infl = c.infl - 1 end
+  save(c, now)
+end
+return 1
+`)
+
+// usageScript: KEYS[1] is the counter; ARGV: now (s), per, period start,
+// period end. It answers {requests, tokens, in flight, usd}.
+var usageScript = redis.NewScript(luaCounter + `
+local now = tonumber(ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0, 0} end
+local c = load(KEYS[1], now)
+local usd = 0
+if ARGV[2] ~= '' then
+  period(c, now, ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+  usd = c.usd
+end
+save(c, now)
+return {c.reqs, c.toks, c.infl, usd}
+`)

@@ -1,0 +1,188 @@
+package sharedstate
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/llmgw/llmgw/limits"
+	"github.com/llmgw/llmgw/sharedstate/redistest"
+)
+
+// TestLimitsMatchMemory runs the same random traffic (admissions with
+// several charges, shadow ones included, settlements, usage reads, time
+// moving by up to two windows) through limits.Memory and through the Redis
+// store, and requires the same verdicts and usages at every step:
+// limits.Memory is the reference of the Store's semantics.
+func TestLimitsMatchMemory(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	// A generous timeout: this test is about semantics, not faults.
+	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", Timeout: 2 * time.Second}, true)
+	red := s.Limits(limits.NewMemory(time.UTC))
+	mem := limits.NewMemory(time.UTC)
+	ctx := context.Background()
+
+	defs := []limits.Charge{
+		{Limit: "rpm3", Bounds: limits.Bounds{RPM: 3}},
+		{Limit: "tpm", Each: "user-a", Bounds: limits.Bounds{TPM: 500}},
+		{Limit: "usd", Bounds: limits.Bounds{USDMicros: 2000, Per: limits.PerDay}},
+		{Limit: "conc", Bounds: limits.Bounds{Concurrency: 2}},
+		{Limit: "shadow", Bounds: limits.Bounds{RPM: 2}, Shadow: true},
+		{Limit: "mix", Each: "k", Bounds: limits.Bounds{RPM: 5, TPM: 800, Concurrency: 3}},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Date(2026, 3, 1, 23, 58, 30, 0, time.UTC)
+	type open struct{ rt, mt limits.Ticket }
+	var tickets []open
+	last := "start"
+	for step := range 600 {
+		switch op := rng.IntN(10); {
+		case op < 5: // admit
+			var charges []limits.Charge
+			for _, d := range defs {
+				if rng.IntN(2) == 0 {
+					charges = append(charges, d)
+				}
+			}
+			tokens := int64(rng.IntN(300))
+			rv, err := red.Admit(ctx, now, charges, tokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mv, _ := mem.Admit(ctx, now, charges, tokens)
+			if !sameVerdict(rv, mv) {
+				t.Fatalf("step %d at %s: Admit(%v, %d)\nredis  %s\nmemory %s", step, now.Format(time.TimeOnly), names(charges), tokens, show(rv), show(mv))
+			}
+			last = fmt.Sprintf("admit %v %d: %s", names(charges), tokens, show(rv))
+			if rv.Refusal == nil {
+				tickets = append(tickets, open{rv.Ticket, mv.Ticket})
+			}
+		case op < 8 && len(tickets) > 0: // settle
+			i := rng.IntN(len(tickets))
+			tk := tickets[i]
+			tickets = append(tickets[:i], tickets[i+1:]...)
+			tokens, usd := int64(rng.IntN(400)), int64(rng.IntN(700))
+			if err := red.Settle(ctx, now, tk.rt, tokens, usd); err != nil {
+				t.Fatal(err)
+			}
+			mem.Settle(ctx, now, tk.mt, tokens, usd)
+			last = fmt.Sprintf("settle %v at %s with %d tokens, %d usd", names(tk.rt.Charges), tk.rt.At.Format(time.TimeOnly), tokens, usd)
+		}
+		{ // read after every step
+			for _, d := range defs {
+				ru, _ := red.Usage(ctx, now, d)
+				mu, _ := mem.Usage(ctx, now, d)
+				if ru != mu {
+					t.Fatalf("step %d at %s (last %s): Usage(%s) redis %+v, memory %+v; state %+v", step, now.Format(time.TimeOnly), last, d.Limit, ru, mu, s.Status())
+				}
+			}
+		}
+		switch rng.IntN(20) {
+		case 0:
+			d := time.Duration(rng.IntN(120)) * time.Second
+			now = now.Add(d)
+			last += fmt.Sprintf("; time +%v", d)
+		case 1, 2, 3:
+			d := time.Duration(rng.IntN(3000)) * time.Millisecond
+			now = now.Add(d)
+			last += fmt.Sprintf("; time +%v", d)
+		}
+	}
+	if !s.Shared() {
+		t.Fatalf("the store fell back during the test: %+v", s.Status())
+	}
+}
+
+func sameVerdict(a, b limits.Verdict) bool {
+	if (a.Refusal == nil) != (b.Refusal == nil) {
+		return false
+	}
+	if a.Refusal != nil {
+		return *a.Refusal == *b.Refusal
+	}
+	if len(a.WouldRefuse) != len(b.WouldRefuse) || len(a.Ticket.Charges) != len(b.Ticket.Charges) {
+		return false
+	}
+	for i := range a.WouldRefuse {
+		if a.WouldRefuse[i] != b.WouldRefuse[i] {
+			return false
+		}
+	}
+	return reflect.DeepEqual(a.Ticket, b.Ticket)
+}
+
+func show(v limits.Verdict) string {
+	if v.Refusal != nil {
+		return fmt.Sprintf("refused %+v", *v.Refusal)
+	}
+	return fmt.Sprintf("admitted %v, would refuse %+v", names(v.Ticket.Charges), v.WouldRefuse)
+}
+
+func names(cs []limits.Charge) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Limit
+	}
+	return out
+}
+
+// TestLimitsAtomicAcrossReplicas admits 40 requests at once through three
+// replicas' stores against rpm = 10: exactly ten pass.
+func TestLimitsAtomicAcrossReplicas(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	var stores []*Limits
+	for _, id := range []string{"a", "b", "c"} {
+		s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: id}, true)
+		stores = append(stores, s.Limits(limits.NewMemory(nil)))
+	}
+	charges := []limits.Charge{{Limit: "team", Bounds: limits.Bounds{RPM: 10}}}
+	now := time.Now()
+	results := make(chan bool, 40)
+	for i := range 40 {
+		go func() {
+			v, err := stores[i%3].Admit(context.Background(), now, charges, 0)
+			results <- err == nil && v.Refusal == nil
+		}()
+	}
+	admitted := 0
+	for range 40 {
+		if <-results {
+			admitted++
+		}
+	}
+	if admitted != 10 {
+		t.Errorf("admitted %d of 40 across three replicas, want exactly 10", admitted)
+	}
+}
+
+// TestLimitsFallBack checks that with Redis gone the store answers from
+// the replica's own counters, without an error.
+func TestLimitsFallBack(t *testing.T) {
+	srv := redistest.Start(t)
+	s := start(t, Config{URL: srv.URL(), ReplicaID: "a"}, true)
+	l := s.Limits(limits.NewMemory(nil))
+	charges := []limits.Charge{{Limit: "x", Bounds: limits.Bounds{RPM: 2}}}
+	now := time.Now()
+	for range 2 {
+		if v, err := l.Admit(context.Background(), now, charges, 0); err != nil || v.Refusal != nil {
+			t.Fatalf("Admit with Redis up = %+v, %v", v, err)
+		}
+	}
+	srv.Kill()
+	// The local counters start empty: two more pass, the third is refused.
+	for i := range 3 {
+		v, err := l.Admit(context.Background(), now, charges, 0)
+		if err != nil {
+			t.Fatalf("Admit with Redis down returned %v", err)
+		}
+		if (v.Refusal != nil) != (i == 2) {
+			t.Errorf("fallback admission #%d: %s", i, show(v))
+		}
+	}
+	if s.Shared() {
+		t.Error("still shared with Redis down")
+	}
+}
