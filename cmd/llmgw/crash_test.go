@@ -60,6 +60,7 @@ func startBinary(t *testing.T, bin, policy string, env []string, args ...string)
 	g := &binaryGateway{db: filepath.Join(dir, "llmgw.db"), logs: &syncBuffer{}, done: make(chan struct{})}
 	full := append([]string{"start", "--listen", "127.0.0.1:0", "--db", g.db, "--policy", pol}, args...)
 	g.cmd = exec.Command(bin, full...)
+	g.cmd.Dir = dir // files it keeps in its working directory stay in the test's
 	g.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	if err := g.cmd.Start(); err != nil {

@@ -66,7 +66,7 @@ type oauthFlags struct {
 
 func newOAuthFlags(name string, e env) oauthFlags {
 	fs := flagSet("oauth "+name, e)
-	return oauthFlags{fs: fs, db: envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite database `path`; the key file llmgw.key sits beside it")}
+	return oauthFlags{fs: fs, db: envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite database `path` (the gateway's --db; with a postgres:// URL, the accounts are in ./llmgw-oauth.db); the key file llmgw.key sits beside it")}
 }
 
 // parse parses args, flags and the account name in any order, and returns
@@ -96,7 +96,11 @@ func (f oauthFlags) parse(args []string, wantName bool) (string, error) {
 
 // openOAuthStore opens the database and the token store with the key of
 // LoadKey. The caller closes the returned database.
+//
+// With the request log on PostgreSQL (a postgres:// --db), the accounts are
+// in the local file oauthDBPath names.
 func openOAuthStore(ctx context.Context, dbPath string, e env) (*sql.DB, *oauth.Store, error) {
+	dbPath = oauthDBPath(dbPath)
 	key, err := oauth.LoadKey(e.getenv, dbPath)
 	if err != nil {
 		return nil, nil, err

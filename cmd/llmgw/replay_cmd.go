@@ -84,7 +84,7 @@ type replayExample struct {
 func runReplay(ctx context.Context, args []string, e env) error {
 	flags := flagSet("replay", e)
 	policyPath := envString(flags, e, "policy", "LLMGW_POLICY", defaultPolicy, "candidate policy `file` or directory")
-	dbPath := envString(flags, e, "db", "LLMGW_DB", "./llmgw.db", "request log `file` that llmgw start wrote")
+	dbPath := envString(flags, e, "db", "LLMGW_DB", "./llmgw.db", "request log `file` (or postgres:// URL) that llmgw start wrote")
 	sinceFlag := flags.String("since", "24h", "replay requests logged this long ago and later (`duration`, e.g. 90m, 24h, 7d)")
 	asJSON := flags.Bool("json", false, "print the report as JSON")
 	limit := flags.Int("limit", 20, "list at most this many changed or rejected requests")
@@ -104,7 +104,7 @@ func runReplay(ctx context.Context, args []string, e env) error {
 	}
 	// Opening a missing log would create an empty one and report nothing
 	// to replay; say where the log comes from instead.
-	if _, err := os.Stat(*dbPath); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(*dbPath); !requestlog.IsURL(*dbPath) && errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("replay: no request log at %s: llmgw start writes one there (--db, env LLMGW_DB) as it serves", *dbPath)
 	}
 	eng, err := engine.New(ctx, engine.Config{Kinds: gateway.ProviderKinds(), Path: *policyPath, Getenv: e.getenv, Offline: true})

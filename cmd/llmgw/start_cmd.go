@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,7 @@ type startOptions struct {
 	allowedOrigins, allowedHosts                                                          *string
 	bodyTimeout, headerTimeout, maxConcurrent                                             *string
 	streamHeaderTimeout, maxResponseBody, responseBudget                                  *string
+	logBufferRows, logBufferBytes                                                         *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -48,7 +50,7 @@ func startFlags(e env) (*flag.FlagSet, startOptions) {
 	return fs, startOptions{
 		policy:              envString(fs, e, "policy", "LLMGW_POLICY", defaultPolicy, "policy `file` or directory (a directory's entry file is main.star or policies.star)"),
 		listen:              envString(fs, e, "listen", "LLMGW_LISTEN", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)"),
-		db:                  envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "SQLite request log `file`, created when missing; the OAuth key file llmgw.key is kept beside it"),
+		db:                  envString(fs, e, "db", "LLMGW_DB", "./llmgw.db", "request log: a SQLite `file`, created when missing, or a postgres:// URL shared by replicas; the OAuth key file llmgw.key is kept beside the file (with a URL, beside ./llmgw-oauth.db)"),
 		prices:              envString(fs, e, "prices", "LLMGW_PRICES", "", "price `file` in LiteLLM's JSON format, over the built-in prices"),
 		retention:           envString(fs, e, "retention", "LLMGW_RETENTION", "30d", "how long request log rows are kept (`duration`, e.g. 72h or 30d)"),
 		grace:               envString(fs, e, "shutdown-grace", "LLMGW_SHUTDOWN_GRACE", "30s", "how long in-flight requests may run after SIGTERM (`duration`); a second signal ends it"),
@@ -64,6 +66,8 @@ func startFlags(e env) (*flag.FlagSet, startOptions) {
 		maxResponseBody:     envString(fs, e, "max-response-body", "LLMGW_MAX_RESPONSE_BODY", "33554432", "largest non-streaming upstream body read (`bytes`); a larger one fails the attempt"),
 		responseBudget:      envString(fs, e, "response-budget", "LLMGW_RESPONSE_BUDGET", "268435456", "non-streaming upstream bodies held at once across requests (`bytes`); past it, 502"),
 		otel:                envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
+		logBufferRows:       envString(fs, e, "log-buffer-rows", "LLMGW_LOG_BUFFER_ROWS", "100000", "request log rows held in memory while a postgres:// --db is unreachable (`n`); past it (or --log-buffer-bytes) rows are shed and counted"),
+		logBufferBytes:      envString(fs, e, "log-buffer-bytes", "LLMGW_LOG_BUFFER_BYTES", "67108864", "memory those held rows may take (`bytes`, estimated)"),
 	}
 }
 
@@ -158,7 +162,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 		RequireTests: requireTests,
 		// The request log beside the policy (the defaults) is written with
 		// every batch: not a reason to reload the policy.
-		Ignore: requestlog.Files(*opt.db),
+		Ignore: requestlog.Files(oauthDBPath(*opt.db)),
 		OnReload: func(st engine.Status) {
 			if st.LastError != "" && st.LastErrorAt.After(st.LoadedAt) {
 				m.PolicyReload("error")
@@ -194,6 +198,10 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer db.Close()
+	bufferRows, bufferBytes, err := logBuffer(opt)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
 	saveSource = func(p *engine.Policy) {
 		files := make(map[string]string, len(p.Files))
 		for _, f := range p.Files {
@@ -207,20 +215,29 @@ func runStart(ctx context.Context, args []string, e env) error {
 	}
 	saveSource(pol)
 	writer := requestlog.NewWriter(db, requestlog.WriterConfig{
-		Retention: keep,
-		OnError:   func(err error) { logger.Error().Err(err).Msg("request log write failed") },
+		Retention:   keep,
+		BufferRows:  bufferRows,
+		BufferBytes: bufferBytes,
+		OnError:     func(err error) { logger.Error().Err(err).Msg("request log write failed") },
 	})
 	m.RegisterLogQueue(func() (int64, int64, int64) {
 		st := writer.Stats()
 		return st.Queued, st.Written, st.Shed
 	})
 
-	secret, err := oauth.LoadKey(e.getenv, *opt.db)
+	secret, err := oauth.LoadKey(e.getenv, oauthDBPath(*opt.db))
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	logFiles(logger, e.getenv, *opt.db)
-	store, err := oauth.OpenStore(ctx, db.SQL(), secret)
+	oauthDB := db.SQL()
+	if oauthDB == nil { // the log is on PostgreSQL: the accounts stay in a local file
+		if oauthDB, err = sql.Open("sqlite", "file:"+oauthDBPath(*opt.db)+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"); err != nil {
+			return fmt.Errorf("start: oauth accounts: %w", err)
+		}
+		defer oauthDB.Close()
+	}
+	store, err := oauth.OpenStore(ctx, oauthDB, secret)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -273,7 +290,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if w := exposedAdminWarning(ln.Addr(), pol.AdminKey != ""); w != "" {
 		logger.Warn().Str("listen", ln.Addr().String()).Msg(w)
 	}
-	logger.Info().Str("listen", ln.Addr().String()).Str("policy", pol.Hash).Str("db", *opt.db).Msg("llmgw listening")
+	logger.Info().Str("listen", ln.Addr().String()).Str("policy", pol.Hash).Str("db", requestlog.Redact(*opt.db)).Msg("llmgw listening")
 	fmt.Fprintf(e.stdout, "llmgw listening on http://%s\n", ln.Addr())
 
 	// The log writer outlives the server: it stops only after the last
@@ -303,6 +320,20 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	return err
+}
+
+// logBuffer parses the bounds of what the request log holds in memory
+// while PostgreSQL is unreachable.
+func logBuffer(opt startOptions) (rows int, bytes int64, err error) {
+	rows, err = strconv.Atoi(*opt.logBufferRows)
+	if err != nil || rows <= 0 {
+		return 0, 0, fmt.Errorf("--log-buffer-rows: want a positive integer, got %q", *opt.logBufferRows)
+	}
+	bytes, err = strconv.ParseInt(*opt.logBufferBytes, 10, 64)
+	if err != nil || bytes <= 0 {
+		return 0, 0, fmt.Errorf("--log-buffer-bytes: want a positive number of bytes, got %q", *opt.logBufferBytes)
+	}
+	return rows, bytes, nil
 }
 
 // moduleVersion is the binary's module version, the traces'
@@ -390,9 +421,17 @@ func reloadForOperator(ctx context.Context, eng *engine.Engine, logger zerolog.L
 // logFiles logs where start keeps its files: the request log and the key
 // that seals OAuth tokens (a file beside the database unless
 // LLMGW_SECRET_KEY is set).
+//
+// With the log on PostgreSQL the URL is logged without its password, and
+// the OAuth accounts' local file beside it.
 func logFiles(logger zerolog.Logger, getenv func(string) string, dbPath string) {
-	ev := logger.Info().Str("db", absPath(dbPath))
-	if key := oauth.KeyPath(getenv, dbPath); key != "" {
+	ev := logger.Info()
+	if requestlog.IsURL(dbPath) {
+		ev = ev.Str("db", requestlog.Redact(dbPath)).Str("oauth_db", absPath(oauthDBPath(dbPath)))
+	} else {
+		ev = ev.Str("db", absPath(dbPath))
+	}
+	if key := oauth.KeyPath(getenv, oauthDBPath(dbPath)); key != "" {
 		ev = ev.Str("key_file", absPath(key))
 	} else {
 		ev = ev.Str("key_env", oauth.KeyEnv)

@@ -20,7 +20,7 @@ import (
 // (--json) as one requestlog.Stats object.
 func runStats(ctx context.Context, args []string, e env) error {
 	flags := flagSet("stats", e)
-	dbPath := flags.String("db", envDefault(e, "LLMGW_DB", "./llmgw.db"), "request log `file` (env LLMGW_DB)")
+	dbPath := flags.String("db", envDefault(e, "LLMGW_DB", "./llmgw.db"), "request log `file` or postgres:// URL (env LLMGW_DB)")
 	sinceFlag := flags.String("since", "24h", "count requests logged this long ago and later (e.g. 90m, 24h, 7d; 0 for all)")
 	asJSON := flags.Bool("json", false, "print one JSON object instead of tables")
 	if err := parseFlags(flags, args); err != nil {
@@ -45,13 +45,13 @@ func runStats(ctx context.Context, args []string, e env) error {
 	if *asJSON {
 		return printJSON(e.stdout, st)
 	}
-	return printStats(e.stdout, st, *dbPath, *sinceFlag, window == 0)
+	return printStats(e.stdout, st, requestlog.Redact(*dbPath), *sinceFlag, window == 0)
 }
 
 // readStats opens an existing request log (never creating one) and reads
 // its stats.
 func readStats(ctx context.Context, path string, since time.Time) (*requestlog.Stats, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path); !requestlog.IsURL(path) && errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("stats: no request log at %s (pass --db or set LLMGW_DB)", path)
 	}
 	db, err := requestlog.Open(ctx, path)
