@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,9 @@ func migratePG(ctx context.Context, pool *pgxpool.Pool) error {
 		// the session.
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", pgSchemaLock)
 	}()
+	if err := createSchema(ctx, conn.Conn()); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS requestlog_schema (version integer NOT NULL)`); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
@@ -70,6 +74,28 @@ func migratePG(ctx context.Context, pool *pgxpool.Pool) error {
 		if err != nil {
 			return fmt.Errorf("migrate to version %d: %w", v+1, err)
 		}
+	}
+	return nil
+}
+
+// createSchema creates the schema a URL's search_path names first
+// (search_path=llmgw) when no schema of the search_path exists yet, so that
+// a log of its own in a shared database needs no step beforehand.
+func createSchema(ctx context.Context, conn *pgx.Conn) error {
+	var current *string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&current); err != nil {
+		return fmt.Errorf("read current schema: %w", err)
+	}
+	if current != nil {
+		return nil
+	}
+	first, _, _ := strings.Cut(conn.Config().RuntimeParams["search_path"], ",")
+	first = strings.Trim(strings.TrimSpace(first), `"`)
+	if first == "" || strings.HasPrefix(first, "$") {
+		return errors.New("no schema of the search_path exists, and it names none to create")
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{first}.Sanitize()); err != nil {
+		return fmt.Errorf("create schema %s: %w", first, err)
 	}
 	return nil
 }

@@ -275,6 +275,25 @@ func TestPostgresMigrateTwiceAndConcurrently(t *testing.T) {
 	}
 }
 
+// TestPostgresCreatesItsSchema: a search_path naming a schema that does
+// not exist yet gets it created.
+func TestPostgresCreatesItsSchema(t *testing.T) {
+	u, err := url.Parse(pgSchemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	schema := q.Get("search_path") + "_new"
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db := openPGAt(t, u.String())
+	t.Cleanup(func() { _, _ = db.pg.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	var where string
+	if err := db.pg.QueryRow(context.Background(), "SELECT schemaname FROM pg_tables WHERE tablename = 'requestlog_schema' AND schemaname = $1", schema).Scan(&where); err != nil {
+		t.Fatalf("the log's tables are not in the new schema %s: %v", schema, err)
+	}
+}
+
 // TestPostgresRetentionDropsPartitions writes rows over several days and
 // prunes: whole days before the cutoff are dropped, tables and all.
 func TestPostgresRetentionDropsPartitions(t *testing.T) {

@@ -39,7 +39,7 @@ type Record struct {
 	// ErrorClass is why the request did not end in a clean answer, ""
 	// when it did: bad_request, auth, capacity, policy, fail (a failure
 	// the policy classed so), exhausted, stream (broken after it started),
-	// client_cancelled or gateway (the gateway defines them).
+	// client_cancelled, gateway or limited (the gateway defines them).
 	// ErrorMessage is its redacted message.
 	ErrorClass   string `json:"error_class"`
 	ErrorMessage string `json:"error"`
@@ -67,6 +67,12 @@ type Record struct {
 	Features json.RawMessage `json:"features"`
 	// Attempts are the upstream attempts in order.
 	Attempts []Attempt `json:"attempts"`
+	// Limit names the policy limit() that refused the request (status
+	// 429, error class limited); "" when none did. WouldRefuse names the
+	// shadow limits the request went over: it was served, and they count
+	// it as a refusal they would have made.
+	Limit       string   `json:"limit,omitempty"`
+	WouldRefuse []string `json:"would_refuse,omitempty"`
 }
 
 // Attempt is one upstream call made for a request.

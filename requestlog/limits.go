@@ -1,0 +1,63 @@
+package requestlog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/llmgw/llmgw/llm"
+)
+
+// Spent is a logged request as the limits' counters see it, for
+// rebuilding them at start.
+type Spent struct {
+	Time time.Time
+	// Features is the routing input as logged (the engine request as
+	// JSON): whose request it was and the model it asked for.
+	Features   json.RawMessage
+	Usage      llm.Usage
+	CostMicros int64 // 0 when unpriced
+}
+
+// notAdmitted are the error classes of requests refused before a limit
+// counted them: malformed, unauthenticated, over capacity, refused by the
+// policy or by a limit itself.
+const notAdmitted = `('bad_request', 'auth', 'capacity', 'policy', 'refused', 'limited')`
+
+// Spending calls fn, oldest first, for each request logged since the
+// given time that the policy's limits counted: every request with routing
+// features but those refused before admission. It streams: a month of
+// rows is never held at once. An error from fn stops it and is returned.
+func (db *DB) Spending(ctx context.Context, since time.Time, fn func(Spent) error) error {
+	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT time_ms, features, input_tokens, output_tokens,
+		cache_read_tokens, cache_write_tokens, cost_micros
+		FROM requests WHERE time_ms >= ? AND features IS NOT NULL AND error_class NOT IN `+notAdmitted+`
+		ORDER BY time_ms, id`), since.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("requestlog: spending: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s Spent
+		var ms int64
+		var features sql.NullString
+		var cost sql.NullInt64
+		u := &s.Usage
+		if err := rows.Scan(&ms, &features, &u.InputTokens, &u.OutputTokens, &u.CacheReadTokens,
+			&u.CacheWriteTokens, &cost); err != nil {
+			return fmt.Errorf("requestlog: spending: %w", err)
+		}
+		s.Time = time.UnixMilli(ms).UTC()
+		s.Features = validJSON(features)
+		s.CostMicros = cost.Int64
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("requestlog: spending: %w", err)
+	}
+	return nil
+}
