@@ -1,0 +1,93 @@
+package limits
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// backtestEvents is a day of two teams: a spends $0.40 a request against
+// a $1 daily budget, b bursts 5 requests in a second against rpm 3.
+func backtestEvents() []Event {
+	var evs []Event
+	for i := range 4 {
+		evs = append(evs, Event{Time: t0.Add(time.Duration(i) * time.Hour), Subject: Subject{Key: "a", Model: "gpt-4o"},
+			EstimatedTokens: 10, Tokens: 100, USDMicros: 400_000})
+	}
+	for i := range 5 {
+		evs = append(evs, Event{Time: t0.Add(30*time.Minute + time.Duration(i)*100*time.Millisecond), Subject: Subject{Key: "b", Model: "gpt-4o-mini"},
+			EstimatedTokens: 10, Tokens: 20, USDMicros: 1})
+	}
+	// The next day a's budget is fresh.
+	evs = append(evs, Event{Time: t0.Add(24 * time.Hour), Subject: Subject{Key: "a", Model: "gpt-4o"}, USDMicros: 400_000})
+	return evs
+}
+
+var backtestDefs = []Def{
+	{Name: "team-daily", Bounds: Bounds{USDMicros: 1_000_000, Per: PerDay}, Each: "key"},
+	{Name: "burst", Bounds: Bounds{RPM: 3, Concurrency: 1}, Each: "key", Shadow: true},
+	{Name: "mini-only", Bounds: Bounds{RPM: 1}, Models: []string{"*-mini"}, Keys: []string{"nobody"}},
+}
+
+func TestBacktestStepsAsReplay(t *testing.T) {
+	evs := backtestEvents()
+	want := Replay(backtestDefs, time.UTC, evs)
+	bt := NewBacktest(backtestDefs, time.UTC)
+	var got []Replayed
+	admitted := 0
+	for i := range sortedByTime(evs) {
+		rs, ok := bt.Step(&evs[i])
+		got = append(got, rs...)
+		if ok {
+			admitted++
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Step by step:\n%v\nReplay:\n%v", got, want)
+	}
+	// a's fourth request of the day is refused by its budget ($1.20 spent
+	// by the third); b's fourth and fifth would be refused by the shadow
+	// burst limit, and are served.
+	counts := Counts(got)
+	if counts["team-daily"] != 1 || counts["burst"] != 2 || counts["mini-only"] != 0 || admitted != len(evs)-1 {
+		t.Errorf("counts %v, admitted %d of %d", counts, admitted, len(evs))
+	}
+	// The counters stand as the candidate's route() would read them.
+	u := bt.Usage(t0.Add(24*time.Hour), Charge{Limit: "team-daily", Each: "a", Bounds: backtestDefs[0].Bounds})
+	if u.USDMicros != 400_000 {
+		t.Errorf("a's usage the next day = %+v, want the new day's $0.40 only", u)
+	}
+}
+
+func sortedByTime(evs []Event) []Event {
+	for i := 1; i < len(evs); i++ {
+		for j := i; j > 0 && evs[j].Time.Before(evs[j-1].Time); j-- {
+			evs[j], evs[j-1] = evs[j-1], evs[j]
+		}
+	}
+	return evs
+}
+
+func TestRuns(t *testing.T) {
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	rs := []Replayed{
+		{Time: at(5), Key: "b", Refusal: Refusal{Limit: "rpm", Bound: BoundRPM, Shadow: true}},
+		{Time: at(1), Key: "a", Refusal: Refusal{Limit: "budget", Bound: BoundUSD}},
+		{Time: at(9), Key: "a", Refusal: Refusal{Limit: "budget", Bound: BoundUSD}},
+		{Time: at(7), Key: "b", Refusal: Refusal{Limit: "rpm", Bound: BoundTPM, Shadow: true}},
+		{Time: at(3), Key: "c", Refusal: Refusal{Limit: "budget", Bound: BoundUSD}},
+		{Time: at(2), Key: "a", Refusal: Refusal{Limit: "budget", Bound: BoundUSD}},
+	}
+	got := Runs(rs)
+	want := []RefusalRun{
+		{Limit: "budget", Key: "a", Bounds: []string{"usd"}, First: at(1), Last: at(9), Count: 3},
+		{Limit: "budget", Key: "c", Bounds: []string{"usd"}, First: at(3), Last: at(3), Count: 1},
+		{Limit: "rpm", Key: "b", Shadow: true, Bounds: []string{"rpm", "tpm"}, First: at(5), Last: at(7), Count: 2},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Runs =\n%v\nwant\n%v", got, want)
+	}
+	if Runs(nil) != nil {
+		t.Errorf("Runs(nil) is not nil")
+	}
+}
