@@ -114,3 +114,13 @@ func Runs(rs []Replayed) []RefusalRun {
 	})
 	return out
 }
+
+// Add counts ev whatever the bounds say, as the gateway's own counters
+// counted a request it served: the usage a logged policy version's
+// route() read when it decided.
+func (b *Backtest) Add(ev *Event) {
+	b.charges = Charges(b.charges[:0], b.defs, &ev.Subject)
+	if len(b.charges) > 0 {
+		b.m.Add(ev.Time, b.charges, ev.Tokens, ev.USDMicros)
+	}
+}

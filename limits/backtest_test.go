@@ -57,6 +57,17 @@ func TestBacktestStepsAsReplay(t *testing.T) {
 	if u.USDMicros != 400_000 {
 		t.Errorf("a's usage the next day = %+v, want the new day's $0.40 only", u)
 	}
+
+	// Add counts what was served whatever the bounds: all four of a's.
+	served := NewBacktest(backtestDefs, time.UTC)
+	for i := range evs {
+		if evs[i].Subject.Key == "a" && evs[i].Time.Before(t0.Add(24*time.Hour)) {
+			served.Add(&evs[i])
+		}
+	}
+	if u := served.Usage(t0.Add(3*time.Hour), Charge{Limit: "team-daily", Each: "a", Bounds: backtestDefs[0].Bounds}); u.USDMicros != 1_600_000 || u.Requests != 1 {
+		t.Errorf("a's usage after Add = %+v, want $1.60 and the last request in the window", u)
+	}
 }
 
 func sortedByTime(evs []Event) []Event {
