@@ -83,6 +83,9 @@ func Evaluate(meta map[string]string, steps map[string]loadgen.Result, rows *Row
 		e.slowStreams(),
 		logRows(rows),
 	)
+	if g, ok := e.replica(); ok {
+		r.Goals = append(r.Goals, g)
+	}
 	r.OverFloor = e.overFloor()
 	if d, g, ok := e.pair("closed64_direct", "closed64_gw"); ok && d.RPS < 2*g.RPS {
 		r.HarnessBound = true
@@ -495,6 +498,45 @@ func logRows(r *Rows) Goal {
 	}
 	rows := r.After - r.Before
 	return Goal{name, target, fmt.Sprintf("%d rows for %d requests", rows, r.Requests), check(rows == r.Requests)}
+}
+
+// ReplicaP99 is the most a replica (the request log on PostgreSQL, and
+// the state on Redis when the gateway has it) may add to the p99 at 1k RPS
+// over the single process, in milliseconds.
+const ReplicaP99 = 0.3
+
+// replica compares the gateway run as a replica (steps open1k_gwrep, from
+// bench/run --replicas) with the single process measured in the same
+// rounds: per round the replica's p99 minus the single process's, and of
+// several rounds the median. It reports false when the run had no
+// replica, so that a plain run's table does not grow a row.
+func (e evaluator) replica() (Goal, bool) {
+	const name = "replica p99 at 1k RPS over single process"
+	type pair struct{ single, rep loadgen.Result }
+	var ps []pair
+	for k := 1; k <= maxRounds; k++ {
+		if g, r, ok := e.pair(roundStep("open1k_gw", k), roundStep("open1k_gwrep", k)); ok {
+			ps = append(ps, pair{g, r})
+		}
+	}
+	target := fmt.Sprintf("≤ +%.2f ms", ReplicaP99)
+	if len(ps) == 0 {
+		if _, ran := e.steps["open1k_gwrep"]; ran {
+			return missing(name, target), true
+		}
+		return Goal{}, false
+	}
+	med, add, all := medianOf(ps, func(p pair) float64 { return p.rep.Latency.P99 - p.single.Latency.P99 })
+	m := fmt.Sprintf("%+.3f ms (replica %.3f, single process %.3f; p50 %+.3f", add, med.rep.Latency.P99, med.single.Latency.P99,
+		med.rep.Latency.P50-med.single.Latency.P50)
+	errs := int64(0)
+	for _, p := range ps {
+		errs += p.rep.Errors
+	}
+	if errs > 0 {
+		m += fmt.Sprintf(", %d errors", errs)
+	}
+	return Goal{name, target, m + ")" + ofValues(all, "%+.3f"), check(add <= ReplicaP99 && errs == 0)}, true
 }
 
 func truncate(s string, n int) string {

@@ -263,3 +263,49 @@ func TestClosedLoopRounds(t *testing.T) {
 		t.Errorf("CPU with a median of 120 µs = %+v, want not met", g)
 	}
 }
+
+// TestReplicaGoal: with bench/run --replicas the table gains the replica's
+// p99 over the single process, the median of the rounds' differences; a
+// run without replicas has no such row.
+func TestReplicaGoal(t *testing.T) {
+	d := func(p50, p99 float64) loadgen.Dist { return loadgen.Dist{N: 10, P50: p50, P99: p99} }
+	steps := map[string]loadgen.Result{
+		"open1k_direct": {OK: 10, Latency: d(0.2, 0.5)},
+		"open1k_gw":     {OK: 10, Latency: d(0.4, 1.0)},
+	}
+	const name = "replica p99 at 1k RPS over single process"
+	for _, g := range Evaluate(nil, steps, nil).Goals {
+		if g.Name == name {
+			t.Fatalf("a run without replicas has the row %+v", g)
+		}
+	}
+	for _, tc := range []struct {
+		reps []float64 // the replica's p99 per round; the single process's is 1.0, 1.1, 1.2
+		want Status
+		has  string
+	}{
+		{[]float64{1.1, 1.2, 2.5}, Met, "+0.100 ms"},
+		{[]float64{1.5, 1.6, 1.2}, NotMet, "+0.500 ms"},
+	} {
+		steps := map[string]loadgen.Result{}
+		for k, rep := range tc.reps {
+			single := 1.0 + 0.1*float64(k)
+			steps[roundStep("open1k_direct", k+1)] = loadgen.Result{OK: 10, Latency: d(0.2, 0.5)}
+			steps[roundStep("open1k_gw", k+1)] = loadgen.Result{OK: 10, Latency: d(0.4, single)}
+			steps[roundStep("open1k_gwrep", k+1)] = loadgen.Result{OK: 10, Latency: d(0.45, rep)}
+		}
+		var got *Goal
+		r := Evaluate(nil, steps, nil)
+		for i := range r.Goals {
+			if r.Goals[i].Name == name {
+				got = &r.Goals[i]
+			}
+		}
+		if got == nil {
+			t.Fatalf("no %q row among %+v", name, r.Goals)
+		}
+		if got.Status != tc.want || !strings.Contains(got.Measured, tc.has) {
+			t.Errorf("replica rounds %v: %s %q, want %s with %s", tc.reps, got.Status, got.Measured, tc.want, tc.has)
+		}
+	}
+}

@@ -7,6 +7,7 @@
 //	loadgen wait   -url URL [-timeout D]                wait until URL answers
 //	loadgen rows   -db PATH [-table T]                  print the row count of the request log
 //	loadgen report -dir DIR -json F -md F [-meta k=v]... assemble the run's result
+//	loadgen dropschema -url URL -schema S               drop a PostgreSQL schema (a --replicas run's log)
 //
 // Results are JSON (package bench/loadgen's Result) on stdout or in -out.
 package main
@@ -26,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the request log's driver
 
 	"github.com/llmgw/llmgw/bench/loadgen"
@@ -43,7 +45,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: loadgen run|sample|wait|rows|report [flags]")
+		return errors.New("usage: loadgen run|sample|wait|rows|report|dropschema [flags]")
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string) error {
 		return runRows(ctx, args)
 	case "report":
 		return runReport(args)
+	case "dropschema":
+		return runDropSchema(ctx, args)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }
@@ -186,6 +190,30 @@ func runRows(ctx context.Context, args []string) error {
 		return fmt.Errorf("count %s: %w", *table, err)
 	}
 	fmt.Println(n)
+	return nil
+}
+
+// runDropSchema drops the schema a --replicas run's gateway logged into.
+func runDropSchema(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dropschema", flag.ContinueOnError)
+	u := fs.String("url", "", "PostgreSQL URL")
+	schema := fs.String("schema", "", "schema to drop, with everything in it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *u == "" || *schema == "" {
+		return errors.New("dropschema: -url and -schema are required")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, *u)
+	if err != nil {
+		return fmt.Errorf("dropschema: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{*schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("dropschema %s: %w", *schema, err)
+	}
 	return nil
 }
 
