@@ -352,3 +352,53 @@ func TestPostgresRetentionDropsPartitions(t *testing.T) {
 		t.Errorf("late row: %+v", st)
 	}
 }
+
+// TestPostgresReplicasShareOneLog runs three writers, as three replicas
+// would, on one schema at once, with rows on days that have no partition
+// yet: every row lands once, request ids never collide, and each replica
+// reads all of them.
+func TestPostgresReplicasShareOneLog(t *testing.T) {
+	u := pgSchemaURL(t)
+	const replicas, each = 3, 300
+	var dbs []*DB
+	for range replicas {
+		dbs = append(dbs, openPGAt(t, u))
+	}
+	start := time.Now().Add(10 * 24 * time.Hour) // days ahead of any partition made at open
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, stop := startWriter(t, db, WriterConfig{BatchSize: 16, BatchDelay: 5 * time.Millisecond})
+			for n := range each {
+				w.Record(&Record{Time: start.Add(time.Duration(n%3) * 24 * time.Hour), RequestID: fmt.Sprintf("rep%d-%d", i, n),
+					Attempts: []Attempt{{N: 1, Provider: "p"}, {N: 2, Provider: "q"}}})
+			}
+			stop()
+		}()
+	}
+	wg.Wait()
+	for i, db := range dbs {
+		page, err := db.Requests(context.Background(), RequestQuery{Limit: 1, Since: start.Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != replicas*each {
+			t.Errorf("replica %d reads %d requests, want %d", i, page.Total, replicas*each)
+		}
+	}
+	var ids, distinct, orphans int64
+	if err := dbs[0].pg.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT id),
+		(SELECT count(*) FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = a.request_row))
+		FROM requests`).Scan(&ids, &distinct, &orphans); err != nil {
+		t.Fatal(err)
+	}
+	if ids != replicas*each || distinct != ids || orphans != 0 {
+		t.Errorf("%d rows, %d distinct ids, %d attempts without their request; want %d, %d, 0", ids, distinct, orphans, replicas*each, replicas*each)
+	}
+	d, err := dbs[2].Request(context.Background(), "rep0-7")
+	if err != nil || len(d.Attempts) != 2 {
+		t.Errorf("replica 2 reads replica 0's request: %+v, %v", d, err)
+	}
+}
