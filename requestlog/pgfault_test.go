@@ -206,7 +206,7 @@ func TestPostgresBufferOverflowIsCounted(t *testing.T) {
 			proxied, proxy := viaProxy(t, direct)
 			db := openPGAt(t, proxied)
 			cfg := tc.cfg
-			cfg.QueueSize, cfg.MaxWait, cfg.BatchDelay = 8, -1, 20*time.Millisecond
+			cfg.QueueSize, cfg.MaxWait, cfg.BatchDelay = 64, -1, 20*time.Millisecond // the queue holds every row: only the buffer sheds
 			w, stop := startWriter(t, db, cfg)
 			proxy.cut()
 			for i := range tc.total {

@@ -370,6 +370,11 @@ type Summary struct {
 	// that happened, which a 50/50 split in the policy would not suggest.
 	StickyHitsSession int64 `json:"sticky_hits_session"`
 	StickyHitsKey     int64 `json:"sticky_hits_key"`
+	// Writer is the log writer of the replica that answered: rows
+	// waiting, held while PostgreSQL is unreachable, shed and failed. The
+	// gateway fills it in (DB.Summary leaves it nil), so that a log that
+	// is losing rows shows where its figures are read.
+	Writer *WriterStats `json:"log_writer,omitempty"`
 }
 
 // Summary returns the overview of the requests in q's range. Buckets are
