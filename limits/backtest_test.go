@@ -102,3 +102,30 @@ func TestRuns(t *testing.T) {
 		t.Errorf("Runs(nil) is not nil")
 	}
 }
+
+func TestMemoryCounters(t *testing.T) {
+	m := NewMemory(time.UTC)
+	b := Bounds{RPM: 4, USDMicros: 1000, Per: PerDay}
+	bounds := map[string]Bounds{"per-key": b}
+	for i, each := range []string{"a", "b", "b", "c", "c", "c"} {
+		m.Add(t0.Add(time.Duration(i)*time.Second), []Charge{{Limit: "per-key", Each: each, Bounds: b}}, 10, 100)
+	}
+	m.Add(t0, []Charge{{Limit: "undeclared", Bounds: b}}, 1, 1)
+	got := m.Counters(t0.Add(10*time.Second), bounds, 2)
+	want := []CounterUsage{
+		{Each: "c", Usage: Usage{Requests: 3, Tokens: 30, USDMicros: 300}, Share: 0.75},
+		{Each: "b", Usage: Usage{Requests: 2, Tokens: 20, USDMicros: 200}, Share: 0.5},
+	}
+	if len(got) != 1 || fmt.Sprint(got["per-key"]) != fmt.Sprint(want) {
+		t.Errorf("Counters top 2 = %v, want %v", got, want)
+	}
+	// A minute later the window is empty and the day's spend remains.
+	all := m.Counters(t0.Add(2*time.Minute), bounds, 0)["per-key"]
+	if len(all) != 3 || all[0].Each != "c" || all[0].Requests != 0 || all[0].USDMicros != 300 || all[0].Share != 0.3 {
+		t.Errorf("Counters later = %v", all)
+	}
+	// The next day nothing is in use: no counter listed.
+	if next := m.Counters(t0.Add(24*time.Hour), bounds, 0); len(next["per-key"]) != 0 {
+		t.Errorf("Counters the next day = %v, want none", next)
+	}
+}
