@@ -17,6 +17,7 @@ import (
 
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/gateway"
+	"github.com/llmgw/llmgw/limits"
 	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/route"
@@ -64,6 +65,19 @@ type replayReport struct {
 	// that the log did not keep, versions whose source is missing.
 	Warnings []string        `json:"warnings"`
 	Examples []replayExample `json:"examples"`
+	// Limited counts the requests the candidate routes but one of its
+	// limit() declarations refuses when the logged traffic goes through
+	// them in time order (the back-test); they are neither changed nor
+	// unchanged, and cost nothing after.
+	Limited int `json:"limited"`
+	// Limits is, for every limit the candidate declares, the requests it
+	// refuses in the back-test (a shadow limit: would refuse).
+	Limits map[string]int `json:"limits"`
+	// LimitRefusals groups those refusals by limit and client key: when
+	// they start and stop, and how many.
+	LimitRefusals []limits.RefusalRun `json:"limit_refusals"`
+	// LimitTZ is the time zone of the back-tested usd periods.
+	LimitTZ string `json:"limit_tz"`
 	// More counts the changed or rejected requests not in Examples
 	// (--limit; --all lists every one).
 	More int `json:"more"`
@@ -75,6 +89,9 @@ type replayExample struct {
 	Before    string `json:"before"`
 	After     string `json:"after"`
 	Error     string `json:"error,omitempty"`
+	// Limited is the message of the candidate's limit that refused the
+	// request in the back-test.
+	Limited string `json:"limited,omitempty"`
 }
 
 // runReplay implements 'llmgw replay': re-decide the requests recorded in
@@ -89,8 +106,13 @@ func runReplay(ctx context.Context, args []string, e env) error {
 	asJSON := flags.Bool("json", false, "print the report as JSON")
 	limit := flags.Int("limit", 20, "list at most this many changed or rejected requests")
 	all := flags.Bool("all", false, "list every changed or rejected request")
+	tz := envString(flags, e, "limit-tz", "LLMGW_LIMIT_TZ", "UTC", "time `zone` of the limits' usd days and months (an IANA name), as llmgw start counts them")
 	if err := parseFlags(flags, args); err != nil {
 		return err
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fmt.Errorf("replay: --limit-tz: unknown time zone %q (want an IANA name such as UTC or Europe/Paris)", *tz)
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("replay: unexpected argument %q", flags.Arg(0))
@@ -126,7 +148,7 @@ func runReplay(ctx context.Context, args []string, e env) error {
 	if *all {
 		shown = -1
 	}
-	rep := replay(ctx, eng.Policy(), logged, versions.get, shown)
+	rep := replay(ctx, eng.Policy(), logged, versions.get, shown, loc)
 	rep.Since = *sinceFlag
 	if *asJSON {
 		return printJSON(e.stdout, rep)
@@ -184,12 +206,25 @@ func (v *loggedVersions) close() {
 // returns it, with the policy version that decided it. Both decide with
 // the same seed (from the request id), so a weighted pick is the same
 // draw under both. limit bounds Examples (-1: no bound).
+//
+// It back-tests pol's limits on the same pass: each request the candidate
+// routes goes through its limit() declarations in time order (usd periods
+// in loc), with the tokens it used and the cost the candidate's routing
+// projects. Both policies' ctx.usage read counters replayed the same way
+// (the logged version's count every request served, as the gateway's
+// did), so that a route() that reads usage decides as it would have.
 func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedDecision,
-	version func(context.Context, string) *engine.Policy, limit int) *replayReport {
+	version func(context.Context, string) *engine.Policy, limit int, loc *time.Location) *replayReport {
 	prices := pol.PriceTable()
 	rep := &replayReport{Policy: pol.Hash, Before: map[string]int{}, After: map[string]int{},
 		ServedElsewhere: map[string]int{}, ByKey: map[string]int{}, ByModel: map[string]int{}, ByNote: map[string]int{},
-		Warnings: []string{}, Examples: []replayExample{}}
+		Warnings: []string{}, Examples: []replayExample{}, Limits: map[string]int{}, LimitRefusals: []limits.RefusalRun{}, LimitTZ: loc.String()}
+	for _, d := range pol.Limits() {
+		rep.Limits[d.Name] = 0
+	}
+	backtest := limits.NewBacktest(pol.Limits(), loc)
+	baselines := map[*engine.Policy]*limits.Backtest{}
+	var refusals []limits.Replayed
 	example := func(ex replayExample) {
 		if limit < 0 || len(rep.Examples) < limit {
 			rep.Examples = append(rep.Examples, ex)
@@ -211,7 +246,27 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 		rep.Requests++
 		rep.Before[d.Provider]++
 		seed := requestSeed(d.RequestID)
-		opts := engine.EvalOptions{Now: d.Time, Seed: &seed}
+		opts := engine.EvalOptions{Now: d.Time, Seed: &seed, Usage: usageAt(pol, backtest, &req, d.Time)}
+		ev := limits.Event{Time: d.Time, Subject: req.LimitSubject(), EstimatedTokens: int64(req.InputTokensEstimate),
+			Tokens: d.Usage.InputTokens + d.Usage.CacheReadTokens + d.Usage.CacheWriteTokens + d.Usage.OutputTokens}
+		if d.CostMicros != nil {
+			ev.USDMicros = *d.CostMicros
+		}
+		var old *engine.EvalResult
+		if v := version(ctx, d.PolicyHash); v != nil {
+			bt := baselines[v]
+			if bt == nil {
+				bt = limits.NewBacktest(v.Limits(), loc)
+				baselines[v] = bt
+			}
+			oreq := in.Request
+			oopts := opts
+			oopts.Usage = usageAt(v, bt, &oreq, d.Time)
+			if r, err := v.Eval(ctx, &oreq, oopts); err == nil {
+				old = r
+			}
+			bt.Add(&ev)
+		}
 		res, err := pol.Eval(ctx, &req, opts)
 		if err != nil || len(res.Candidates) == 0 {
 			rep.Errors++
@@ -226,14 +281,6 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 		c := res.Candidates[0]
 		model := upstreamModel(pol, c.Candidate, req.Model)
 		var changed bool
-		var old *engine.EvalResult
-		if v := version(ctx, d.PolicyHash); v != nil {
-			oreq := in.Request
-			old, err = v.Eval(ctx, &oreq, opts)
-			if err != nil {
-				old = nil
-			}
-		}
 		if old != nil {
 			changed = decisionKey(old) != decisionKey(res)
 			if !servedAsDecided(old, d.Provider) {
@@ -249,11 +296,39 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 			changed = c.Provider != d.Provider || model != d.UpstreamModel
 		}
 		if !changed {
+			if limitedBy(backtest, &ev, &refusals) {
+				rep.Limited++
+				rep.After["(limited)"]++
+				example(replayExample{RequestID: d.RequestID, Model: req.Model, Before: d.Provider, Limited: limitNote(refusals)})
+				if d.CostMicros != nil {
+					before += pricing.Micros(*d.CostMicros)
+				}
+				continue
+			}
 			rep.Unchanged++
 			rep.After[d.Provider]++
 			if d.CostMicros != nil {
 				before += pricing.Micros(*d.CostMicros)
 				after += pricing.Micros(*d.CostMicros)
+			}
+			continue
+		}
+		newCost, _, ok := prices.Cost(model, d.Usage)
+		if np, found := pol.Provider(c.Provider); found && pricing.FreeKind(np.Kind) {
+			// The gateway logs a free kind's answers at no cost whatever
+			// the model; the projection must too.
+			newCost, ok = 0, true
+		}
+		if ok {
+			// The candidate's budgets count what its routing spends.
+			ev.USDMicros = int64(newCost)
+		}
+		if limitedBy(backtest, &ev, &refusals) {
+			rep.Limited++
+			rep.After["(limited)"]++
+			example(replayExample{RequestID: d.RequestID, Model: req.Model, Before: d.Provider, Limited: limitNote(refusals)})
+			if d.CostMicros != nil {
+				before += pricing.Micros(*d.CostMicros)
 			}
 			continue
 		}
@@ -269,18 +344,18 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 			rep.ByNote[n]++
 		}
 		example(replayExample{RequestID: d.RequestID, Model: req.Model, Before: d.Provider + "/" + d.UpstreamModel, After: c.Provider + "/" + model})
-		newCost, _, ok := prices.Cost(model, d.Usage)
-		if np, found := pol.Provider(c.Provider); found && pricing.FreeKind(np.Kind) {
-			// The gateway logs a free kind's answers at no cost whatever
-			// the model; the projection must too.
-			newCost, ok = 0, true
-		}
 		if d.CostMicros == nil || !ok {
 			rep.Unpriced++
 			continue
 		}
 		before += pricing.Micros(*d.CostMicros)
 		after += newCost
+	}
+	for name, n := range limits.Counts(refusals) {
+		rep.Limits[name] = n
+	}
+	if runs := limits.Runs(refusals); runs != nil {
+		rep.LimitRefusals = runs
 	}
 	rep.CostBefore, rep.CostAfter = before.USD(), after.USD()
 	rep.CostDelta = (after - before).USD()
@@ -291,6 +366,35 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d requests were decided by a policy version whose source is not in the log: they are compared with the provider that served them, so a failover or a sticky binding counts as a change", rep.BaselineUnknown))
 	}
 	return rep
+}
+
+// usageAt is what ctx.usage reads for req at now under pol: its counters
+// in bt, by limit name; nil when pol counts req in no limit.
+func usageAt(pol *engine.Policy, bt *limits.Backtest, req *engine.Request, now time.Time) map[string]limits.Usage {
+	charges := pol.Charges(nil, req)
+	if len(charges) == 0 {
+		return nil
+	}
+	out := make(map[string]limits.Usage, len(charges))
+	for _, c := range charges {
+		out[c.Limit] = bt.Usage(now, c)
+	}
+	return out
+}
+
+// limitedBy sends ev through the candidate's limits, appending what they
+// refused to refusals, and reports whether an enforced one refused it.
+func limitedBy(bt *limits.Backtest, ev *limits.Event, refusals *[]limits.Replayed) bool {
+	rs, admitted := bt.Step(ev)
+	*refusals = append(*refusals, rs...)
+	return !admitted
+}
+
+// limitNote is the replay example's reason for the last refusal added:
+// the message the client would have got.
+func limitNote(refusals []limits.Replayed) string {
+	r := refusals[len(refusals)-1].Refusal
+	return engine.LimitMessage(&r)
 }
 
 // requestSeed derives the seed of a request's weighted picks from its id,
@@ -341,7 +445,11 @@ func upstreamModel(pol *engine.Policy, c route.Candidate, requested string) stri
 
 func printReplay(e env, rep *replayReport) {
 	fmt.Fprintf(e.stdout, "policy %s, requests since %s: %d\n", rep.Policy, rep.Since, rep.Requests)
-	fmt.Fprintf(e.stdout, "decisions changed: %d, unchanged: %d, rejected: %d\n", rep.Changed, rep.Unchanged, rep.Errors)
+	fmt.Fprintf(e.stdout, "decisions changed: %d, unchanged: %d, rejected: %d", rep.Changed, rep.Unchanged, rep.Errors)
+	if len(rep.Limits) > 0 {
+		fmt.Fprintf(e.stdout, ", refused by a limit: %d", rep.Limited)
+	}
+	fmt.Fprintln(e.stdout)
 	if n := rep.ServedElsewhere["failover"] + rep.ServedElsewhere["sticky"]; n > 0 {
 		fmt.Fprintf(e.stdout, "served elsewhere than decided (not changes): %d by failover or cooldown, %d by a sticky binding\n", rep.ServedElsewhere["failover"], rep.ServedElsewhere["sticky"])
 	}
@@ -395,7 +503,12 @@ func printReplay(e env, rep *replayReport) {
 		}
 		fmt.Fprintln(e.stdout)
 	}
+	printLimitBacktest(e, rep)
 	for _, ex := range rep.Examples {
+		if ex.Limited != "" {
+			fmt.Fprintf(e.stdout, "  %s %s: %s -> refused: %s\n", ex.RequestID, ex.Model, ex.Before, ex.Limited)
+			continue
+		}
 		if ex.Error != "" {
 			fmt.Fprintf(e.stdout, "  %s %s: %s -> rejected: %s\n", ex.RequestID, ex.Model, ex.Before, ex.Error)
 			continue
@@ -405,4 +518,49 @@ func printReplay(e env, rep *replayReport) {
 	if rep.More > 0 {
 		fmt.Fprintf(e.stdout, "  ... %d more (--limit N, or --all)\n", rep.More)
 	}
+}
+
+// printLimitBacktest writes the back-test of the candidate's limits: the
+// refusals of each, then who they would have refused and when.
+func printLimitBacktest(e env, rep *replayReport) {
+	if len(rep.Limits) == 0 {
+		return
+	}
+	names := make([]string, 0, len(rep.Limits))
+	for n := range rep.Limits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	shadow := map[string]bool{}
+	for _, r := range rep.LimitRefusals {
+		shadow[r.Limit] = r.Shadow
+	}
+	fmt.Fprintf(e.stdout, "\nlimits back-tested on the logged traffic (usd periods in %s):", rep.LimitTZ)
+	for _, n := range names {
+		verb := "refused"
+		if shadow[n] {
+			verb = "would refuse"
+		}
+		fmt.Fprintf(e.stdout, " %s %d %s;", n, rep.Limits[n], verb)
+	}
+	fmt.Fprintln(e.stdout)
+	if len(rep.LimitRefusals) == 0 {
+		return
+	}
+	loc, err := time.LoadLocation(rep.LimitTZ)
+	if err != nil {
+		loc = time.UTC
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tLIMIT\tBOUND\tFIRST\tLAST\tREQUESTS")
+	for _, r := range rep.LimitRefusals {
+		limit := r.Limit
+		if r.Shadow {
+			limit += " (shadow: would refuse)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", orNone(r.Key), limit, strings.Join(r.Bounds, ","),
+			r.First.In(loc).Format(time.DateTime), r.Last.In(loc).Format(time.DateTime), r.Count)
+	}
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "(times in %s)\n", loc)
 }

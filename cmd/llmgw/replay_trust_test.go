@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/gateway"
@@ -133,7 +134,7 @@ def route(req, ctx):
 		}
 		return nil
 	}
-	rep := replay(context.Background(), pol, logged, versions, 20)
+	rep := replay(context.Background(), pol, logged, versions, 20, time.UTC)
 	w := strings.Join(rep.Warnings, "\n")
 	if rep.Changed != 0 || rep.BaselineUnknown != 1 || !strings.Contains(w, "1 of 2 requests were logged before the log kept request headers: the policy reads req.headers") ||
 		!strings.Contains(w, "1 requests were decided by a policy version whose source is not in the log") {

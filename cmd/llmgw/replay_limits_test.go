@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/llm"
+	"github.com/llmgw/llmgw/requestlog"
+)
+
+// limitTraffic is a day of logged traffic, written by the request log's
+// own writer: research spends $0.40 a request on main at 10:00, 11:00,
+// 12:00 and 13:00 UTC; support sends five requests within a second; ops
+// one request at 09:00 the next day.
+type loggedRow struct {
+	at     time.Time
+	key    string
+	cost   int64
+	tokens int64
+}
+
+func writeLimitTraffic(t *testing.T, day time.Time) (string, []loggedRow) {
+	t.Helper()
+	var rows []loggedRow
+	for h := range 4 {
+		rows = append(rows, loggedRow{day.Add(time.Duration(10+h) * time.Hour), "research", 400_000, 1000})
+	}
+	for i := range 5 {
+		rows = append(rows, loggedRow{day.Add(15*time.Hour + time.Duration(i)*150*time.Millisecond), "support", 100, 20})
+	}
+	rows = append(rows, loggedRow{day.Add(33 * time.Hour), "ops", 100, 20})
+
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "llmgw.db")
+	db, err := requestlog.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := requestlog.NewWriter(db, requestlog.WriterConfig{})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- w.Run(runCtx) }()
+	for i, r := range rows {
+		features, err := json.Marshal(engine.LoggedInputs{Complete: true, Request: engine.Request{
+			Model: "gpt-4o", Protocol: "openai", Key: r.key, InputTokensEstimate: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost := r.cost
+		w.Record(&requestlog.Record{Time: r.at, RequestID: "req-" + string(rune('a'+i)), Key: r.key, Model: "gpt-4o",
+			UpstreamModel: "gpt-4o", Provider: "main", Status: 200, Features: features, PolicyHash: "gone",
+			Usage: llm.Usage{InputTokens: r.tokens / 2, OutputTokens: r.tokens / 2}, CostMicros: &cost})
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return path, rows
+}
+
+const limitsCandidate = `
+main = provider("main", kind = "openai", api_key = "sk-test")
+cheap = provider("cheap", kind = "demo")
+key("research", "k-research")
+key("support", "k-support")
+key("ops", "k-ops")
+limit("team-daily", usd = 1.0, per = "day", each = "key")
+limit("burst", rpm = 3, each = "key", shadow = True)
+def route(req, ctx):
+    return main
+`
+
+// The candidate's limits go through the logged traffic in time order:
+// research's fourth $0.40 of the day is over its $1 budget, support's
+// fourth and fifth request of the second are over the shadow rpm; the
+// next day's budget is fresh. A candidate that sends a team past half its
+// budget to a free provider keeps it under the budget.
+func TestReplayBacktestsLimits(t *testing.T) {
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	db, rows := writeLimitTraffic(t, day)
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cand := write("limits.star", limitsCandidate)
+
+	rep := replayJSON(t, cand, db, "--since", "7d")
+	if rep.Requests != len(rows) || rep.Limited != 1 || rep.Unchanged != len(rows)-1 || rep.Changed != 0 {
+		t.Errorf("replay = %d requests, %d limited, %d unchanged, %d changed; want %d, 1, %d, 0",
+			rep.Requests, rep.Limited, rep.Unchanged, rep.Changed, len(rows), len(rows)-1)
+	}
+	if len(rep.Limits) != 2 || rep.Limits["team-daily"] != 1 || rep.Limits["burst"] != 2 {
+		t.Errorf("limits = %v, want team-daily 1, burst 2", rep.Limits)
+	}
+	if len(rep.LimitRefusals) != 2 {
+		t.Fatalf("limit_refusals = %+v, want one run per limit", rep.LimitRefusals)
+	}
+	burst, budget := rep.LimitRefusals[0], rep.LimitRefusals[1]
+	if burst.Limit != "burst" || burst.Key != "support" || !burst.Shadow || burst.Count != 2 ||
+		!burst.First.Equal(rows[7].at) || !burst.Last.Equal(rows[8].at) || strings.Join(burst.Bounds, ",") != "rpm" {
+		t.Errorf("burst run = %+v, want support's 4th and 5th request (rpm, shadow)", burst)
+	}
+	if budget.Limit != "team-daily" || budget.Key != "research" || budget.Shadow || budget.Count != 1 ||
+		!budget.First.Equal(rows[3].at) || strings.Join(budget.Bounds, ",") != "usd" {
+		t.Errorf("team-daily run = %+v, want research's 13:00 request (usd)", budget)
+	}
+	// The refused request costs nothing after; the rest as logged.
+	if rep.CostBefore != 1.6006 || rep.CostAfter != 1.2006 {
+		t.Errorf("cost %.4f -> %.4f, want 1.6006 -> 1.2006", rep.CostBefore, rep.CostAfter)
+	}
+
+	var out strings.Builder
+	if err := run(context.Background(), []string{"replay", "--policy", cand, "--db", db, "--since", "7d"}, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"refused by a limit: 1",
+		"limits back-tested on the logged traffic (usd periods in UTC): burst 2 would refuse; team-daily 1 refused;",
+		"support   burst (shadow: would refuse)  rpm    " + rows[7].at.Format(time.DateTime) + "  " + rows[8].at.Format(time.DateTime) + "  2",
+		"research  team-daily                    usd    " + rows[3].at.Format(time.DateTime) + "  " + rows[3].at.Format(time.DateTime) + "  1",
+		`req-d gpt-4o: main -> refused: limit "team-daily" for "research"`,
+		"(times in UTC)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("replay text lacks %q:\n%s", want, text)
+		}
+	}
+
+	// Past half its budget a team goes to the free provider: research's
+	// third and fourth requests move there, and nothing is refused.
+	routed := write("routed.star", strings.Replace(limitsCandidate, "    return main\n",
+		"    if ctx.usage(\"team-daily\").share >= 0.5:\n        return cheap\n    return main\n", 1))
+	rep = replayJSON(t, routed, db, "--since", "7d")
+	if rep.Limits["team-daily"] != 0 || rep.Limited != 0 || rep.Changed != 2 || rep.After["cheap"] != 2 {
+		t.Errorf("usage-routed candidate: limits %v, %d limited, %d changed, after %v; want no refusal and 2 moved to cheap",
+			rep.Limits, rep.Limited, rep.Changed, rep.After)
+	}
+
+	// In Auckland (UTC+12, +13 in summer) the four requests fall on two
+	// local days: neither reaches $1.
+	mustZone(t, "Pacific/Auckland")
+	rep = replayJSON(t, cand, db, "--since", "7d", "--limit-tz", "Pacific/Auckland")
+	if rep.LimitTZ != "Pacific/Auckland" || rep.Limits["team-daily"] != 0 || rep.Limits["burst"] != 2 {
+		t.Errorf("--limit-tz Pacific/Auckland: %s, limits %v, want team-daily 0", rep.LimitTZ, rep.Limits)
+	}
+	if _, errOut, code := runCmd(t, "", nil, "replay", "--policy", cand, "--db", db, "--limit-tz", "Mars/Olympus"); code != 1 || !strings.Contains(errOut, `unknown time zone "Mars/Olympus"`) {
+		t.Errorf("bad --limit-tz = exit %d, %q", code, errOut)
+	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Skipf("no tz data for %s: %v", name, err)
+	}
+	return loc
+}
