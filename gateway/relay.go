@@ -351,6 +351,9 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relaye
 	partial := false // the last bytes relayed end inside an event
 	for {
 		scan.Observe(ev)
+		if x.tr != nil {
+			x.tr.noteStreamEvent(ev.Data)
+		}
 		if raw, data, send := x.ca.RelayEvent(ev, x.hideUsage); send {
 			if r.ttfb == 0 && len(ev.Data) > 0 {
 				r.ttfb = time.Since(x.start)
@@ -455,6 +458,9 @@ func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, ua Adapter, out *
 		return out.write(buf)
 	}
 	for {
+		if x.tr != nil {
+			x.tr.noteStreamEvent(ev.Data)
+		}
 		evs, err := dec.Decode(ev)
 		if err != nil {
 			return err

@@ -65,8 +65,8 @@ type requestTrace struct {
 // them in (OpenAI's and Anthropic's model and id, Gemini's modelVersion
 // and responseId; Anthropic's stop_reason, the first of OpenAI's choices'
 // finish_reason or of Gemini's candidates' finishReason), found by the
-// scanner without decoding the body. A stream's are not read: that would
-// cost every event a look.
+// scanner without decoding the body. A stream's are read event by event
+// (noteStreamEvent).
 func (tr *requestTrace) noteResponse(b []byte) {
 	var model, id, fin, choices, candidates []byte
 	// One pass over the top level, whatever the protocol; the body was
@@ -93,6 +93,74 @@ func (tr *requestTrace) noteResponse(b []byte) {
 		fin = wirejson.Member(firstElement(candidates), "finishReason")
 	}
 	tr.respModel, tr.respID, tr.finish = jsonString(model), jsonString(id), jsonString(fin)
+}
+
+// noteStreamEvent reads the model, id and finish reason of a streamed
+// answer from one of the upstream's events, in the upstream's own
+// protocol, whether the stream is forwarded or converted: the model and id
+// from the first event that names them (OpenAI's and Gemini's chunks at
+// their top level, Anthropic's message_start in its message, a Responses
+// response.created in its response), the finish reason from the event
+// that gives it (the first of OpenAI's choices' finish_reason, Anthropic's
+// message_delta's delta.stop_reason, Gemini's candidates' finishReason;
+// Responses streams have none, as Responses answers have none). An event
+// is scanned only while the model is unknown or when its bytes name a
+// finish reason, so that most of a long stream's events cost a few
+// comparisons; it runs only for traced requests.
+func (tr *requestTrace) noteStreamEvent(data []byte) {
+	d := bytes.TrimLeft(data, " \t\r\n")
+	if len(d) == 0 || d[0] != '{' {
+		return // [DONE], or not JSON
+	}
+	wantModel := tr.respModel == ""
+	hasFinish := bytes.Contains(d, []byte(`"finish_reason"`)) || bytes.Contains(d, []byte(`"stop_reason"`)) || bytes.Contains(d, []byte(`"finishReason"`))
+	if !wantModel && !hasFinish {
+		return
+	}
+	var model, id, choices, candidates, inner, delta []byte
+	_ = wirejson.Fields(d, func(k, v []byte) bool {
+		switch string(k) {
+		case "model", "modelVersion":
+			model = v
+		case "id", "responseId":
+			id = v
+		case "choices":
+			choices = v
+		case "candidates":
+			candidates = v
+		case "message", "response":
+			inner = v
+		case "delta":
+			delta = v
+		}
+		return true
+	})
+	if wantModel {
+		if model == nil && len(inner) > 0 && inner[0] == '{' {
+			model, id = wirejson.Member(inner, "model"), wirejson.Member(inner, "id")
+		}
+		if m := jsonString(model); m != "" {
+			tr.respModel = m
+			if tr.respID == "" {
+				tr.respID = jsonString(id)
+			}
+		}
+	}
+	if !hasFinish {
+		return
+	}
+	var fin []byte
+	switch {
+	case choices != nil:
+		fin = wirejson.Member(firstElement(choices), "finish_reason")
+	case candidates != nil:
+		fin = wirejson.Member(firstElement(candidates), "finishReason")
+	case len(delta) > 0 && delta[0] == '{':
+		fin = wirejson.Member(delta, "stop_reason")
+	}
+	if f := jsonString(fin); f != "" {
+		tr.finish = f
+	}
 }
 
 // firstElement is the JSON array raw from its first element on (nil when

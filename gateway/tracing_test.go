@@ -450,6 +450,82 @@ func TestNoteResponse(t *testing.T) {
 	}
 }
 
+// TestNoteStreamEvent: a stream's model and id come from its first event
+// that names them, its finish reason from the event that gives it, in
+// each protocol's shape and whatever the JSON's layout.
+func TestNoteStreamEvent(t *testing.T) {
+	tests := []struct {
+		name                  string
+		events                []string
+		model, id, finishWant string
+	}{
+		{"openai", []string{
+			`{"id":"c1","model":"gpt-4o-2024","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}`,
+			`{"id":"c1","model":"gpt-4o-2024","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}`,
+			`{"id":"c1","model":"gpt-4o-2024","choices":[],"usage":{"prompt_tokens":3}}`,
+			`[DONE]`,
+		}, "gpt-4o-2024", "c1", "length"},
+		{"anthropic", []string{
+			`{"type":"message_start","message":{"id":"msg_1","type":"message","model":"claude-x","stop_reason":null,"usage":{}}}`,
+			`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"say \"stop_reason\""}}`,
+			`{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":9}}`,
+			`{"type":"message_stop"}`,
+		}, "claude-x", "msg_1", "tool_use"},
+		{"responses", []string{
+			`{"type":"response.created","response":{"id":"resp_1","model":"o3-2025","status":"in_progress"}}`,
+			`{"type":"response.completed","response":{"id":"resp_1","model":"o3-2025","status":"completed"}}`,
+		}, "o3-2025", "resp_1", ""},
+		{"gemini, spaced", []string{
+			`{ "candidates": [ { "content": { "parts": [ { "text": "hi" } ] } } ], "modelVersion": "gemini-2.5-flash", "responseId": "r9" }`,
+			`{ "candidates": [ { "content": { "parts": [] }, "finishReason": "STOP" } ], "modelVersion": "gemini-2.5-flash", "responseId": "r9" }`,
+		}, "gemini-2.5-flash", "r9", "STOP"},
+		{"not json", []string{`[DONE]`, `: keep-alive`, ``}, "", "", ""},
+	}
+	for _, tt := range tests {
+		var tr requestTrace
+		for _, ev := range tt.events {
+			tr.noteStreamEvent([]byte(ev))
+		}
+		if tr.respModel != tt.model || tr.respID != tt.id || tr.finish != tt.finishWant {
+			t.Errorf("%s: noteStreamEvent = %q, %q, %q, want %q, %q, %q", tt.name, tr.respModel, tr.respID, tr.finish, tt.model, tt.id, tt.finishWant)
+		}
+	}
+}
+
+// TestTracesStreamResponse: a streamed answer's spans have its model and
+// finish reason as the upstream named them, whether the stream is
+// forwarded (an OpenAI client and upstream) or converted (an OpenAI client
+// of an Anthropic or Gemini upstream).
+func TestTracesStreamResponse(t *testing.T) {
+	for _, tt := range []struct {
+		kind, fixture, model, id, finish string
+	}{
+		{"openai", "openai_chat_stream_text_with_usage.sse", "gpt-4o-2024-08-06", "chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL", "stop"},
+		{"anthropic", "anthropic_stream_text_end_turn.sse", "fallback-model", "msg_end", "end_turn"},
+		{"gemini", "gemini_stream_single_chunk.sse", "gemini-2.5-flash", "4HkhaaajEJaY0-kPyI_b2A4", "STOP"},
+	} {
+		t.Run(tt.kind, func(t *testing.T) {
+			up := providertest.New(t, providertest.Reply{Body: providertest.Fixture(t, tt.fixture), SSE: true})
+			h := newTracedHarness(t, providerDecl("a", tt.kind, up.URL, "")+"def route(req, ctx):\n    return [a]\n")
+			body := `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+			resp, b := h.post("/v1/chat/completions", body)
+			if resp.StatusCode != 200 || !strings.Contains(string(b), "[DONE]") {
+				t.Fatalf("status %d: %s", resp.StatusCode, b)
+			}
+			_, atts := h.spans(resp.Header.Get("X-Request-Id"))
+			if len(atts) != 1 {
+				t.Fatalf("%d attempt spans, want 1", len(atts))
+			}
+			atts[0].checkAttrs(t, map[string]string{
+				"gen_ai.response.model":          tt.model,
+				"gen_ai.response.id":             tt.id,
+				"gen_ai.response.finish_reasons": tt.finish,
+				"error.type":                     "",
+			})
+		})
+	}
+}
+
 // TestTracesStreams: a stream's answering attempt has its usage; a stream
 // broken after its first byte (no failover possible) ends both spans with
 // status Error.
