@@ -152,6 +152,12 @@ func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {
 		queryError(w, err, "summary query failed")
 		return
 	}
+	// The writer's counters say whether the figures above are complete:
+	// rows held while PostgreSQL is unreachable, rows shed.
+	if ws, ok := s.cfg.Log.(interface{ Stats() requestlog.WriterStats }); ok {
+		st := ws.Stats()
+		sum.Writer = &st
+	}
 	writeJSON(w, http.StatusOK, sum)
 }
 
