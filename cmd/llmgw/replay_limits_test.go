@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llmgw/llmgw/engine"
+	"github.com/llmgw/llmgw/limits"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/requestlog"
 )
@@ -168,4 +171,114 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Skipf("no tz data for %s: %v", name, err)
 	}
 	return loc
+}
+
+// teamBudgetsDay is the day of traffic examples/team-budgets/README.md
+// back-tests: research sends 300 long requests between 09:00 and 17:00
+// ($0.24 each on gpt-4.1), support bursts 70 short ones in 35 seconds,
+// CI 40 in 20 seconds. The policy that served it had no limits.
+func teamBudgetsDay(day time.Time) []logRow {
+	var rows []logRow
+	for i := range 300 {
+		rows = append(rows, logRow{at: day.Add(9*time.Hour + time.Duration(i)*96*time.Second), key: "research", in: 100_000, out: 5_000})
+	}
+	for i := range 70 {
+		rows = append(rows, logRow{at: day.Add(11*time.Hour + time.Duration(i)*500*time.Millisecond), key: "support", in: 1_000, out: 200})
+	}
+	for i := range 40 {
+		rows = append(rows, logRow{at: day.Add(14*time.Hour + time.Duration(i)*500*time.Millisecond), key: "ci", in: 1_000, out: 200})
+	}
+	return rows
+}
+
+// logRow is a request served by openai-main with gpt-4.1.
+type logRow struct {
+	at      time.Time
+	key     string
+	in, out int64
+}
+
+// writeServedLog writes rows with the request log's writer, priced at
+// gpt-4.1's $2 / $8 per million tokens.
+func writeServedLog(t *testing.T, rows []logRow) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "llmgw.db")
+	db, err := requestlog.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := requestlog.NewWriter(db, requestlog.WriterConfig{})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- w.Run(runCtx) }()
+	for i, r := range rows {
+		features, err := json.Marshal(engine.LoggedInputs{Complete: true, Request: engine.Request{
+			Model: "gpt-4.1", Protocol: "openai", Key: r.key, InputTokensEstimate: int(r.in)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost := r.in*2 + r.out*8
+		w.Record(&requestlog.Record{Time: r.at, RequestID: fmt.Sprintf("req-%04d", i), Key: r.key, Model: "gpt-4.1",
+			UpstreamModel: "gpt-4.1", Provider: "openai-main", Status: 200, Features: features, PolicyHash: "no-limits",
+			Usage: llm.Usage{InputTokens: r.in, OutputTokens: r.out}, CostMicros: &cost})
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The worked example's back-test, as its README shows it: research moves
+// to gpt-4.1-mini past $10 and its budget still runs out at the 250th
+// request; CI's cap refuses 10; the shadow rpm would refuse 10 of
+// support's burst.
+func TestReplayTeamBudgetsExample(t *testing.T) {
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2)
+	rows := teamBudgetsDay(day)
+	db := writeServedLog(t, rows)
+	policy := filepath.Join("..", "..", "examples", "team-budgets")
+
+	rep := replayJSON(t, policy, db, "--since", "7d")
+	if want := map[string]int{"team-daily": 51, "ci-rpm": 10, "team-rpm": 10}; fmt.Sprint(rep.Limits) != fmt.Sprint(want) {
+		t.Errorf("limits = %v, want %v", rep.Limits, want)
+	}
+	if rep.Requests != 410 || rep.Limited != 61 || rep.Changed != 207 || rep.Unchanged != 142 || rep.After["openai-cheap"] != 207 {
+		t.Errorf("replay: %d requests, %d limited, %d changed, %d unchanged, after %v; want 410, 61, 207, 142",
+			rep.Requests, rep.Limited, rep.Changed, rep.Unchanged, rep.After)
+	}
+	if math.Abs(rep.CostBefore-72.396) > 1e-6 || math.Abs(rep.CostAfter-20.376) > 1e-6 {
+		t.Errorf("cost %.6f -> %.6f, want 72.396 -> 20.376", rep.CostBefore, rep.CostAfter)
+	}
+	runs := map[string]limits.RefusalRun{}
+	for _, r := range rep.LimitRefusals {
+		runs[r.Limit+"/"+r.Key] = r
+	}
+	if r := runs["team-daily/research"]; r.Count != 51 || !r.First.Equal(rows[249].at) || !r.Last.Equal(rows[299].at) {
+		t.Errorf("research's budget run = %+v, want requests 250 to 300", r)
+	}
+	if r := runs["ci-rpm/ci"]; r.Count != 10 || !r.First.Equal(rows[400].at) {
+		t.Errorf("ci run = %+v, want CI's 31st request on", r)
+	}
+	if r := runs["team-rpm/support"]; r.Count != 10 || !r.Shadow || !r.First.Equal(rows[360].at) {
+		t.Errorf("support run = %+v, want its 61st request on, shadow", r)
+	}
+	if len(rep.LimitRefusals) != 3 {
+		t.Errorf("limit_refusals = %+v, want 3 runs", rep.LimitRefusals)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"replay", "--policy", policy, "--db", db, "--since", "7d", "--limit", "3"}, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"decisions changed: 207, unchanged: 142, rejected: 0, refused by a limit: 61",
+		"limits back-tested on the logged traffic (usd periods in UTC): ci-rpm 10 refused; team-daily 51 refused; team-rpm 10 would refuse;",
+		"team-rpm (shadow: would refuse)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("replay text lacks %q:\n%s", want, out.String())
+		}
+	}
 }
