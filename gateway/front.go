@@ -88,6 +88,7 @@ type exchange struct {
 	errMsg     string
 	walker     liveWalk      // the failover walk's driver (walk.go)
 	hideUsage  bool          // the client did not ask for the usage in the stream; llmgw did (llm.Passed)
+	lim        limitState    // what the policy's limits decided (limit.go)
 	tr         *requestTrace // the request's spans; nil when tracing is off
 }
 
@@ -304,7 +305,9 @@ func (x *exchange) run() error {
 	}
 
 	ctx := x.r.Context()
-	dec, err := x.pol.Decide(ctx, feat, x.s.env(x.pol))
+	env := x.s.env(x.pol)
+	x.usageEnv(ctx, &env)
+	dec, err := x.pol.Decide(ctx, feat, env)
 	if err != nil {
 		x.errClass = errPolicy
 		x.logger().Error().Err(err).Str("policy", x.pol.Hash).Msg("policy decision failed")
@@ -316,6 +319,13 @@ func (x *exchange) run() error {
 		// client (and its SDK) can act on, unlike a 503.
 		x.errClass = errRefused
 		return refusalError(r)
+	}
+	if x.ep.op != opCountTokens {
+		// Every generating door, before any upstream is tried; counting
+		// tokens spends nothing.
+		if err := x.admitLimits(ctx); err != nil {
+			return err
+		}
 	}
 	order, _ := route.Order(dec.Candidates, route.Options{Sticky: dec.Sticky, Available: x.s.health.Available, Intn: mrand.IntN})
 	if len(order) == 0 {

@@ -34,6 +34,8 @@ const (
 	// errRefused: the policy's route() refused the request with
 	// refuse(status, message).
 	errRefused errorClass = "refused"
+	// errLimited: a limit() of the policy refused the request (429).
+	errLimited errorClass = "limited"
 	// errFail: a provider's failure the policy classed "fail", returned to
 	// the client.
 	errFail errorClass = "fail"
@@ -129,6 +131,13 @@ func (x *exchange) finish() {
 			c := int64(cost)
 			rec.CostMicros, rec.PriceSource = &c, src
 		}
+	}
+	x.settleLimits(int64(cost))
+	if x.lim.refused != nil {
+		rec.Limit = x.lim.refused.Limit
+	}
+	for _, r := range x.lim.would {
+		rec.WouldRefuse = append(rec.WouldRefuse, r.Limit)
 	}
 	if x.tr != nil {
 		x.endTrace(rec)

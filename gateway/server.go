@@ -16,6 +16,7 @@ import (
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/health"
 	"github.com/llmgw/llmgw/imagefetch"
+	"github.com/llmgw/llmgw/limits"
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/metrics"
 	"github.com/llmgw/llmgw/requestlog"
@@ -151,6 +152,10 @@ type Config struct {
 	// Traces creates a span per request and per upstream attempt (see
 	// trace.go). Nil traces nothing and costs nothing.
 	Traces trace.TracerProvider
+	// Limits keeps the counters of the policy's limit() declarations. Nil
+	// means a fresh in-process store (usd periods in UTC), empty until
+	// requests fill it; cmd/llmgw rebuilds one from the request log.
+	Limits limits.Store
 }
 
 // Server is the gateway's HTTP handler.
@@ -230,6 +235,10 @@ func New(cfg Config) *Server {
 	if s.cfg.Images == nil {
 		s.cfg.Images = imagefetch.New(imagefetch.Config{})
 	}
+	if s.cfg.Limits == nil {
+		s.cfg.Limits = limits.NewMemory(time.UTC)
+	}
+	s.cfg.Metrics.SetLimitUse(s.limitUse)
 	s.adapters = builtinAdapters()
 	for p, a := range cfg.Adapters {
 		s.adapters[p] = a

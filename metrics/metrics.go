@@ -54,6 +54,7 @@ type Metrics struct {
 	hookDuration *prometheus.HistogramVec
 
 	logQueue atomic.Pointer[func() (queued, written, shed int64)]
+	limits   *limitMetrics
 
 	// guards the following
 	mu     sync.Mutex
@@ -66,6 +67,7 @@ func New() *Metrics {
 	m := &Metrics{
 		reg:    prometheus.NewRegistry(),
 		models: make(map[string]struct{}),
+		limits: newLimitMetrics(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "llmgw_requests_total", Help: "Client requests by protocol, provider, requested model and HTTP status (0: no response).",
 		}, []string{"protocol", "provider", "model", "status"}),
@@ -101,7 +103,7 @@ func New() *Metrics {
 		}, []string{"hook"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.ttft, m.tokens, m.cost, m.unpriced, m.attempts,
-		m.failovers, m.reloads, m.hookErrors, m.hookDuration, logQueueCollector{m},
+		m.failovers, m.reloads, m.hookErrors, m.hookDuration, logQueueCollector{m}, m.limits.refusals, m.limits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
