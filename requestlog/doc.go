@@ -1,9 +1,21 @@
 // Package requestlog is llmgw's request log: one SQLite file (pure Go
-// modernc.org/sqlite, WAL, synchronous=NORMAL) with a row per client
-// request and a row per upstream attempt, the single batched writer that
-// fills it, and the queries behind `llmgw stats`, `llmgw replay` and the
-// dashboard's JSON API (/api/summary, /api/requests, /api/requests/{id}),
-// whose JSON shapes are the result types of this package.
+// modernc.org/sqlite, WAL, synchronous=NORMAL), or one PostgreSQL database
+// that several replicas share (Open with a postgres:// URL; pgx), with a
+// row per client request and a row per upstream attempt, the single
+// batched writer that fills it, and the queries behind `llmgw stats`,
+// `llmgw replay` and the dashboard's JSON API (/api/summary, /api/requests,
+// /api/requests/{id}), whose JSON shapes are the result types of this
+// package.
+//
+// Both engines have the same columns under the same names, and the
+// readers send both the same query texts: counts are written with CASE and
+// sums cast to BIGINT, which each engine reads alike, and DB.rebind numbers
+// the placeholders for PostgreSQL. What differs is said where it differs:
+// the list columns' caps (itemCols), the session of a sticky hit
+// (requestlog_session in pg_schema_v1.sql), the writer (insert.go for
+// SQLite, pgwriter.go for PostgreSQL: COPY, and rows held in memory while
+// the server is unreachable), and retention (deleted rows for SQLite, day
+// partitions dropped whole for PostgreSQL; pgschema.go).
 //
 // Lifecycle: Open the file, build a Writer with NewWriter, start
 // Writer.Run(ctx) under main's errgroup, call Writer.Record from request
@@ -37,6 +49,6 @@
 // client key's name), and the gateway redacts error messages and notes
 // before recording them. Features is the routing input without content.
 //
-// requestlog imports llm, database/sql and the sqlite driver; only the
-// gateway and cmd/llmgw import it.
+// requestlog imports llm, database/sql, the sqlite driver and pgx; only
+// the gateway and cmd/llmgw import it.
 package requestlog
