@@ -93,6 +93,19 @@ describe('Overview', () => {
     expect(line.text().replace(/\s+/g, ' ')).toBe('Sticky picks: 1,200 by session, 34,567 by client key')
   })
 
+  it('says when the request log holds or has dropped rows, and nothing when it has not', async () => {
+    const writer = { backend: 'postgres', queued: 0, buffered: 0, buffered_bytes: 0, unavailable: false, outages: 0, written: 10, shed: 0, failed: 0 }
+    const quiet = mountAt('#/', { '/api/summary': { ...fx.summary, log_writer: writer } })
+    await flushPromises()
+    expect(quiet.wrapper.find('[data-test="log-writer"]').exists()).toBe(false)
+    quiet.wrapper.unmount()
+    const down = mountAt('#/', { '/api/summary': { ...fx.summary, log_writer: { ...writer, unavailable: true, buffered: 1500, shed: 3, failed: 1 } } })
+    await flushPromises()
+    const text = down.wrapper.get('[data-test="log-writer"]').text()
+    expect(text).toContain('PostgreSQL is unreachable: 1,500 rows held')
+    expect(text).toContain('4 rows dropped from the request log on this replica since it started (3 shed, 1 failed)')
+  })
+
   it('reloads with the picked range', async () => {
     const { wrapper, calls } = mountAt('#/', { '/api/summary': fx.summary })
     await flushPromises()

@@ -45,6 +45,25 @@ export interface Summary {
    */
   sticky_hits_session: number
   sticky_hits_key: number
+  /** The answering replica's request-log writer (absent without one). */
+  log_writer?: LogWriter
+}
+
+/**
+ * A request-log writer's counters: rows held in memory while PostgreSQL is
+ * unreachable (`buffered`, `unavailable`), and rows the log lost (`shed`
+ * past its queue or buffer, `failed` refused by the database).
+ */
+export interface LogWriter {
+  backend: 'sqlite' | 'postgres'
+  queued: number
+  buffered: number
+  buffered_bytes: number
+  unavailable: boolean
+  outages: number
+  written: number
+  shed: number
+  failed: number
 }
 
 /**
