@@ -35,6 +35,9 @@ type ManagerConfig struct {
 	// stored with the account at login. Nil means the stored ones, and for
 	// an account stored without them, DefaultEndpoints.
 	Endpoints func(kind string) Endpoints
+	// Coordinator shares refreshes with the other replicas of a gateway
+	// (see Coordinator). Nil refreshes in this process alone.
+	Coordinator Coordinator
 }
 
 // Manager hands out fresh access tokens for the accounts of a Store. It
@@ -295,7 +298,7 @@ func (m *Manager) flight(ctx context.Context, name string, md mode, stale string
 			return Account{}, failErr
 		}
 	}
-	return m.refresh(ctx, a, md, now)
+	return m.refreshShared(ctx, a, md, now, stale)
 }
 
 // adopt merges an account read from the store into memory and returns the
