@@ -28,11 +28,15 @@ const tracerName = "github.com/llmgw/llmgw/gateway"
 // exchange has one only when Config.Traces is set, so that tracing off
 // costs a nil check.
 //
-// The token counts are the attempts': the answering attempt's span is
-// the model call the GenAI conventions describe, and tools that sum
-// gen_ai.usage over a trace count each call once. The request span has
-// what the request log has beside them: the provider that answered, the
-// policy, the sticky session, the cost, the error class.
+// The GenAI conventions' attributes of a model call (operation, provider
+// family, usage, the answer's model, id and finish reason) are the
+// attempts': the answering attempt's span is the model call the
+// conventions describe, and tools that take each span with them for a
+// model call count each call once. The request span has what the request
+// log has beside them: the model asked for, the provider that answered,
+// the policy, the sticky session, the cost, the error class. Every
+// attribute costs the SDK and the exporter about as much as a span's
+// bookkeeping divided by ten, so none is set twice.
 //
 // An attempt span ends when the next attempt starts or the request
 // finishes, whichever comes first, with the end time its latency gives:
@@ -322,23 +326,15 @@ func (x *exchange) endTrace(rec *requestlog.Record) {
 	}
 	span.SetName(tracing.SpanName(tr.op, rec.Model))
 	kv := append(tr.kv[:0],
-		tracing.OperationName.String(tr.op),
 		tracing.RequestIDKey.String(x.id),
 		tracing.EndpointKey.String(x.ep.name),
 		tracing.StatusKey.Int(rec.Status),
-		tracing.AttemptKey.Int(len(rec.Attempts)),
 	)
 	if rec.Model != "" {
 		kv = append(kv, tracing.RequestModel.String(rec.Model))
 	}
 	if rec.Provider != "" {
 		kv = append(kv, tracing.ProviderKey.String(rec.Provider))
-		if p, ok := x.pol.Provider(rec.Provider); ok { // a provider implies a policy
-			kv = append(kv, tracing.ProviderName.String(tracing.ProviderNameOf(p.Kind)))
-		}
-	}
-	if rec.Status < 400 {
-		kv = tr.appendResponse(kv)
 	}
 	if rec.PolicyHash != "" {
 		kv = append(kv, tracing.PolicyHashKey.String(rec.PolicyHash))
