@@ -125,6 +125,7 @@ describe('null lists', () => {
     ['#/policy', '/api/policy', { ...fx.policy, files: null, failed_tests: null, sources: null }, 'Eval playground'],
     ['#/requests/x', '/api/requests/x', { ...fx.detail, attempts: null, notes: null, features: null }, 'No upstream attempt'],
     ['#/providers', '/api/providers', { providers: null, sticky_bindings: 0 }, 'No providers configured.'],
+    ['#/limits', '/api/limits', { ...fx.limits, limits: [{ ...fx.limits.limits![0], counters: null, keys: null, models: null }] }, 'none in use'],
   ])('%s renders with null lists', async (hash, path, body, text) => {
     const { wrapper } = mountAt(hash, { [path]: body })
     await flushPromises()
@@ -222,6 +223,45 @@ describe('Providers', () => {
     wrapper.unmount() // stops the refresh timer
     await vi.advanceTimersByTimeAsync(15000)
     expect(calls.length).toBe(before + 1)
+  })
+})
+
+describe('Limits', () => {
+  it('shows each limit with its use now, refusals and would-refusals', async () => {
+    const { wrapper, calls } = mountAt('#/limits', { '/api/limits': fx.limits })
+    await flushPromises()
+    expect(calls[0].url).toBe('/api/limits?since=24h')
+    const row = (name: string) => wrapper.get(`[data-test="limit-row"][data-name="${name}"]`)
+    expect(wrapper.findAll('[data-test="limit-row"]')).toHaveLength(3)
+    const budget = row('team-daily')
+    expect(budget.get('[data-test="bounds"]').text()).toBe('usd $20.00/day')
+    expect(budget.text()).toContain('per key')
+    expect(budget.get('[data-test="use"]').attributes('data-value')).toBe('1.002')
+    expect(budget.get('[data-test="use"]').classes()).toContain('bad')
+    expect(budget.get('[data-test="refused"]').attributes('data-value')).toBe('51')
+    expect(budget.findAll('[data-test="counter"]').map((c) => c.attributes('data-each'))).toEqual(['research', 'support'])
+    expect(budget.get('[data-test="counter"][data-each="research"]').text().replace(/\s+/g, ' ')).toBe('research 100% (3 req/min, $20.04)')
+    expect(budget.find('[data-test="shadow"]').exists()).toBe(false)
+    // A shadow limit says so, and counts what it would refuse.
+    const shadow = row('team-rpm')
+    expect(shadow.attributes('data-shadow')).toBe('true')
+    expect(shadow.find('[data-test="shadow"]').exists()).toBe(true)
+    expect(shadow.get('[data-test="would-refuse"]').attributes('data-value')).toBe('10')
+    expect(row('ci-rpm').get('[data-test="counters"]').text()).toBe('none in use')
+    expect(row('ci-rpm').text()).toContain('keys ci')
+    expect(wrapper.get('[data-test="limits-tz"]').text()).toContain('Europe/Paris')
+
+    await wrapper.get('[data-test="range-7d"]').trigger('click')
+    await flushPromises()
+    expect(calls.at(-1)?.url).toBe('/api/limits?since=168h')
+    expect(window.location.hash).toBe('#/limits?range=7d')
+  })
+
+  it('says when the policy declares no limit', async () => {
+    const { wrapper } = mountAt('#/limits', { '/api/limits': { since: '', until: '', limits: [] } })
+    await flushPromises()
+    expect(wrapper.get('[data-test="limits-empty"]').text()).toBe('The policy declares no limit().')
+    expect(wrapper.get('[data-test="nav-limits"]').classes()).toContain('active')
   })
 })
 

@@ -6,6 +6,7 @@ import { inject, reactive, type InjectionKey } from 'vue'
 import type {
   EvalOptions,
   EvalResult,
+  Limits,
   PolicyStatus,
   Providers,
   RequestDetail,
@@ -94,6 +95,7 @@ export function createApi(opts: ApiOptions = {}) {
       request<RequestPage>(`/api/requests?${query({ ...f, limit: String(f.limit), offset: String(f.offset) })}`),
     request: (id: string) => request<RequestDetail>(`/api/requests/${encodeURIComponent(id)}`),
     providers: () => request<Providers>('/api/providers'),
+    limits: (since: string) => request<Limits>(`/api/limits?${query({ since })}`),
     policy: () => request<PolicyStatus>('/api/policy'),
     evaluate: (body: string, o: EvalOptions) =>
       request<EvalResult>(

@@ -12,6 +12,7 @@ import {
   formatSeconds,
   formatTime,
   formatUSD,
+  limitBounds,
   protocolLabel,
   servedAs,
   statusKind,
@@ -84,6 +85,13 @@ table('formatPercent', formatPercent, [
   [0.0123, '1.2%'],
   [0.5, '50%'],
   [1, '100%'],
+])
+
+table('limitBounds', limitBounds, [
+  [{}, '–'],
+  [{ rpm: 60 }, 'rpm 60'],
+  [{ usd: 20, per: 'month' }, 'usd $20.00/month'],
+  [{ rpm: 1000, tpm: 2500000, usd: 0.5, per: 'day', concurrency: 4 }, 'rpm 1,000 · tpm 2,500,000 · usd $0.50/day · concurrency 4'],
 ])
 
 table('statusKind', statusKind, [

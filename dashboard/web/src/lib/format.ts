@@ -90,6 +90,22 @@ export function formatPercent(r: number | null | undefined): string {
   return `${p >= 10 ? p.toFixed(0) : p.toFixed(1)}%`
 }
 
+/** A limit's bounds in one line: "rpm 60 · usd $20.00/day · concurrency 4". */
+export function limitBounds(l: {
+  rpm?: number
+  tpm?: number
+  usd?: number
+  per?: string
+  concurrency?: number
+}): string {
+  const parts: string[] = []
+  if (l.rpm) parts.push(`rpm ${formatInt(l.rpm)}`)
+  if (l.tpm) parts.push(`tpm ${formatInt(l.tpm)}`)
+  if (l.usd) parts.push(`usd ${formatUSD(l.usd)}/${l.per || 'day'}`)
+  if (l.concurrency) parts.push(`concurrency ${formatInt(l.concurrency)}`)
+  return parts.join(' · ') || '–'
+}
+
 /** Formats an RFC 3339 time as local "YYYY-MM-DD HH:MM:SS"; bad or empty input → "–". */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '–'

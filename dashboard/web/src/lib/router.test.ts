@@ -8,6 +8,7 @@ describe('parseHash', () => {
     ['#/requests?model=gpt&offset=50', 'requests', {}, { model: 'gpt', offset: '50' }],
     ['#/requests/req%2F1', 'request', { id: 'req/1' }, {}],
     ['#/providers', 'providers', {}, {}],
+    ['#/limits?range=7d', 'limits', {}, { range: '7d' }],
     ['#/policy/', 'policy', {}, {}],
     ['#/nope', 'notfound', {}, {}],
   ])('parseHash(%j) is %s', (hash, name, params, query) => {

@@ -6,7 +6,7 @@
 import { inject, reactive, readonly, type InjectionKey } from 'vue'
 
 /** The pages of the dashboard. */
-export type RouteName = 'overview' | 'requests' | 'request' | 'providers' | 'policy' | 'notfound'
+export type RouteName = 'overview' | 'requests' | 'request' | 'providers' | 'limits' | 'policy' | 'notfound'
 
 /** A parsed location. */
 export interface Route {
@@ -21,6 +21,7 @@ const patterns: [RouteName, RegExp][] = [
   ['requests', /^\/requests\/?$/],
   ['request', /^\/requests\/(?<id>[^/]+)$/],
   ['providers', /^\/providers\/?$/],
+  ['limits', /^\/limits\/?$/],
   ['policy', /^\/policy\/?$/],
 ]
 

@@ -163,6 +163,44 @@ export interface Providers {
   sticky_bindings: number
 }
 
+/** One counter of a limit: the shared one (each "") or one per key, user, session or metadata value. */
+export interface LimitCounter {
+  each: string
+  requests: number
+  tokens: number
+  usd: number
+  in_flight: number
+  share: number
+}
+
+/** One limit() of the live policy in GET /api/limits. */
+export interface Limit {
+  name: string
+  rpm?: number
+  tpm?: number
+  usd?: number
+  per?: string
+  concurrency?: number
+  keys?: string[] | null
+  models?: string[] | null
+  each?: string
+  shadow: boolean
+  wait_s?: number
+  /** The busiest counter's used fraction of its tightest bound (1: spent). */
+  use: number
+  counters: LimitCounter[] | null
+  refused: number
+  would_refuse: number
+}
+
+/** GET /api/limits */
+export interface Limits {
+  since: string
+  until: string
+  tz?: string
+  limits: Limit[] | null
+}
+
 /** GET /api/policy */
 export interface PolicyStatus {
   hash: string

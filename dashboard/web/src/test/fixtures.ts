@@ -1,5 +1,5 @@
 // Canned admin API answers for component tests, shaped like the gateway's.
-import type { PolicyStatus, Providers, RequestDetail, RequestPage, Summary } from '../lib/types'
+import type { Limits, PolicyStatus, Providers, RequestDetail, RequestPage, Summary } from '../lib/types'
 
 const c = (requests: number, errors: number, input: number, output: number, cost: number) => ({
   requests,
@@ -102,5 +102,38 @@ export const policy: PolicyStatus = {
   sources: [
     { file: 'lib/route.star', source: 'def pick(p):\n    return [p]\n' },
     { file: 'main.star', source: 'load("lib/route.star", "pick")\nd = provider("d", kind = "demo")\n\ndef route(req, ctx):\n    return pick(d)\n' },
+  ],
+}
+
+export const limits: Limits = {
+  since: '2026-11-24T22:00:00Z',
+  until: '2026-11-25T22:00:00Z',
+  tz: 'Europe/Paris',
+  limits: [
+    {
+      name: 'team-daily',
+      usd: 20,
+      per: 'day',
+      each: 'key',
+      shadow: false,
+      use: 1.002,
+      counters: [
+        { each: 'research', requests: 3, tokens: 9000, usd: 20.04, in_flight: 1, share: 1.002 },
+        { each: 'support', requests: 1, tokens: 100, usd: 2.5, in_flight: 0, share: 0.125 },
+      ],
+      refused: 51,
+      would_refuse: 0,
+    },
+    { name: 'ci-rpm', rpm: 30, keys: ['ci'], shadow: false, wait_s: 5, use: 0, counters: [], refused: 0, would_refuse: 0 },
+    {
+      name: 'team-rpm',
+      rpm: 60,
+      each: 'key',
+      shadow: true,
+      use: 0.5,
+      counters: [{ each: 'support', requests: 30, tokens: 600, usd: 0, in_flight: 0, share: 0.5 }],
+      refused: 0,
+      would_refuse: 10,
+    },
   ],
 }
