@@ -41,7 +41,6 @@ type startOptions struct {
 	streamHeaderTimeout, maxResponseBody, responseBudget                                  *string
 	logBufferRows, logBufferBytes                                                         *string
 	limitTZ                                                                               *string
-	limitTZ                                                                               *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -70,7 +69,6 @@ func startFlags(e env) (*flag.FlagSet, startOptions) {
 		otel:                envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
 		logBufferRows:       envString(fs, e, "log-buffer-rows", "LLMGW_LOG_BUFFER_ROWS", "100000", "request log rows held in memory while a postgres:// --db is unreachable (`n`); past it (or --log-buffer-bytes) rows are shed and counted"),
 		logBufferBytes:      envString(fs, e, "log-buffer-bytes", "LLMGW_LOG_BUFFER_BYTES", "67108864", "memory those held rows may take (`bytes`, estimated)"),
-		limitTZ:             envString(fs, e, "limit-tz", "LLMGW_LIMIT_TZ", "UTC", "time `zone` of the policy's limit() budgets: where a usd per = \"day\" or \"month\" starts (an IANA name, e.g. Europe/Paris)"),
 		limitTZ:             envString(fs, e, "limit-tz", "LLMGW_LIMIT_TZ", "UTC", "time `zone` of the policy's limit() budgets: where a usd per = \"day\" or \"month\" starts (an IANA name, e.g. Europe/Paris)"),
 	}
 }
@@ -262,10 +260,6 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	limitStore, err := startLimits(ctx, *opt.limitTZ, db, pol, logger)
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
 	srv := gateway.New(gateway.Config{
 		Policies:  eng,
 		Log:       writer,
@@ -278,7 +272,6 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Dashboard: dashboard.Handler(),
 		Logger:    logger,
 		Traces:    traces.TracerProvider(),
-		Limits:    limitStore,
 		Limits:    limitStore,
 
 		BodyTimeout:         bodyTimeout,
