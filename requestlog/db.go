@@ -170,7 +170,7 @@ const pruneChunk = 5000
 // transactions of at most pruneChunk requests.
 //
 // On PostgreSQL it drops the day partitions that end at or before the
-// cutoff instead (see prunePG).
+// cutoff instead (see prunePG), and the count is the planner's estimate.
 func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 	if db.pg != nil {
 		return db.prunePG(ctx, before)

@@ -324,12 +324,15 @@ func TestPostgresRetentionDropsPartitions(t *testing.T) {
 		}
 	}
 	// Keep 3 days: the days of -10 and -5 end before the cutoff.
+	if _, err := db.pg.Exec(ctx, "ANALYZE requests"); err != nil {
+		t.Fatal(err)
+	}
 	n, err := db.Prune(ctx, now.Add(-3*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != 3 {
-		t.Errorf("Prune dropped %d requests, want 3", n)
+		t.Errorf("Prune dropped %d requests by the estimate after ANALYZE, want 3", n)
 	}
 	after, err := db.Partitions(ctx)
 	if err != nil {
