@@ -139,18 +139,24 @@ func parseAdmit(res []any, charges []limits.Charge, now time.Time, tokens int64)
 	return v, nil
 }
 
-// Settle implements limits.Store.
+// Settle implements limits.Store. No answer waits on it, so it goes
+// through the write queue (a pipeline) rather than a round trip of the
+// request's own; it takes effect within milliseconds. Should the queue be
+// full it runs at once.
 func (l *Limits) Settle(ctx context.Context, now time.Time, t limits.Ticket, tokens, usdMicros int64) error {
 	if len(t.Charges) == 0 || !l.s.up.Load() {
 		return l.local.Settle(ctx, now, t, tokens, usdMicros)
 	}
 	keys := make([]string, len(t.Charges))
-	args := make([]any, 0, 4+3*len(t.Charges))
+	args := make([]any, 0, 5+3*len(t.Charges))
 	args = append(args, now.Unix(), t.At.Unix(), t.Tokens, tokens, usdMicros)
 	for i := range t.Charges {
 		c := &t.Charges[i]
 		keys[i] = l.counterKey(c)
 		args = l.periodArgs(args, &c.Bounds, now)
+	}
+	if l.s.tryEnqueue(write{op: opSettle, keys: keys, args: args}) {
+		return nil
 	}
 	cctx, cancel := l.s.callCtx()
 	defer cancel()

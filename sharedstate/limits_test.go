@@ -68,6 +68,7 @@ func TestLimitsMatchMemory(t *testing.T) {
 			if err := red.Settle(ctx, now, tk.rt, tokens, usd); err != nil {
 				t.Fatal(err)
 			}
+			settled(t, s)
 			mem.Settle(ctx, now, tk.mt, tokens, usd)
 			last = fmt.Sprintf("settle %v at %s with %d tokens, %d usd", names(tk.rt.Charges), tk.rt.At.Format(time.TimeOnly), tokens, usd)
 		}
@@ -185,4 +186,11 @@ func TestLimitsFallBack(t *testing.T) {
 	if s.Shared() {
 		t.Error("still shared with Redis down")
 	}
+}
+
+// settled waits until the queued writes (the settlements) have reached
+// Redis.
+func settled(t testing.TB, s *State) {
+	t.Helper()
+	eventually(t, 2*time.Second, "the queued writes are sent", func() bool { return s.pending.Load() == 0 })
 }

@@ -99,6 +99,7 @@ type State struct {
 	rejoins   atomic.Int64
 	errs      atomic.Int64 // failed Redis calls
 	dropped   atomic.Int64 // queued writes dropped (queue full or Redis down)
+	pending   atomic.Int64 // writes queued or being sent
 	lastErr   atomic.Pointer[string]
 	// joined is set at the first successful probe; startWarned once the
 	// failure to join at start has been logged.
@@ -117,6 +118,9 @@ type write struct {
 	op       writeOp
 	key, val string
 	ttl      time.Duration
+	// keys and args are a script's (opSettle).
+	keys []string
+	args []any
 }
 
 type writeOp uint8
@@ -125,6 +129,7 @@ const (
 	opPExpire writeOp = iota
 	opDel
 	opCooldown // HSET of the cooldowns hash and PUBLISH, key is the provider
+	opSettle   // the settle script
 )
 
 // Open parses cfg.URL and returns a State that has not reached Redis yet:
@@ -270,6 +275,9 @@ func (s *State) probe(ctx context.Context) {
 	err := s.rdb.Ping(cctx).Err()
 	cancel()
 	if err == nil {
+		err = s.loadScripts()
+	}
+	if err == nil {
 		err = s.subscribe(ctx)
 	}
 	if err == nil {
@@ -323,15 +331,23 @@ func (s *State) callCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.cfg.Timeout)
 }
 
-// enqueue hands w to the writer without waiting; a full queue drops it.
+// enqueue hands w to the writer without waiting; a full queue drops it
+// (counted), as does a replica fallen back.
 func (s *State) enqueue(w write) {
-	if !s.up.Load() {
-		return
+	if s.up.Load() && !s.tryEnqueue(w) {
+		s.dropped.Add(1)
 	}
+}
+
+// tryEnqueue hands w to the writer without waiting and reports whether it
+// did (the queue had room).
+func (s *State) tryEnqueue(w write) bool {
 	select {
 	case s.queue <- w:
+		s.pending.Add(1)
+		return true
 	default:
-		s.dropped.Add(1)
+		return false
 	}
 }
 
@@ -356,9 +372,10 @@ func (s *State) drain(ctx context.Context) {
 		}
 		if !s.up.Load() {
 			s.dropped.Add(int64(len(batch)))
-			continue
+		} else {
+			s.flush(batch)
 		}
-		s.flush(batch)
+		s.pending.Add(-int64(len(batch)))
 	}
 }
 
@@ -376,12 +393,24 @@ func (s *State) flush(batch []write) {
 		case opCooldown:
 			pipe.HSet(ctx, s.key("cooldowns"), w.key, cooldownValue(s.cfg.Now(), w))
 			pipe.Publish(ctx, s.key("events"), encodeCooldown(s.cfg.ReplicaID, health.Cooldown{Provider: w.key, For: w.ttl, Reason: w.val}))
+		case opSettle:
+			// Loaded at every join: a Redis restarted since fails the
+			// batch with NOSCRIPT, and the rejoin loads it again.
+			pipe.EvalSha(ctx, settleScript.Hash(), w.keys, w.args...)
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		s.dropped.Add(int64(len(batch)))
 		s.fail(err)
 	}
+}
+
+// loadScripts makes sure Redis has the scripts that queued writes run by
+// hash alone (a pipeline cannot fall back to sending the source).
+func (s *State) loadScripts() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*s.cfg.Timeout)
+	defer cancel()
+	return settleScript.Load(ctx, s.rdb).Err()
 }
 
 // key is name in the State's namespace.
