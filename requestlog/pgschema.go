@@ -18,10 +18,13 @@ import (
 //go:embed pg_schema_v1.sql
 var pgSchemaV1 string
 
+//go:embed pg_schema_v2.sql
+var pgSchemaV2 string
+
 // pgMigrations[i] moves the PostgreSQL schema from version i to i+1.
 // Append only; never edit a released step. The SQLite steps (migrations)
 // and these keep the same columns under the same names.
-var pgMigrations = [...]string{pgSchemaV1}
+var pgMigrations = [...]string{pgSchemaV1, pgSchemaV2}
 
 // pgSchemaLock is the advisory lock key (pg_advisory_lock) that serializes
 // migrations and partition changes between replicas starting at once:

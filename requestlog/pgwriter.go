@@ -93,6 +93,7 @@ var (
 		"stream", "status", "error_class", "error_message", "latency_us", "ttft_us",
 		"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens",
 		"usage_estimated", "cost_micros", "price_source", "policy_hash", "sticky_key", "sticky", "notes", "features",
+		"limit_name", "would_refuse",
 	}
 	pgAttemptCols = []string{"request_row", "time_ms", "n", "provider", "model", "status", "class", "error", "latency_us", "first_byte"}
 )
@@ -132,6 +133,11 @@ func (pw *pgWriter) requestValues(row pgRow, now time.Time) []any {
 	if r.CostMicros != nil {
 		cost = *r.CostMicros
 	}
+	would := ""
+	if len(r.WouldRefuse) > 0 {
+		b, _ := json.Marshal(r.WouldRefuse) // a []string always marshals
+		would = pgText(string(b), MaxTextBytes)
+	}
 	u := r.Usage
 	pw.vals = append(pw.vals[:0],
 		row.id, pgText(r.RequestID, MaxTextBytes), rowTime(r, now), pgText(r.Key, MaxLabelBytes), pgText(r.Endpoint, MaxLabelBytes),
@@ -142,6 +148,7 @@ func (pw *pgWriter) requestValues(row pgRow, now time.Time) []any {
 		u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.CacheWrite1hTokens, u.ReasoningTokens,
 		r.UsageEstimated, cost, pgText(r.PriceSource, MaxLabelBytes), pgText(r.PolicyHash, MaxLabelBytes),
 		pgText(r.StickyKey, MaxTextBytes), pgText(r.Sticky, MaxLabelBytes), notes, features,
+		pgText(r.Limit, MaxLabelBytes), would,
 	)
 	return pw.vals
 }

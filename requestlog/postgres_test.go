@@ -405,3 +405,33 @@ func TestPostgresReplicasShareOneLog(t *testing.T) {
 		t.Errorf("replica 2 reads replica 0's request: %+v, %v", d, err)
 	}
 }
+
+// TestPostgresStoresLimitVerdicts: the limit that refused a request and
+// the shadow limits it went over are kept, as the SQLite log keeps them.
+func TestPostgresStoresLimitVerdicts(t *testing.T) {
+	db := openPGTest(t)
+	w, stop := startWriter(t, db, WriterConfig{})
+	w.Record(&Record{Time: t0, RequestID: "refused", Status: 429, ErrorClass: "limited", Limit: "team-a-daily"})
+	w.Record(&Record{Time: t0, RequestID: "shadow", Status: 200, WouldRefuse: []string{"rpm", "tpm"}})
+	w.Record(&Record{Time: t0, RequestID: "none", Status: 200})
+	stop()
+	got := map[string][2]string{}
+	rows, err := db.pg.Query(context.Background(), "SELECT request_id, limit_name, would_refuse FROM requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, limit, would string
+		if err := rows.Scan(&id, &limit, &would); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = [2]string{limit, would}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{"refused": {"team-a-daily", ""}, "shadow": {"", `["rpm","tpm"]`}, "none": {"", ""}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("limit columns (-want +got):\n%s", d)
+	}
+}
