@@ -260,7 +260,9 @@ func (p *partitions) drop(ctx context.Context, before time.Time) (int64, error) 
 				// The planner's estimate: counting a busy day's rows would
 				// read the whole partition just before dropping it.
 				var n int64
-				if err := tx.QueryRow(ctx, "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass",
+				// to_regclass: another replica may have dropped it while
+				// this one waited for the lock.
+				if err := tx.QueryRow(ctx, "SELECT COALESCE((SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass($1)), 0)",
 					pgx.Identifier{pt.Requests}.Sanitize()).Scan(&n); err != nil {
 					return err
 				}

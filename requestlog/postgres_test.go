@@ -59,6 +59,12 @@ func pgSchemaURL(t testing.TB) string {
 	return u.String()
 }
 
+// pgURLOf is the URL a test's log on PostgreSQL was opened with.
+func pgURLOf(t testing.TB, db *DB) string {
+	t.Helper()
+	return db.pg.Config().ConnString()
+}
+
 // openPGTest opens a log in a schema of its own.
 func openPGTest(t testing.TB) *DB {
 	t.Helper()
@@ -347,6 +353,22 @@ func TestPostgresRetentionDropsPartitions(t *testing.T) {
 	if got := countRows(t, db, "attempts"); got != 2 {
 		t.Errorf("%d attempts left, want 2", got)
 	}
+	// Replicas prune at once: each finds the other's drops done.
+	other := openPGAt(t, pgURLOf(t, db))
+	w3, stop3 := startWriter(t, db, WriterConfig{})
+	w3.Record(&Record{Time: day(-9), RequestID: "again"})
+	stop3()
+	var wg sync.WaitGroup
+	for _, d := range []*DB{db, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := d.Prune(ctx, now.Add(-3*24*time.Hour)); err != nil {
+				t.Errorf("concurrent Prune: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
 	// The writer recreates a dropped day when a late row needs it.
 	w2, stop2 := startWriter(t, db, WriterConfig{})
 	w2.Record(&Record{Time: day(-10), RequestID: "late"})
