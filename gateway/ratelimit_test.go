@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/limits"
 	"github.com/llmgw/llmgw/metrics"
+	"github.com/llmgw/llmgw/providers/providertest"
 	"github.com/llmgw/llmgw/requestlog"
 )
 
@@ -461,4 +463,35 @@ func TestLimitNoneDeclaredAllocatesNothing(t *testing.T) {
 	if n != base {
 		t.Errorf("%v allocations with no limit declared, want %v (env's own)", n, base)
 	}
+}
+
+// BenchmarkPassThroughChatLimited is BenchmarkPassThroughChat with four
+// limits on every request (one per key and one per user among 10,000, one
+// shared with every bound, one shadow), so that the two compare the cost
+// limits add to a request.
+func BenchmarkPassThroughChatLimited(b *testing.B) {
+	up := providertest.New(b, providertest.FixtureReply(b, "openai_cassette_chat-tools.response.200.json"))
+	dir := b.TempDir()
+	src := providerDecl("p", "openai", up.URL, "") + `
+limit("per-key", rpm = 1000000000, tpm = 1000000000000, each = "key")
+limit("per-user", rpm = 1000000000, each = "user")
+limit("all", rpm = 1000000000, tpm = 1000000000000, usd = 1000000, per = "day", concurrency = 100000)
+limit("trial", rpm = 1000000000, shadow = True)
+def route(req, ctx):
+    return [p]
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.star"), []byte(src), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	eng, err := engine.New(context.Background(), engine.Config{Path: dir, Kinds: ProviderKinds()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mem := limits.NewMemory(time.UTC)
+	for i := range 10_000 {
+		mem.Add(time.Now(), []limits.Charge{{Limit: "per-user", Each: fmt.Sprint("user-", i), Bounds: limits.Bounds{RPM: 1e9}}}, 0, 0)
+	}
+	gw := New(Config{Policies: eng, Log: &memRecorder{}, Limits: mem})
+	body := `{"model":"gpt-4o","user":"user-42","messages":[{"role":"user","content":"Hello, how are you?"}]}`
+	benchRequests(b, gw, "/v1/chat/completions", body, "Content-Type", "application/json")
 }

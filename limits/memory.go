@@ -167,10 +167,11 @@ func (m *Memory) Admit(_ context.Context, now time.Time, charges []Charge, token
 	if len(charges) == 0 {
 		return v, nil
 	}
-	ctrs := make([]*counter, len(charges))
+	var buf [8]*counter // a request touches few counters: no allocation
+	ctrs := buf[:0]
 	for i := range charges {
 		c := &charges[i]
-		ctrs[i] = m.get(c, now)
+		ctrs = append(ctrs, m.get(c, now))
 		if c.Shadow {
 			continue
 		}
