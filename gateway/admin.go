@@ -34,6 +34,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/api/requests", s.apiRequests)
 		r.Get("/api/requests/{id}", s.apiRequest)
 		r.Get("/api/providers", s.apiProviders)
+		r.Get("/api/cluster", s.apiCluster)
 		r.Get("/api/policy", s.apiPolicy)
 		r.Post("/api/policy/reload", s.apiPolicyReload)
 		r.Post("/api/eval", s.apiEval)
@@ -257,7 +258,7 @@ func (s *Server) apiProviders(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"providers": out, "sticky_bindings": s.sticky.Len()})
+	writeJSON(w, http.StatusOK, map[string]any{"providers": out, "sticky_bindings": s.sticky.Len(), "state": s.stateStatus()})
 }
 
 // policyView is GET /api/policy: the engine's reload status and the live

@@ -20,6 +20,7 @@ import (
 	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/metrics"
 	"github.com/llmgw/llmgw/requestlog"
+	"github.com/llmgw/llmgw/sharedstate"
 	"github.com/llmgw/llmgw/sticky"
 )
 
@@ -50,6 +51,30 @@ type Tokens interface {
 	Status(account string) (state, reason string)
 }
 
+// StickyStore holds session bindings. *sticky.Table implements it in
+// process; *sharedstate.Sticky shares the bindings across replicas.
+type StickyStore interface {
+	// Get returns the provider key is bound to; it does not count as a use.
+	Get(key string) (provider string, ok bool)
+	// Bind binds key to provider, counting as a use.
+	Bind(key, provider string)
+	// Touch counts a use of key's binding, extending its life.
+	Touch(key string)
+	// Len and CountByProvider count the bindings this replica holds, for
+	// GET /api/providers.
+	Len() int
+	CountByProvider() map[string]int
+}
+
+// Cluster reports the replicas that share this gateway's state and where
+// the sharing stands. *sharedstate.State implements it.
+type Cluster interface {
+	// Replicas lists the live replicas, this one first, drift marked.
+	Replicas(ctx context.Context) []sharedstate.Replica
+	// Status is the state backend's status (fallback, errors).
+	Status() sharedstate.Status
+}
+
 // Config configures a Server. Zero values are the documented defaults.
 type Config struct {
 	// Policies is the policy source. Required.
@@ -63,8 +88,14 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Health tracks providers. Nil means a fresh tracker with defaults.
 	Health *health.Tracker
-	// Sticky holds session bindings. Nil means a fresh table (1 h TTL).
-	Sticky *sticky.Table
+	// Sticky holds session bindings. Nil means a fresh in-process table
+	// (1 h TTL).
+	Sticky StickyStore
+	// Cluster lists the replicas sharing state for GET /api/cluster. Nil
+	// means a gateway alone: the list is this replica, state "local".
+	Cluster Cluster
+	// Version is the gateway's version, shown by GET /api/cluster.
+	Version string
 	// Tokens serves providers declared with oauth = "...". Nil makes such
 	// providers fail with a clear error.
 	Tokens Tokens
@@ -163,9 +194,13 @@ type Server struct {
 	cfg    Config
 	now    func() time.Time
 	health *health.Tracker
-	sticky *sticky.Table
-	router chi.Router
-	slots  chan struct{}
+	sticky StickyStore
+	// started and replicaID describe this replica in GET /api/cluster
+	// when no Cluster is configured.
+	started   time.Time
+	replicaID string
+	router    chi.Router
+	slots     chan struct{}
 	// respBudget bounds buffered upstream bodies across requests.
 	respBudget *byteBudget
 	clients    *clientCache
@@ -198,6 +233,8 @@ func New(cfg Config) *Server {
 	if s.sticky == nil {
 		s.sticky = sticky.New(sticky.Config{})
 	}
+	s.started = s.now().UTC()
+	s.replicaID = localReplicaID()
 	if s.cfg.MaxBodyBytes <= 0 {
 		s.cfg.MaxBodyBytes = 10 << 20
 	}
@@ -265,8 +302,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.Se
 // Health returns the provider health tracker (for the admin API and tests).
 func (s *Server) Health() *health.Tracker { return s.health }
 
-// Sticky returns the session binding table.
-func (s *Server) Sticky() *sticky.Table { return s.sticky }
+// Sticky returns the session bindings.
+func (s *Server) Sticky() StickyStore { return s.sticky }
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()

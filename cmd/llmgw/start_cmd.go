@@ -23,13 +23,11 @@ import (
 	"github.com/llmgw/llmgw/dashboard"
 	"github.com/llmgw/llmgw/engine"
 	"github.com/llmgw/llmgw/gateway"
-	"github.com/llmgw/llmgw/health"
 	"github.com/llmgw/llmgw/metrics"
 	"github.com/llmgw/llmgw/oauth"
 	"github.com/llmgw/llmgw/pricing"
 	"github.com/llmgw/llmgw/providers/demo"
 	"github.com/llmgw/llmgw/requestlog"
-	"github.com/llmgw/llmgw/sticky"
 	"github.com/llmgw/llmgw/tracing"
 )
 
@@ -41,6 +39,7 @@ type startOptions struct {
 	streamHeaderTimeout, maxResponseBody, responseBudget                                  *string
 	logBufferRows, logBufferBytes                                                         *string
 	limitTZ                                                                               *string
+	state                                                                                 *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -70,6 +69,7 @@ func startFlags(e env) (*flag.FlagSet, startOptions) {
 		logBufferRows:       envString(fs, e, "log-buffer-rows", "LLMGW_LOG_BUFFER_ROWS", "100000", "request log rows held in memory while a postgres:// --db is unreachable (`n`); past it (or --log-buffer-bytes) rows are shed and counted"),
 		logBufferBytes:      envString(fs, e, "log-buffer-bytes", "LLMGW_LOG_BUFFER_BYTES", "67108864", "memory those held rows may take (`bytes`, estimated)"),
 		limitTZ:             envString(fs, e, "limit-tz", "LLMGW_LIMIT_TZ", "UTC", "time `zone` of the policy's limit() budgets: where a usd per = \"day\" or \"month\" starts (an IANA name, e.g. Europe/Paris)"),
+		state:               envString(fs, e, "state", "LLMGW_STATE", "", "shared state of replicas: a redis://host:port[/db] `URL` (sticky bindings, cooldowns, limit counters, OAuth refreshes, the replica registry); none keeps it in process"),
 	}
 }
 
@@ -243,7 +243,11 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	tokens := oauth.NewManager(store, oauth.ManagerConfig{})
+	rs, err := newReplicaState(*opt.state, moduleVersion(), func() string { return eng.Status().Hash }, logger, m)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	tokens := oauth.NewManager(store, oauth.ManagerConfig{Coordinator: rs.oauth()})
 
 	traces, err := tracing.Start(ctx, tracing.Config{Mode: otelMode, Getenv: e.getenv, ServiceVersion: moduleVersion()})
 	if err != nil {
@@ -261,12 +265,14 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	srv := gateway.New(gateway.Config{
+		Cluster:   rs.cluster(),
+		Version:   moduleVersion(),
 		Policies:  eng,
 		Log:       writer,
 		LogDB:     db,
 		Metrics:   m,
-		Health:    health.New(health.Config{}),
-		Sticky:    sticky.New(sticky.Config{}),
+		Health:    rs.health,
+		Sticky:    rs.sticky,
 		Tokens:    oauthTokens{tokens},
 		Demo:      demo.New(demo.Config{}).Transport(),
 		Dashboard: dashboard.Handler(),
@@ -320,6 +326,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return nil
 	})
 	g.Go(func() error { return ignoreCanceled(eng.Watch(gctx)) })
+	// The shared state, like the log writer, serves until the last
+	// request has finished.
+	g.Go(func() error { return rs.run(wctx) })
 	g.Go(func() error { return reloadOnHUP(gctx, hup, eng, logger) })
 	err = g.Wait()
 	logger.Info().Msg("llmgw stopped")

@@ -1,0 +1,256 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/llmgw/llmgw/health"
+	"github.com/llmgw/llmgw/internal/testservices"
+	"github.com/llmgw/llmgw/providers/providertest"
+	"github.com/llmgw/llmgw/sharedstate"
+	"github.com/llmgw/llmgw/sharedstate/redistest"
+	"github.com/llmgw/llmgw/sticky"
+)
+
+// replica is one gateway of a test cluster and its shared state.
+type replica struct {
+	*harness
+	state *sharedstate.State
+}
+
+// newReplicas serves policy from n gateways on loopback ports that share
+// their state through the Redis at url, under prefix, and waits until all
+// have joined it.
+func newReplicas(t *testing.T, n int, url, prefix, policy string) []replica {
+	t.Helper()
+	out := make([]replica, n)
+	for i := range out {
+		var st *sharedstate.State
+		h := newHarness(t, policy, func(cfg *Config) {
+			pols := cfg.Policies
+			var err error
+			st, err = sharedstate.Open(sharedstate.Config{
+				URL: url, Prefix: prefix, ReplicaID: fmt.Sprintf("replica-%d", i), Version: "test",
+				PolicyHash:    func() string { return pols.Policy().Hash },
+				ProbeInterval: 50 * time.Millisecond, Heartbeat: 200 * time.Millisecond, ReplicaTTL: 2 * time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := health.New(health.Config{OnCooldown: st.OnCooldown})
+			st.FollowHealth(tr)
+			cfg.Health = tr
+			cfg.Sticky = st.Sticky(sticky.New(sticky.Config{}))
+			cfg.Cluster = st
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); st.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done; st.Close() })
+		out[i] = replica{h, st}
+	}
+	for _, r := range out {
+		deadline := time.Now().Add(5 * time.Second)
+		for !r.state.Shared() {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s did not join Redis: %+v", r.state.ReplicaID(), r.state.Status())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return out
+}
+
+// redisPrefix returns a prefix of the test's own on the shared Redis and
+// removes its keys at the end.
+func redisPrefix(t *testing.T, url string) string {
+	prefix := fmt.Sprintf("llmgwtest:gw:%d:", time.Now().UnixNano())
+	t.Cleanup(func() {
+		opt, _ := redis.ParseURL(url)
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		keys, _ := c.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	return prefix
+}
+
+// TestReplicasShareStickyBindings sends each of ten sessions round the
+// three replicas; a 50/50 split picks a provider per request, so only the
+// shared binding keeps each session on one provider everywhere.
+func TestReplicasShareStickyBindings(t *testing.T) {
+	url := testservices.RedisURL(t)
+	a := providertest.New(t, okReply(t))
+	b := providertest.New(t, okReply(t))
+	reps := newReplicas(t, 3, url, redisPrefix(t, url),
+		providerDecl("a", "openai", a.URL, "")+providerDecl("b", "openai", b.URL, "")+
+			"def route(req, ctx):\n    return [a, b]\n")
+	bySession := map[string]map[string]bool{}
+	for round := range 6 {
+		for s := range 10 {
+			session := fmt.Sprintf("conv-%d", s)
+			r := reps[(round+s)%3]
+			resp, body := r.post("/v1/chat/completions", chatBody, "x-session-id", session)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s on %s: %d %s", session, r.state.ReplicaID(), resp.StatusCode, body)
+			}
+			if bySession[session] == nil {
+				bySession[session] = map[string]bool{}
+			}
+			bySession[session][resp.Header.Get("X-LLMGW-Provider")] = true
+		}
+	}
+	for s, provs := range bySession {
+		if len(provs) != 1 {
+			t.Errorf("session %s was served by %v across the replicas, want one provider", s, provs)
+		}
+	}
+}
+
+// TestReplicasShareCooldown: a 429 seen by one replica cools the provider
+// down on the others within a second, and their traffic goes straight to
+// the next provider.
+func TestReplicasShareCooldown(t *testing.T) {
+	url := testservices.RedisURL(t)
+	a := providertest.New(t, okReply(t))
+	a.Enqueue(providertest.Reply{Status: 429, Header: http.Header{"Retry-After": {"30"}}})
+	b := providertest.New(t, okReply(t))
+	reps := newReplicas(t, 3, url, redisPrefix(t, url),
+		providerDecl("a", "openai", a.URL, "")+providerDecl("b", "openai", b.URL, "priority = 2")+
+			"def route(req, ctx):\n    return [a, b]\ndef sticky_key(req, ctx):\n    return None\n")
+
+	if resp, body := reps[0].post("/v1/chat/completions", chatBody); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request: %d %s", resp.StatusCode, body)
+	}
+	start := time.Now()
+	for _, r := range reps[1:] {
+		for r.gw.Health().Snapshot("a").State != health.Cooling {
+			if time.Since(start) > time.Second {
+				t.Fatalf("%s does not honour the cooldown after %v", r.state.ReplicaID(), time.Since(start))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t.Logf("the cooldown reached both peers in %v", time.Since(start))
+	for _, r := range reps[1:] {
+		resp, _ := r.post("/v1/chat/completions", chatBody)
+		if got := resp.Header.Get("X-LLMGW-Provider"); got != "b" {
+			t.Errorf("%s served by %q during a's cooldown, want b", r.state.ReplicaID(), got)
+		}
+	}
+	if a.Count() != 1 {
+		t.Errorf("a got %d requests, want only the first (the peers skip it)", a.Count())
+	}
+}
+
+// TestReplicasSurviveRedisRestart kills a private Redis under load from
+// three clients spread over three replicas, then restarts it: no client
+// request fails, and /api/cluster shows the fallback and the rejoin.
+func TestReplicasSurviveRedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	up := providertest.New(t, okReply(t))
+	reps := newReplicas(t, 3, srv.URL(), "llmgw:",
+		providerDecl("a", "openai", up.URL, "")+"def route(req, ctx):\n    return [a]\n")
+
+	var sent, failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range 3 {
+		wg.Go(func() {
+			for i := 0; i < 100000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := reps[(c+i)%3]
+				resp, body := r.post("/v1/chat/completions", chatBody, "x-session-id", fmt.Sprintf("c%d-%d", c, i%5))
+				sent.Add(1)
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+					t.Errorf("client %d request %d on %s: %d %s", c, i, r.state.ReplicaID(), resp.StatusCode, body)
+				}
+			}
+		})
+	}
+	cluster := func(r replica) clusterView {
+		resp, body := r.do(http.MethodGet, "/api/cluster", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/api/cluster: %d %s", resp.StatusCode, body)
+		}
+		var v clusterView
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	waitCluster := func(what string, cond func(clusterView) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for _, r := range reps {
+			for !cond(cluster(r)) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %s's /api/cluster says %+v", what, r.state.ReplicaID(), cluster(r))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	waitCluster("all joined", func(v clusterView) bool { return v.State.Shared && len(v.Replicas) == 3 })
+
+	srv.Kill()
+	waitCluster("fallback shown", func(v clusterView) bool {
+		return !v.State.Shared && v.State.Fallbacks >= 1 && len(v.Replicas) == 1 && !v.Replicas[0].Shared
+	})
+	time.Sleep(300 * time.Millisecond) // load with Redis down
+	srv.Restart()
+	waitCluster("rejoin shown", func(v clusterView) bool {
+		return v.State.Shared && v.State.Rejoins >= 1 && len(v.Replicas) == 3 && !v.Drift
+	})
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d requests, %d failed", sent.Load(), failed.Load())
+	if sent.Load() < 30 {
+		t.Errorf("only %d requests were sent under load", sent.Load())
+	}
+}
+
+// TestClusterAlone: without shared state /api/cluster lists this gateway
+// alone, state local, no drift.
+func TestClusterAlone(t *testing.T) {
+	h := newHarness(t, `
+d = provider("d", kind = "demo")
+def route(req, ctx):
+    return [d]
+`, func(c *Config) { c.Version = "v9.9.9" })
+	resp, body := h.do(http.MethodGet, "/api/cluster", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/api/cluster: %d %s", resp.StatusCode, body)
+	}
+	var v clusterView
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatal(err)
+	}
+	hash := h.eng.Policy().Hash
+	if v.State.Backend != "local" || v.State.Shared || v.Drift || v.PolicyHash != hash || len(v.Replicas) != 1 {
+		t.Fatalf("/api/cluster alone = %s", body)
+	}
+	r := v.Replicas[0]
+	if r.ID != v.Self || !r.Self || r.PolicyHash != hash || r.Version != "v9.9.9" || r.State != "local" || r.StartedAt.IsZero() || r.LastSeen.IsZero() {
+		t.Errorf("the replica = %+v", r)
+	}
+}
