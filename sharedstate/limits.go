@@ -40,6 +40,9 @@ func (s *State) Limits(local *limits.Memory) *Limits {
 
 var _ limits.Store = (*Limits)(nil)
 
+// Location is the time zone of the usd periods (GET /api/limits shows it).
+func (l *Limits) Location() *time.Location { return l.loc }
+
 // counterKey is the Redis key of a counter: a hash of its limit and value
 // (a user, a session, a metadata value), so that keys have a bounded
 // length and hold nothing a client sent.

@@ -66,7 +66,9 @@ func (r replicaState) cluster() gateway.Cluster {
 }
 
 // limits returns the limit counters: local alone, or Redis's with local
-// as the fallback.
+// as the fallback. Redis's counters are the cluster's and are not rebuilt
+// from the request log; local, rebuilt at start, serves while Redis is
+// unreachable.
 func (r replicaState) limits(local *limits.Memory) limits.Store {
 	if r.shared == nil {
 		return local
