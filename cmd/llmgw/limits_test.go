@@ -1,6 +1,11 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,5 +34,52 @@ func TestLimitZone(t *testing.T) {
 	loc, _ := limitZone("Europe/Paris")
 	if _, off := time.Date(2026, 1, 15, 0, 0, 0, 0, loc).Zone(); off != 3600 {
 		t.Errorf("Europe/Paris in January: offset %d, want 3600 (tzdata embedded?)", off)
+	}
+}
+
+// TestStartRestartKeepsSpentBudget restarts `llmgw start` on the same
+// request log: a daily budget spent before the restart refuses the next
+// request after it with 429, in the caller's shape, naming the limit.
+func TestStartRestartKeepsSpentBudget(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"gpt-x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`)
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "main.star")
+	src := `up = provider("up", kind = "openai", base_url = "` + up.URL + `/v1", api_key = "sk-up")
+key("team-a", "sk-team-a")
+price("gpt-x", input = 1000000, output = 1000000)
+limit("team-daily", usd = 5, per = "day", each = "key")
+def route(req, ctx):
+    return [up]
+`
+	if err := os.WriteFile(policy, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "log.db")
+	chat := `{"model":"gpt-x","messages":[{"role":"user","content":"hi"}]}`
+	auth := []string{"Authorization", "Bearer sk-team-a"}
+
+	g := startGateway(t, map[string]string{}, "--policy", policy, "--db", db, "--limit-tz", "Europe/Paris")
+	if resp, b := postJSON(t, g.url+"/v1/chat/completions", chat, auth...); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d %s", resp.StatusCode, b)
+	}
+	if err := g.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	g = startGateway(t, map[string]string{}, "--policy", policy, "--db", db, "--limit-tz", "Europe/Paris")
+	resp, b := postJSON(t, g.url+"/v1/chat/completions", chat, auth...)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after the restart: %d %s, want 429 (the $7 spent today stays spent)\nlogs:\n%s", resp.StatusCode, b, g.logs.String())
+	}
+	if !strings.Contains(string(b), `limit \"team-daily\" for \"team-a\": budget exhausted`) || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("429 body %s, Retry-After %q", b, resp.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(g.logs.String(), "limit counters rebuilt from the request log") {
+		t.Errorf("no rebuild line in the logs:\n%s", g.logs.String())
 	}
 }
