@@ -34,8 +34,9 @@ const idleAfter = 30 * time.Second
 const idleTick = time.Second
 
 // releaseMemoryWhenIdle calls release (debug.FreeOSMemory in llmgw) once
-// each time traffic stops: when no request is in flight and activity (the
-// count of finished requests) has not changed for idleAfter. A busy
+// each time traffic stops, and once after start-up: when no request is in
+// flight and activity (the count of finished requests) has not changed for
+// idleAfter. A busy
 // gateway keeps its heap; an idle one holds only what it uses. It returns
 // when ctx is done.
 //
@@ -46,7 +47,11 @@ const idleTick = time.Second
 func releaseMemoryWhenIdle(ctx context.Context, activity, inFlight func() int64, idleAfter time.Duration, release func()) {
 	t := time.NewTicker(min(idleAfter/4, idleTick))
 	defer t.Stop()
-	last, changed, released := activity(), time.Now(), true // nothing to give back at start
+	// Start-up leaves garbage the idle gateway need not hold (the
+	// policy's compilation and smoke test, the dashboard's compression:
+	// about 2 MB, and no collection has run yet): the first idle period
+	// gives it back too.
+	last, changed, released := activity(), time.Now(), false
 	for {
 		select {
 		case <-ctx.Done():
