@@ -91,7 +91,7 @@ func TestLimitEveryDoor(t *testing.T) {
 // TestLimitExactUnderConcurrency: 20 parallel requests against rpm = 10
 // let exactly 10 through.
 func TestLimitExactUnderConcurrency(t *testing.T) {
-	h := newHarness(t, fmt.Sprintf(demoLimitPolicy, `limit("ten", rpm = 10)`))
+	h := newHarness(t, fmt.Sprintf(demoLimitPolicy, `limit("ten", rpm = 10)`), metricsOn)
 	var ok, limited atomic.Int64
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -121,6 +121,12 @@ func TestLimitExactUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	if ok.Load() != 10 || limited.Load() != 10 {
 		t.Errorf("%d served, %d limited; want exactly 10 and 10", ok.Load(), limited.Load())
+	}
+	metric := scrape(t, h)
+	for _, want := range []string{`llmgw_limit_refusals_total{limit="ten",shadow="false"} 10`, `llmgw_limit_use_ratio{limit="ten"} 1`} {
+		if !strings.Contains(metric, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(metric, "llmgw_limit"))
+		}
 	}
 }
 
