@@ -25,6 +25,8 @@
 package limits
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -133,20 +135,32 @@ func (d *Def) Matches(s *Subject) bool {
 	return true
 }
 
+// MaxEach bounds the length of a counter's each value: a longer one (a
+// client's user, session or metadata value can be megabytes) is replaced
+// by its SHA-256, so that a counter's name never costs more than this.
+const MaxEach = 128
+
 // EachValue is the value of d.Each for s: which of d's counters s counts
 // in ("" for the shared one).
 func (d *Def) EachValue(s *Subject) string {
+	var v string
 	switch d.Each {
 	case "":
 		return ""
 	case "key":
-		return s.Key
+		v = s.Key
 	case "user":
-		return s.User
+		v = s.User
 	case "session":
-		return s.Session
+		v = s.Session
+	default:
+		v = s.Metadata[strings.TrimPrefix(d.Each, "metadata.")]
 	}
-	return s.Metadata[strings.TrimPrefix(d.Each, "metadata.")]
+	if len(v) > MaxEach {
+		sum := sha256.Sum256([]byte(v))
+		v = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return v
 }
 
 // Charge returns the counter of d that s counts in, and whether s counts

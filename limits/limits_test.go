@@ -3,6 +3,7 @@ package limits
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,6 +65,11 @@ func TestChargeMatchesAndEach(t *testing.T) {
 		if ok != tc.ok || c.Each != tc.each || (ok && c.Limit != tc.def.Name) {
 			t.Errorf("%s: Charge = %+v, %v; want each %q, %v", tc.def.Name, c, ok, tc.each, tc.ok)
 		}
+	}
+	long := &Subject{Session: strings.Repeat("s", 1<<20)}
+	c, _ := (&Def{Name: "s", Each: "session"}).Charge(long)
+	if len(c.Each) > MaxEach || !strings.HasPrefix(c.Each, "sha256:") {
+		t.Errorf("a 1 MiB session's counter is named %d bytes (%.20q), want its hash", len(c.Each), c.Each)
 	}
 	for _, e := range []string{"", "key", "user", "session", "metadata.x"} {
 		if err := CheckEach(e); err != nil {
