@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmgw/llmgw/health"
 	"github.com/llmgw/llmgw/internal/testservices"
+	"github.com/llmgw/llmgw/limits"
 	"github.com/llmgw/llmgw/providers/providertest"
 	"github.com/llmgw/llmgw/sharedstate"
 	"github.com/llmgw/llmgw/sharedstate/redistest"
@@ -50,6 +51,7 @@ func newReplicas(t *testing.T, n int, url, prefix, policy string) []replica {
 			cfg.Health = tr
 			cfg.Sticky = st.Sticky(sticky.New(sticky.Config{}))
 			cfg.Cluster = st
+			cfg.Limits = st.Limits(limits.NewMemory(nil))
 		})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -152,6 +154,46 @@ func TestReplicasShareCooldown(t *testing.T) {
 	}
 	if a.Count() != 1 {
 		t.Errorf("a got %d requests, want only the first (the peers skip it)", a.Count())
+	}
+}
+
+// TestReplicasShareLimits: rpm = 10 over three replicas, 30 requests
+// spread over them at once: exactly 10 are served, the others get 429.
+func TestReplicasShareLimits(t *testing.T) {
+	url := testservices.RedisURL(t)
+	up := providertest.New(t, okReply(t))
+	reps := newReplicas(t, 3, url, redisPrefix(t, url),
+		providerDecl("a", "openai", up.URL, "")+`limit("team", rpm = 10)
+def route(req, ctx):
+    return [a]
+`)
+	var ok, limited, other atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			resp, body := reps[i%3].post("/v1/chat/completions", chatBody)
+			switch resp.StatusCode {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusTooManyRequests:
+				limited.Add(1)
+			default:
+				other.Add(1)
+				t.Errorf("request %d: %d %s", i, resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 10 || limited.Load() != 20 {
+		t.Errorf("served %d, limited %d, other %d of 30 across three replicas; want exactly 10 served", ok.Load(), limited.Load(), other.Load())
+	}
+	if up.Count() != 10 {
+		t.Errorf("the upstream got %d requests, want 10", up.Count())
+	}
+	for _, r := range reps {
+		if !r.state.Shared() {
+			t.Errorf("%s fell back during the test: %+v", r.state.ReplicaID(), r.state.Status())
+		}
 	}
 }
 
