@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -115,6 +116,27 @@ func queryError(w http.ResponseWriter, err error, what string) {
 	apiError(w, http.StatusInternalServerError, what)
 }
 
+// logError answers a request-log query that failed. While the log's
+// PostgreSQL is unreachable it says so, 503 with the writer's counters
+// (the rows this replica holds meanwhile), rather than a bare 500.
+func (s *Server) logError(w http.ResponseWriter, err error, what string) {
+	if st, ok := s.logWriter(); ok && st.Unavailable && !errors.Is(err, requestlog.ErrBadQuery) {
+		msg := fmt.Sprintf("%s: the request log's PostgreSQL is unreachable; this replica holds %d rows in memory until it answers", what, st.Buffered)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{"message": msg}, "log_writer": st})
+		return
+	}
+	queryError(w, err, what)
+}
+
+// logWriter returns the request-log writer's counters when the recorder
+// keeps them (*requestlog.Writer does).
+func (s *Server) logWriter() (requestlog.WriterStats, bool) {
+	if ws, ok := s.cfg.Log.(interface{ Stats() requestlog.WriterStats }); ok {
+		return ws.Stats(), true
+	}
+	return requestlog.WriterStats{}, false
+}
+
 // queryInt reads an optional integer query parameter: def when absent, an
 // error naming the parameter when it is not an integer.
 func queryInt(q url.Values, name string, def int) (int, error) {
@@ -150,13 +172,12 @@ func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	sum, err := s.cfg.LogDB.Summary(r.Context(), requestlog.SummaryQuery{Since: now.Add(-since), Until: now, Bucket: bucket})
 	if err != nil {
-		queryError(w, err, "summary query failed")
+		s.logError(w, err, "summary query failed")
 		return
 	}
 	// The writer's counters say whether the figures above are complete:
 	// rows held while PostgreSQL is unreachable, rows shed.
-	if ws, ok := s.cfg.Log.(interface{ Stats() requestlog.WriterStats }); ok {
-		st := ws.Stats()
+	if st, ok := s.logWriter(); ok {
 		sum.Writer = &st
 	}
 	writeJSON(w, http.StatusOK, sum)
@@ -192,7 +213,7 @@ func (s *Server) apiRequests(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := s.cfg.LogDB.Requests(r.Context(), rq)
 	if err != nil {
-		queryError(w, err, "requests query failed")
+		s.logError(w, err, "requests query failed")
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
@@ -209,7 +230,7 @@ func (s *Server) apiRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "request query failed")
+		s.logError(w, err, "request query failed")
 		return
 	}
 	writeJSON(w, http.StatusOK, d)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/llmgw/llmgw/requestlog"
@@ -47,5 +48,38 @@ func TestSummaryShowsTheLogWriter(t *testing.T) {
 				t.Errorf("log_writer = %+v, want the sqlite writer with 1 queued and 1 shed", body.Writer)
 			}
 		})
+	}
+}
+
+// downWriter is a recorder whose log is on an unreachable PostgreSQL.
+type downWriter struct{}
+
+func (downWriter) Record(*requestlog.Record) {}
+func (downWriter) Stats() requestlog.WriterStats {
+	return requestlog.WriterStats{Backend: "postgres", Unavailable: true, Buffered: 42, Queued: 42, Outages: 1}
+}
+
+// TestLogQueriesWhilePostgresIsDown: with the log's PostgreSQL unreachable
+// the admin API's log queries answer 503 saying so, with the rows this
+// replica holds meanwhile, not a bare 500.
+func TestLogQueriesWhilePostgresIsDown(t *testing.T) {
+	const policy = "d = provider(\"d\", kind = \"demo\")\ndef route(req, ctx):\n    return [d]\n"
+	db := openLogDB(t)
+	db.Close() // every query fails, as against an unreachable server
+	h := newHarness(t, policy, func(c *Config) { c.LogDB, c.Log = db, downWriter{} })
+	for _, target := range []string{"/api/summary?since=1h", "/api/requests?limit=5", "/api/requests/r1"} {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Host, req.RemoteAddr = "localhost", "127.0.0.1:5000"
+		rec := httptest.NewRecorder()
+		h.gw.ServeHTTP(rec, req)
+		var body struct {
+			Error  struct{ Message string } `json:"error"`
+			Writer *requestlog.WriterStats  `json:"log_writer"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != http.StatusServiceUnavailable || body.Writer == nil || body.Writer.Buffered != 42 ||
+			!strings.Contains(body.Error.Message, "PostgreSQL is unreachable; this replica holds 42 rows") {
+			t.Errorf("GET %s = %d %.300s, want 503 naming the unreachable log and its 42 held rows", target, rec.Code, rec.Body.String())
+		}
 	}
 }
