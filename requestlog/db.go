@@ -32,9 +32,12 @@ var schemaV2 string
 //go:embed schema_v3.sql
 var schemaV3 string
 
+//go:embed schema_v4.sql
+var schemaV4 string
+
 // migrations[i] moves the schema from user_version i to i+1. Append only;
 // never edit a released step.
-var migrations = [...]string{schemaV1, schemaV2, schemaV3}
+var migrations = [...]string{schemaV1, schemaV2, schemaV3, schemaV4}
 
 // Files returns the files SQLite keeps for a request log at path: the
 // database, its write-ahead log and shared-memory index (WAL mode), and

@@ -73,6 +73,7 @@ var (
 		{"cache_write_1h_tokens", "?"}, {"reasoning_tokens", "?"},
 		{"usage_estimated", "?"}, {"cost_micros", "?"}, {"price_source", text}, {"policy_hash", text},
 		{"sticky_key", text}, {"sticky", text}, {"notes", "?"}, {"features", "?"},
+		{"limit_name", text}, {"would_refuse", text},
 	}
 	attemptCols = []column{
 		{"request_row", "?"}, {"n", "?"}, {"provider", text}, {"model", text}, {"status", "?"},
@@ -442,6 +443,11 @@ func (ins *inserter) appendRequest(args []driver.NamedValue, id int64, r *Record
 	if r.CostMicros != nil {
 		cost = *r.CostMicros
 	}
+	var would driver.Value // NULL binds ''
+	if len(r.WouldRefuse) > 0 {
+		b, _ := json.Marshal(r.WouldRefuse) // a []string always marshals
+		would = ins.text(string(b))
+	}
 	u := r.Usage
 	for _, v := range [...]driver.Value{
 		id, ins.text(r.RequestID), t.UnixMilli(), ins.label(r.Key), ins.label(r.Endpoint),
@@ -449,6 +455,7 @@ func (ins *inserter) appendRequest(args []driver.NamedValue, id int64, r *Record
 		r.Stream, int64(r.Status), ins.label(r.ErrorClass), ins.text(r.ErrorMessage), r.Latency.Microseconds(), r.TTFT.Microseconds(),
 		u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.CacheWrite1hTokens, u.ReasoningTokens,
 		r.UsageEstimated, cost, ins.label(r.PriceSource), ins.label(r.PolicyHash), ins.text(r.StickyKey), ins.label(r.Sticky), notes, features,
+		ins.label(r.Limit), would,
 	} {
 		args = append(args, driver.NamedValue{Value: v})
 	}

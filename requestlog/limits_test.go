@@ -1,0 +1,67 @@
+package requestlog
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/llmgw/llmgw/llm"
+)
+
+// TestLimitColumns: a row keeps the limit that refused it and the shadow
+// limits it went over; Spending reads back what the limits counted and
+// skips the requests refused before admission.
+func TestLimitColumns(t *testing.T) {
+	db := openTest(t)
+	w, _ := startWriter(t, db, WriterConfig{})
+	feat := json.RawMessage(`{"model":"m","key":"team-a"}`)
+	cost := int64(1500)
+	for _, r := range []*Record{
+		{Time: t0, RequestID: "served", Status: 200, Features: feat, Usage: llm.Usage{InputTokens: 3, OutputTokens: 4}, CostMicros: &cost, WouldRefuse: []string{"trial", "other"}},
+		{Time: t0.Add(time.Second), RequestID: "limited", Status: 429, ErrorClass: "limited", Limit: "team-daily", Features: feat},
+		{Time: t0.Add(2 * time.Second), RequestID: "upstream-429", Status: 429, ErrorClass: "exhausted", Features: feat},
+		{Time: t0.Add(3 * time.Second), RequestID: "auth", Status: 401, ErrorClass: "auth", Features: feat},
+		{Time: t0.Add(4 * time.Second), RequestID: "no-features", Status: 400, ErrorClass: "bad_request"},
+	} {
+		w.Record(r)
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]string{}
+	rows, err := db.read.Query(`SELECT request_id, limit_name, would_refuse FROM requests`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, limit, would string
+		if err := rows.Scan(&id, &limit, &would); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = [2]string{limit, would}
+	}
+	rows.Close()
+	if got["served"] != [2]string{"", `["trial","other"]`} || got["limited"] != [2]string{"team-daily", ""} || got["auth"] != [2]string{"", ""} {
+		t.Errorf("limit columns = %v", got)
+	}
+	var ids []string
+	var spent int64
+	err = db.Spending(context.Background(), t0, func(s Spent) error {
+		var f struct{ Key string }
+		if json.Unmarshal(s.Features, &f) != nil || f.Key != "team-a" {
+			t.Errorf("features %s", s.Features)
+		}
+		ids = append(ids, s.Time.Format("05"))
+		spent += s.CostMicros
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The served request and the upstream's 429 (admitted, then failed);
+	// not the limited one nor the unauthenticated one.
+	if len(ids) != 2 || ids[0] != "00" || ids[1] != "02" || spent != 1500 {
+		t.Errorf("Spending read seconds %v spending %d, want [00 02] and 1500", ids, spent)
+	}
+}
