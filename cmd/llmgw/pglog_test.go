@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -185,5 +186,157 @@ def route(req, ctx):
 	}
 	if !strings.Contains(out.String(), `"requests"`) {
 		t.Errorf("replay --db URL --json: %.300s", out.String())
+	}
+}
+
+// pgCut is a TCP proxy in front of PostgreSQL that a test can cut (every
+// connection closed, new ones refused at once) and restore.
+type pgCut struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	up     bool
+	conns  map[net.Conn]struct{}
+}
+
+func newPGCut(t *testing.T, target string) *pgCut {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pgCut{ln: ln, target: target, up: true, conns: map[net.Conn]struct{}{}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			up := p.up
+			p.mu.Unlock()
+			s, err := net.DialTimeout("tcp", target, 2*time.Second)
+			if !up || err != nil {
+				c.Close()
+				if s != nil {
+					s.Close()
+				}
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); s.Close(); c.Close() }()
+			go func() { _, _ = io.Copy(c, s); s.Close(); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.set(false) })
+	return p
+}
+
+// set restores (true) or cuts (false) the way to the server.
+func (p *pgCut) set(up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up = up
+	if !up {
+		for c := range p.conns {
+			c.Close()
+		}
+		clear(p.conns)
+	}
+}
+
+// TestPostgresOutageKeepsServing cuts a running gateway off its log's
+// PostgreSQL: every client request is still served, the admin API says
+// the log is unreachable and how many rows are held, and once the server
+// is back every request is in the log.
+func TestPostgresOutageKeepsServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	direct := pgLogURL(t)
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := newPGCut(t, u.Host)
+	u.Host = cut.ln.Addr().String()
+	policy := `demo = provider("demo", kind = "demo")
+
+def route(req, ctx):
+    return [demo]
+`
+	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "error", "--db", u.String())
+	client := &http.Client{Timeout: 10 * time.Second}
+	var ids []string
+	send := func(from, to int) {
+		t.Helper()
+		for n := from; n < to; n++ {
+			id, err := sendDemo(client, g.url, n)
+			if err != nil {
+				t.Fatalf("request %d (PostgreSQL %s): %v", n, map[bool]string{true: "up", false: "cut off"}[n < 20 || n >= 70], err)
+			}
+			ids = append(ids, id)
+		}
+	}
+	getJSON := func(path string, v any) int {
+		t.Helper()
+		resp, err := client.Get(g.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		_ = json.Unmarshal(b, v)
+		return resp.StatusCode
+	}
+	type summary struct {
+		Writer *requestlog.WriterStats  `json:"log_writer"`
+		Error  struct{ Message string } `json:"error"`
+	}
+	send(0, 20)
+	cut.set(false)
+	start := time.Now()
+	send(20, 70)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("50 requests with PostgreSQL cut off took %s", d)
+	}
+	var s summary
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code := getJSON("/api/summary?since=1h", &s)
+		if code == http.StatusServiceUnavailable && s.Writer != nil && s.Writer.Unavailable && s.Writer.Buffered > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/api/summary with PostgreSQL cut off: %d %+v", code, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cut.set(true)
+	send(70, 80)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		s = summary{}
+		if code := getJSON("/api/summary?since=1h", &s); code == http.StatusOK && s.Writer != nil && s.Writer.Buffered == 0 && s.Writer.Queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the held rows were not written once PostgreSQL was back: %+v", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s.Writer.Shed != 0 || s.Writer.Failed != 0 || s.Writer.Outages != 1 {
+		t.Errorf("writer after the outage: %+v, want nothing shed or failed, one outage", s.Writer)
+	}
+	db, err := requestlog.Open(context.Background(), direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range ids {
+		if _, err := db.Request(context.Background(), id); err != nil {
+			t.Errorf("request %s: %v", id, err)
+		}
 	}
 }
