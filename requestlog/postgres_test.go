@@ -119,6 +119,10 @@ func crossRecords() []*Record {
 			Notes: []string{"second row with the same id"}, UsageEstimated: true, Stream: true},
 		&Record{Time: t0.Add(26 * time.Hour), RequestID: "next-day", Model: "gpt-4o", Provider: "openai-main", Status: 200,
 			Usage: llm.Usage{InputTokens: 1, CacheWrite1hTokens: 1}},
+		&Record{Time: at, RequestID: "limited", Key: "team-a", Status: 429, ErrorClass: "limited", Limit: "team-a-daily",
+			Features: []byte(`{"key":"team-a"}`)},
+		&Record{Time: at, RequestID: "shadowed", Key: "team-a", Status: 200, WouldRefuse: []string{"rpm", "tpm"},
+			Usage: llm.Usage{InputTokens: 5}, CostMicros: ptr[int64](9), Features: []byte(`{"key":"team-a","model":"gpt-4o"}`)},
 	)
 	return recs
 }
@@ -185,6 +189,27 @@ func TestPostgresReadsAsSQLite(t *testing.T) {
 	}
 	same("Features", func(db *DB) (any, error) { return db.Features(ctx, t0.Add(-2*time.Hour)) })
 	same("PolicySource", func(db *DB) (any, error) { return db.PolicySource(ctx, "ab12cd") })
+	same("Spending", func(db *DB) (any, error) {
+		var all []Spent
+		err := db.Spending(ctx, t0.Add(-2*time.Hour), func(s Spent) error { all = append(all, s); return nil })
+		return all, err
+	})
+	same("limit columns", func(db *DB) (any, error) {
+		rows, err := db.read.QueryContext(ctx, "SELECT request_id, limit_name, would_refuse FROM requests ORDER BY request_id, id")
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out [][3]string
+		for rows.Next() {
+			var r [3]string
+			if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, rows.Err()
+	})
 	for _, db := range []*DB{lite, pg} {
 		if _, err := db.Request(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: Request(nope) = %v, want ErrNotFound", db.Backend(), err)
