@@ -125,6 +125,7 @@ describe('null lists', () => {
     ['#/policy', '/api/policy', { ...fx.policy, files: null, failed_tests: null, sources: null }, 'Eval playground'],
     ['#/requests/x', '/api/requests/x', { ...fx.detail, attempts: null, notes: null, features: null }, 'No upstream attempt'],
     ['#/providers', '/api/providers', { providers: null, sticky_bindings: 0 }, 'No providers configured.'],
+    ['#/cluster', '/api/cluster', { ...fx.cluster, replicas: null }, 'No replica listed.'],
     ['#/limits', '/api/limits', { ...fx.limits, limits: [{ ...fx.limits.limits![0], counters: null, keys: null, models: null }] }, 'none in use'],
   ])('%s renders with null lists', async (hash, path, body, text) => {
     const { wrapper } = mountAt(hash, { [path]: body })
@@ -262,6 +263,54 @@ describe('Limits', () => {
     await flushPromises()
     expect(wrapper.get('[data-test="limits-empty"]').text()).toBe('The policy declares no limit().')
     expect(wrapper.get('[data-test="nav-limits"]').classes()).toContain('active')
+  })
+})
+
+describe('Cluster', () => {
+  it('lists the replicas and flags the one off the majority policy', async () => {
+    const { wrapper, calls } = mountAt('#/cluster', { '/api/cluster': fx.cluster })
+    await flushPromises()
+    expect(calls[0].url).toBe('/api/cluster')
+    expect(wrapper.get('[data-test="nav-cluster"]').classes()).toContain('active')
+    const rows = wrapper.findAll('[data-test="replica-row"]')
+    expect(rows.map((r) => r.attributes('data-id'))).toEqual(['gw-1', 'gw-2', 'gw-3'])
+    expect(rows.map((r) => r.attributes('data-drift'))).toEqual(['false', 'false', 'true'])
+    expect(rows[2].find('[data-test="drift"]').exists()).toBe(true)
+    expect(rows[0].find('[data-test="drift"]').exists()).toBe(false)
+    expect(rows[0].text()).toContain('(this one)')
+    expect(wrapper.get('[data-test="drift-warning"]').text()).toContain('aaaaaaaaaaaa')
+    expect(wrapper.get('[data-test="state"]').attributes('data-condition')).toBe('shared')
+    expect(wrapper.get('[data-test="fallbacks"]').text()).toBe('1')
+  })
+
+  it('shows a replica that fell back to its own state', async () => {
+    const fallen = {
+      ...fx.cluster,
+      drift: false,
+      state: { ...fx.cluster.state, shared: false, fallbacks: 2, last_error: 'dial tcp: connection refused' },
+      replicas: [{ ...fx.cluster.replicas![0], shared: false }],
+    }
+    const { wrapper } = mountAt('#/cluster', { '/api/cluster': fallen })
+    await flushPromises()
+    expect(wrapper.get('[data-test="state"]').attributes('data-condition')).toBe('fallback')
+    expect(wrapper.get('[data-test="state-badge"]').text()).toBe('fallback')
+    expect(wrapper.get('[data-test="state"]').text()).toContain('connection refused')
+    expect(wrapper.find('[data-test="drift-warning"]').exists()).toBe(false)
+    expect(wrapper.get('[data-test="replica-row"]').text()).toContain('redis (fallback)')
+  })
+
+  it('says a gateway without --state is alone', async () => {
+    const alone = {
+      self: 'host-1',
+      state: { backend: 'local', shared: false, since: '2026-11-25T19:00:00Z' },
+      policy_hash: 'h',
+      drift: false,
+      replicas: [{ id: 'host-1', policy_hash: 'h', version: '', state: 'local', shared: false, started_at: '2026-11-25T19:00:00Z', last_seen: '2026-11-25T20:00:00Z', self: true, drift: false }],
+    }
+    const { wrapper } = mountAt('#/cluster', { '/api/cluster': alone })
+    await flushPromises()
+    expect(wrapper.get('[data-test="state"]').attributes('data-condition')).toBe('local')
+    expect(wrapper.get('[data-test="replica-row"]').text()).not.toContain('fallback')
   })
 })
 

@@ -4,6 +4,7 @@
 
 import { inject, reactive, type InjectionKey } from 'vue'
 import type {
+  Cluster,
   EvalOptions,
   EvalResult,
   Limits,
@@ -95,6 +96,7 @@ export function createApi(opts: ApiOptions = {}) {
       request<RequestPage>(`/api/requests?${query({ ...f, limit: String(f.limit), offset: String(f.offset) })}`),
     request: (id: string) => request<RequestDetail>(`/api/requests/${encodeURIComponent(id)}`),
     providers: () => request<Providers>('/api/providers'),
+    cluster: () => request<Cluster>('/api/cluster'),
     limits: (since: string) => request<Limits>(`/api/limits?${query({ since })}`),
     policy: () => request<PolicyStatus>('/api/policy'),
     evaluate: (body: string, o: EvalOptions) =>

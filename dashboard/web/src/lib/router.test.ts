@@ -9,6 +9,7 @@ describe('parseHash', () => {
     ['#/requests/req%2F1', 'request', { id: 'req/1' }, {}],
     ['#/providers', 'providers', {}, {}],
     ['#/limits?range=7d', 'limits', {}, { range: '7d' }],
+    ['#/cluster', 'cluster', {}, {}],
     ['#/policy/', 'policy', {}, {}],
     ['#/nope', 'notfound', {}, {}],
   ])('parseHash(%j) is %s', (hash, name, params, query) => {

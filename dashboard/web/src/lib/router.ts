@@ -6,7 +6,7 @@
 import { inject, reactive, readonly, type InjectionKey } from 'vue'
 
 /** The pages of the dashboard. */
-export type RouteName = 'overview' | 'requests' | 'request' | 'providers' | 'limits' | 'policy' | 'notfound'
+export type RouteName = 'overview' | 'requests' | 'request' | 'providers' | 'limits' | 'cluster' | 'policy' | 'notfound'
 
 /** A parsed location. */
 export interface Route {
@@ -22,6 +22,7 @@ const patterns: [RouteName, RegExp][] = [
   ['request', /^\/requests\/(?<id>[^/]+)$/],
   ['providers', /^\/providers\/?$/],
   ['limits', /^\/limits\/?$/],
+  ['cluster', /^\/cluster\/?$/],
   ['policy', /^\/policy\/?$/],
 ]
 

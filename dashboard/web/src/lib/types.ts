@@ -163,6 +163,43 @@ export interface Providers {
   sticky_bindings: number
 }
 
+/** Where the shared state stands: backend "local" alone, "redis" with --state. */
+export interface StateStatus {
+  backend: string
+  addr?: string
+  /** False while the replica serves from its own state (Redis unreachable) or has none to share. */
+  shared: boolean
+  since: string
+  fallbacks?: number
+  rejoins?: number
+  errors?: number
+  dropped?: number
+  last_error?: string
+}
+
+/** One replica in the cluster registry. */
+export interface Replica {
+  id: string
+  policy_hash: string
+  version: string
+  state: string
+  shared: boolean
+  started_at: string
+  last_seen: string
+  self?: boolean
+  /** Serves another policy than the majority's. */
+  drift: boolean
+}
+
+/** GET /api/cluster */
+export interface Cluster {
+  self: string
+  state: StateStatus
+  policy_hash: string
+  drift: boolean
+  replicas: Replica[] | null
+}
+
 /** One counter of a limit: the shared one (each "") or one per key, user, session or metadata value. */
 export interface LimitCounter {
   each: string

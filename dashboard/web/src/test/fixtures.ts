@@ -1,5 +1,5 @@
 // Canned admin API answers for component tests, shaped like the gateway's.
-import type { Limits, PolicyStatus, Providers, RequestDetail, RequestPage, Summary } from '../lib/types'
+import type { Cluster, Limits, PolicyStatus, Providers, RequestDetail, RequestPage, Summary } from '../lib/types'
 
 const c = (requests: number, errors: number, input: number, output: number, cost: number) => ({
   requests,
@@ -135,5 +135,26 @@ export const limits: Limits = {
       refused: 0,
       would_refuse: 10,
     },
+  ],
+}
+
+export const cluster: Cluster = {
+  self: 'gw-1',
+  state: {
+    backend: 'redis',
+    addr: 'redis:6379',
+    shared: true,
+    since: '2026-11-25T20:00:00Z',
+    fallbacks: 1,
+    rejoins: 1,
+    errors: 4,
+    dropped: 0,
+  },
+  policy_hash: 'aaaaaaaaaaaaaaaa',
+  drift: true,
+  replicas: [
+    { id: 'gw-1', policy_hash: 'aaaaaaaaaaaaaaaa', version: 'v1.2.0', state: 'redis', shared: true, started_at: '2026-11-25T19:00:00Z', last_seen: '2026-11-25T20:00:00Z', self: true, drift: false },
+    { id: 'gw-2', policy_hash: 'aaaaaaaaaaaaaaaa', version: 'v1.2.0', state: 'redis', shared: true, started_at: '2026-11-25T19:00:00Z', last_seen: '2026-11-25T20:00:00Z', drift: false },
+    { id: 'gw-3', policy_hash: 'bbbbbbbbbbbbbbbb', version: 'v1.1.0', state: 'redis', shared: true, started_at: '2026-11-25T19:00:00Z', last_seen: '2026-11-25T20:00:00Z', drift: true },
   ],
 }
