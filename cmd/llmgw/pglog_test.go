@@ -340,3 +340,20 @@ def route(req, ctx):
 		}
 	}
 }
+
+// TestOAuthFileBesideTheLog: the OAuth accounts live in the log's SQLite
+// file, or, when the log is on PostgreSQL, in llmgw-oauth.db in the
+// working directory (the key file beside either).
+func TestOAuthFileBesideTheLog(t *testing.T) {
+	for db, want := range map[string]string{
+		"./llmgw.db":                            "./llmgw.db",
+		"/var/lib/llmgw/log.db":                 "/var/lib/llmgw/log.db",
+		"postgres://u:p@db:5432/llmgw":          oauthDBFile,
+		"POSTGRESQL://db/llmgw?sslmode=require": oauthDBFile,
+		"postgres.db":                           "postgres.db",
+	} {
+		if got := oauthDBPath(db); got != want {
+			t.Errorf("oauthDBPath(%q) = %q, want %q", db, got, want)
+		}
+	}
+}
