@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -169,6 +170,16 @@ func RebuildLimits(ctx context.Context, db *requestlog.DB, pol *engine.Policy, m
 		}
 		n++
 		charges = pol.Charges(charges[:0], &in.Request)
+		if len(s.WouldRefuse) > 0 {
+			// A shadow limit did not count what it would have refused.
+			kept := charges[:0]
+			for _, c := range charges {
+				if !(c.Shadow && slices.Contains(s.WouldRefuse, c.Limit)) {
+					kept = append(kept, c)
+				}
+			}
+			charges = kept
+		}
 		u := s.Usage
 		mem.Add(s.Time, charges, u.InputTokens+u.CacheReadTokens+u.CacheWriteTokens+u.OutputTokens, s.CostMicros)
 		return nil

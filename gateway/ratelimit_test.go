@@ -501,3 +501,65 @@ def route(req, ctx):
 	body := `{"model":"gpt-4o","user":"user-42","messages":[{"role":"user","content":"Hello, how are you?"}]}`
 	benchRequests(b, gw, "/v1/chat/completions", body, "Content-Type", "application/json")
 }
+
+// TestRebuildLimitsFromLog: the counters rebuilt from the log hold the
+// day's spend of each key, the last minute's requests, nothing of the
+// requests refused before admission, and, for a shadow limit, only what
+// it let through.
+func TestRebuildLimitsFromLog(t *testing.T) {
+	ctx := context.Background()
+	db, err := requestlog.Open(ctx, filepath.Join(t.TempDir(), "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	wr := requestlog.NewWriter(db, requestlog.WriterConfig{})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- wr.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+
+	h := newHarness(t, `
+key("team-a", "sk-a")
+key("team-b", "sk-b")
+d = provider("d", kind = "demo")
+limit("daily", usd = 100, per = "day", each = "key")
+limit("rpm", rpm = 1000)
+limit("trial", rpm = 1, shadow = True)
+def route(req, ctx):
+    return [d]
+`)
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	feat := func(key string) []byte { return []byte(`{"model":"m","key":"` + key + `","complete":true}`) }
+	c := func(n int64) *int64 { return &n }
+	for _, r := range []*requestlog.Record{
+		{Time: now.Add(-13 * time.Hour), Features: feat("team-a"), Status: 200, CostMicros: c(9_000_000)}, // yesterday
+		{Time: now.Add(-2 * time.Hour), Features: feat("team-a"), Status: 200, CostMicros: c(2_000_000)},
+		{Time: now.Add(-30 * time.Second), Features: feat("team-a"), Status: 200, CostMicros: c(1_000_000)},
+		{Time: now.Add(-20 * time.Second), Features: feat("team-b"), Status: 200, CostMicros: c(500_000), WouldRefuse: []string{"trial"}},
+		{Time: now.Add(-10 * time.Second), Features: feat("team-a"), Status: 429, ErrorClass: "limited", Limit: "daily"},
+	} {
+		wr.Record(r)
+	}
+	if err := wr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mem := limits.NewMemory(time.UTC)
+	if n, err := RebuildLimits(ctx, db, h.eng.Policy(), mem, now); err != nil || n != 3 {
+		t.Fatalf("RebuildLimits = %d, %v; want 3 rows (today's admitted ones)", n, err)
+	}
+	for _, tc := range []struct {
+		c    limits.Charge
+		want limits.Usage
+	}{
+		{limits.Charge{Limit: "daily", Each: "team-a", Bounds: limits.Bounds{USDMicros: 1e8, Per: limits.PerDay}}, limits.Usage{Requests: 1, USDMicros: 3_000_000}},
+		{limits.Charge{Limit: "daily", Each: "team-b", Bounds: limits.Bounds{USDMicros: 1e8, Per: limits.PerDay}}, limits.Usage{Requests: 1, USDMicros: 500_000}},
+		{limits.Charge{Limit: "rpm", Bounds: limits.Bounds{RPM: 1000}}, limits.Usage{Requests: 2}},
+		{limits.Charge{Limit: "trial", Bounds: limits.Bounds{RPM: 1}, Shadow: true}, limits.Usage{Requests: 1}},
+	} {
+		u, _ := mem.Usage(ctx, now, tc.c)
+		if u != tc.want {
+			t.Errorf("%s/%s rebuilt = %+v, want %+v", tc.c.Limit, tc.c.Each, u, tc.want)
+		}
+	}
+}

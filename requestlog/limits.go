@@ -19,6 +19,9 @@ type Spent struct {
 	Features   json.RawMessage
 	Usage      llm.Usage
 	CostMicros int64 // 0 when unpriced
+	// WouldRefuse are the shadow limits the request went over: their
+	// counters did not count it.
+	WouldRefuse []string
 }
 
 // notAdmitted are the error classes of requests refused before a limit
@@ -32,7 +35,7 @@ const notAdmitted = `('bad_request', 'auth', 'capacity', 'policy', 'refused', 'l
 // rows is never held at once. An error from fn stops it and is returned.
 func (db *DB) Spending(ctx context.Context, since time.Time, fn func(Spent) error) error {
 	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT time_ms, features, input_tokens, output_tokens,
-		cache_read_tokens, cache_write_tokens, cost_micros
+		cache_read_tokens, cache_write_tokens, cost_micros, would_refuse
 		FROM requests WHERE time_ms >= ? AND features IS NOT NULL AND error_class NOT IN `+notAdmitted+`
 		ORDER BY time_ms, id`), since.UnixMilli())
 	if err != nil {
@@ -44,14 +47,18 @@ func (db *DB) Spending(ctx context.Context, since time.Time, fn func(Spent) erro
 		var ms int64
 		var features sql.NullString
 		var cost sql.NullInt64
+		var would string
 		u := &s.Usage
 		if err := rows.Scan(&ms, &features, &u.InputTokens, &u.OutputTokens, &u.CacheReadTokens,
-			&u.CacheWriteTokens, &cost); err != nil {
+			&u.CacheWriteTokens, &cost, &would); err != nil {
 			return fmt.Errorf("requestlog: spending: %w", err)
 		}
 		s.Time = time.UnixMilli(ms).UTC()
 		s.Features = validJSON(features)
 		s.CostMicros = cost.Int64
+		if would != "" {
+			_ = json.Unmarshal([]byte(would), &s.WouldRefuse) // a damaged value counts the request everywhere
+		}
 		if err := fn(s); err != nil {
 			return err
 		}

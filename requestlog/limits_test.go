@@ -46,6 +46,7 @@ func TestLimitColumns(t *testing.T) {
 		t.Errorf("limit columns = %v", got)
 	}
 	var ids []string
+	var would [][]string
 	var spent int64
 	err = db.Spending(context.Background(), t0, func(s Spent) error {
 		var f struct{ Key string }
@@ -53,6 +54,7 @@ func TestLimitColumns(t *testing.T) {
 			t.Errorf("features %s", s.Features)
 		}
 		ids = append(ids, s.Time.Format("05"))
+		would = append(would, s.WouldRefuse)
 		spent += s.CostMicros
 		return nil
 	})
@@ -63,5 +65,8 @@ func TestLimitColumns(t *testing.T) {
 	// not the limited one nor the unauthenticated one.
 	if len(ids) != 2 || ids[0] != "00" || ids[1] != "02" || spent != 1500 {
 		t.Errorf("Spending read seconds %v spending %d, want [00 02] and 1500", ids, spent)
+	}
+	if len(would) != 2 || len(would[0]) != 2 || would[0][0] != "trial" || would[1] != nil {
+		t.Errorf("Spending's would_refuse = %q, want [[trial other] []]", would)
 	}
 }
