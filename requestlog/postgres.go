@@ -25,11 +25,21 @@ func Redact(db string) string {
 	if !IsURL(db) {
 		return db
 	}
-	u, err := url.Parse(db)
+	u, err := url.Parse(normalizeURL(db))
 	if err != nil {
 		return "postgres://(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// normalizeURL trims a --db URL and lowers its scheme, which pgx reads
+// only in lower case.
+func normalizeURL(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "://"); i > 0 {
+		s = strings.ToLower(s[:i]) + s[i:]
+	}
+	return s
 }
 
 // Backend names the engine that holds the log: "sqlite" or "postgres".
@@ -50,6 +60,7 @@ const pgConnectTimeout = 5 * time.Second
 // request log's tables live in the URL's database and search_path
 // (options=-csearch_path=... or search_path=... selects a schema).
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
+	rawURL = normalizeURL(rawURL)
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx's message may quote the URL, password included.

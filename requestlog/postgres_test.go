@@ -482,3 +482,32 @@ func TestPostgresStoresLimitVerdicts(t *testing.T) {
 		t.Errorf("limit columns (-want +got):\n%s", d)
 	}
 }
+
+// TestURLOrFile: a postgres:// or postgresql:// --db is a server, anything
+// else a SQLite file; a URL is logged without its password.
+func TestURLOrFile(t *testing.T) {
+	for _, tc := range []struct {
+		db     string
+		url    bool
+		redact string
+	}{
+		{"./llmgw.db", false, "./llmgw.db"},
+		{"postgres.db", false, "postgres.db"},
+		{"postgres://llmgw:s3cret@db:5432/llmgw?sslmode=require", true, "postgres://llmgw:xxxxx@db:5432/llmgw?sslmode=require"},
+		{" PostgreSQL://db/llmgw", true, "postgresql://db/llmgw"},
+	} {
+		if got := IsURL(tc.db); got != tc.url {
+			t.Errorf("IsURL(%q) = %v", tc.db, got)
+		}
+		if got := Redact(tc.db); !strings.EqualFold(strings.TrimSpace(got), strings.TrimSpace(tc.redact)) || strings.Contains(got, "s3cret") {
+			t.Errorf("Redact(%q) = %q, want %q", tc.db, got, tc.redact)
+		}
+		if files := Files(tc.db); (files == nil) != tc.url {
+			t.Errorf("Files(%q) = %v", tc.db, files)
+		}
+	}
+	// A URL pgx cannot parse is refused without quoting it.
+	if _, err := Open(context.Background(), "postgres://u:s3cret@db:notaport/x"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open of a bad URL: %v", err)
+	}
+}
