@@ -138,7 +138,7 @@ const (
 func Open(cfg Config) (*State, error) {
 	opt, err := redis.ParseURL(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("sharedstate: --state %s: %w", redactURL(cfg.URL), err)
+		return nil, fmt.Errorf("sharedstate: %s: %w", redactURL(cfg.URL), err)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
