@@ -194,11 +194,43 @@ func jsonString(raw []byte) string {
 	return s
 }
 
+// traceHeaders carries W3C trace context in HTTP headers, as
+// propagation.HeaderCarrier does, but finds the two headers of the
+// TraceContext propagator by their canonical names without computing
+// them: http.Header's Get and Set canonicalise the lower-case names the
+// propagator asks for by allocating a string each time, four times per
+// traced request.
+type traceHeaders http.Header
+
+var _ propagation.TextMapCarrier = traceHeaders(nil)
+
+// canonicalTraceKey is key in canonical header form.
+func canonicalTraceKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	}
+	return http.CanonicalHeaderKey(key)
+}
+
+func (h traceHeaders) Get(key string) string {
+	if v := h[canonicalTraceKey(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (h traceHeaders) Set(key, value string) { h[canonicalTraceKey(key)] = []string{value} }
+
+func (h traceHeaders) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
+
 // startTrace starts the request span of x, the child of the client's
 // traceparent when it sent one.
 func (x *exchange) startTrace(tracer trace.Tracer) {
 	tr := &requestTrace{op: tracing.OperationOf(x.ep.op, x.ep.proto)}
-	ctx := propagation.TraceContext{}.Extract(x.r.Context(), propagation.HeaderCarrier(x.r.Header))
+	ctx := propagation.TraceContext{}.Extract(x.r.Context(), traceHeaders(x.r.Header))
 	// The name gets its model, and the span its attributes, when the
 	// request finishes: the body is not read yet, and one call to
 	// SetAttributes costs the SDK less than several.
@@ -220,7 +252,7 @@ func (tr *requestTrace) startAttempt(x *exchange, n int, p, kind, model string) 
 // inject puts the attempt span's context on an upstream request.
 func (tr *requestTrace) inject(h http.Header) {
 	if tr.attCtx != nil {
-		propagation.TraceContext{}.Inject(tr.attCtx, propagation.HeaderCarrier(h))
+		propagation.TraceContext{}.Inject(tr.attCtx, traceHeaders(h))
 	}
 }
 
