@@ -32,18 +32,9 @@ type Coordinator interface {
 // its result.
 const sharedPoll = 50 * time.Millisecond
 
-// sharedRecord is an account as replicas share it, secrets included; it
-// only ever travels sealed.
-type sharedRecord struct {
-	Name, Kind                string
-	AccessToken, RefreshToken string
-	Expiry, LastRefresh       time.Time
-	Scopes                    []string
-	Status, LastError         string
-	AccountID                 string
-	TokenURL, ClientID        string
-	ClientSecret              string
-}
+// sharedRecord is an account as replicas share it: Account without its
+// methods, whose JSON leaves the secrets out; it only ever travels sealed.
+type sharedRecord Account
 
 // sharedAD binds a shared record to its account name, apart from the
 // database's records.
@@ -51,11 +42,7 @@ func sharedAD(name string) []byte { return []byte("llmgw oauth shared v1\x00" + 
 
 // sealShared seals a for the Coordinator.
 func (s *Store) sealShared(a Account) ([]byte, error) {
-	plain, err := json.Marshal(sharedRecord{
-		Name: a.Name, Kind: a.Kind, AccessToken: a.AccessToken, RefreshToken: a.RefreshToken,
-		Expiry: a.Expiry, LastRefresh: a.LastRefresh, Scopes: a.Scopes, Status: a.Status, LastError: a.LastError,
-		AccountID: a.AccountID, TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: a.ClientSecret,
-	})
+	plain, err := json.Marshal(sharedRecord(a))
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode account %q: %w", a.Name, err)
 	}
@@ -72,11 +59,7 @@ func (s *Store) openShared(name string, sealed []byte) (Account, error) {
 	if err := json.Unmarshal(plain, &r); err != nil || r.Name != name {
 		return Account{}, fmt.Errorf("oauth: shared account %q: bad record", name)
 	}
-	return Account{
-		Name: r.Name, Kind: r.Kind, AccessToken: r.AccessToken, RefreshToken: r.RefreshToken,
-		Expiry: r.Expiry, LastRefresh: r.LastRefresh, Scopes: r.Scopes, Status: r.Status, LastError: r.LastError,
-		AccountID: r.AccountID, TokenURL: r.TokenURL, ClientID: r.ClientID, ClientSecret: r.ClientSecret,
-	}, nil
+	return Account(r), nil
 }
 
 // refreshShared is refresh, once across the replicas of the Coordinator:
