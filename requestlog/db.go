@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -66,9 +67,11 @@ type DB struct {
 	read   *sql.DB // query_only pool
 	shared *sql.DB // SQL(): other packages' tables; nil on PostgreSQL
 
-	pg      *pgxpool.Pool // non-nil: the log is on PostgreSQL
-	parts   *partitions   // PostgreSQL's day partitions
-	rebound sync.Map      // query text → its PostgreSQL form (rebind)
+	pg        *pgxpool.Pool // non-nil: the log is on PostgreSQL
+	parts     *partitions   // PostgreSQL's day partitions
+	rebound   sync.Map      // query text → its PostgreSQL form (rebind)
+	migrating sync.Mutex    // one connection migrates at a time (prepareSchema)
+	migrated  atomic.Bool   // the PostgreSQL schema is ready
 }
 
 // Open opens the request log. A postgres:// or postgresql:// URL opens

@@ -268,3 +268,46 @@ func TestPostgresStopWhileDownCountsTheRest(t *testing.T) {
 		t.Errorf("stats after stopping while down: %+v, want 5 failed", st)
 	}
 }
+
+// TestPostgresOpenWhileUnreachable: a replica started while its log's
+// server does not answer opens all the same; rows wait in the writer, and
+// the first connection that succeeds creates the schema and writes them.
+func TestPostgresOpenWhileUnreachable(t *testing.T) {
+	direct := pgSchemaURL(t)
+	proxied, proxy := viaProxy(t, direct)
+	proxy.cut()
+	start := time.Now()
+	db := openPGAt(t, proxied)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Open with the server unreachable took %s", d)
+	}
+	ctx := context.Background()
+	if err := db.Ping(ctx); err == nil {
+		t.Fatal("Ping with the server unreachable: no error")
+	}
+	if _, err := db.Stats(ctx, t0); err == nil {
+		t.Error("Stats with the server unreachable: no error")
+	}
+	w, stop := startWriter(t, db, WriterConfig{BatchDelay: 20 * time.Millisecond})
+	for i := range 30 {
+		w.Record(&Record{Time: time.Now(), RequestID: fmt.Sprint("early", i), Attempts: []Attempt{{N: 1, Provider: "p"}}})
+	}
+	waitFor(t, "the writer to hold the rows", func() bool { st := w.Stats(); return st.Unavailable && st.Buffered == 30 })
+	proxy.restore()
+	fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := w.Flush(fctx); err != nil {
+		t.Fatalf("Flush once the server answers: %v (%+v)", err, w.Stats())
+	}
+	stop()
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping once the server answers: %v", err)
+	}
+	page, err := db.Requests(ctx, RequestQuery{Limit: 1})
+	if err != nil || page.Total != 30 {
+		t.Errorf("Requests once the server answers: %+v, %v; want 30", page, err)
+	}
+	if n := countDirect(t, direct, "SELECT count(*) FROM attempts"); n != 30 {
+		t.Errorf("%d attempts, want 30", n)
+	}
+}

@@ -31,15 +31,17 @@ var pgMigrations = [...]string{pgSchemaV1, pgSchemaV2}
 // CREATE ... IF NOT EXISTS alone still races on the catalog.
 const pgSchemaLock int64 = 0x6c6c6d67775f6c67 // "llmgw_lg"
 
+// schemaError is a schema the server holds that this llmgw cannot use (a
+// newer version): no retry fixes it, unlike an unreachable server.
+type schemaError struct{ err error }
+
+func (e schemaError) Error() string { return e.err.Error() }
+func (e schemaError) Unwrap() error { return e.err }
+
 // migratePG brings the schema in the connection's search_path to the
 // current version under the advisory lock: a replica that waits for it
 // finds the work done. The version lives in requestlog_schema (one row).
-func migratePG(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Release()
+func migratePG(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", pgSchemaLock); err != nil {
 		return fmt.Errorf("lock schema: %w", err)
 	}
@@ -48,14 +50,14 @@ func migratePG(ctx context.Context, pool *pgxpool.Pool) error {
 		// the session.
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", pgSchemaLock)
 	}()
-	if err := createSchema(ctx, conn.Conn()); err != nil {
+	if err := createSchema(ctx, conn); err != nil {
 		return err
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS requestlog_schema (version integer NOT NULL)`); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	var version int
-	err = conn.QueryRow(ctx, "SELECT version FROM requestlog_schema").Scan(&version)
+	err := conn.QueryRow(ctx, "SELECT version FROM requestlog_schema").Scan(&version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err := conn.Exec(ctx, "INSERT INTO requestlog_schema (version) VALUES (0)"); err != nil {
 			return fmt.Errorf("read schema version: %w", err)
@@ -64,7 +66,7 @@ func migratePG(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if version > len(pgMigrations) {
-		return fmt.Errorf("schema version %d is newer than this llmgw knows (%d)", version, len(pgMigrations))
+		return schemaError{fmt.Errorf("schema version %d is newer than this llmgw knows (%d)", version, len(pgMigrations))}
 	}
 	for v := version; v < len(pgMigrations); v++ {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -122,8 +124,10 @@ type partitions struct {
 	have map[int64]bool // days (Unix ms / dayMs) known to exist
 }
 
-func newPartitions(pool *pgxpool.Pool) *partitions {
-	return &partitions{pool: pool, have: map[int64]bool{}}
+// newPartitions returns the partitions of the pool set later (the pool's
+// connection hook needs them before the pool exists).
+func newPartitions() *partitions {
+	return &partitions{have: map[int64]bool{}}
 }
 
 // dayName is the partition suffix of a day: pYYYYMMDD (UTC).
@@ -131,8 +135,18 @@ func dayName(day int64) string {
 	return "p" + time.UnixMilli(day*dayMs).UTC().Format("20060102")
 }
 
-// ensure makes sure the partitions of every day holds exist.
+// beginner starts a transaction: the pool, or one connection.
+type beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// ensure makes sure the partitions of every day in days exist.
 func (p *partitions) ensure(ctx context.Context, days []int64) error {
+	return p.ensureOn(ctx, p.pool, days)
+}
+
+// ensureOn is ensure on b: the pool, or a connection being set up.
+func (p *partitions) ensureOn(ctx context.Context, b beginner, days []int64) error {
 	p.mu.Lock()
 	var missing []int64
 	for _, d := range days {
@@ -144,7 +158,7 @@ func (p *partitions) ensure(ctx context.Context, days []int64) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, b, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pgSchemaLock); err != nil {
 			return err
 		}
@@ -181,12 +195,16 @@ func (p *partitions) forget() {
 
 // ahead creates the partitions of today and the next partitionsAhead days.
 func (p *partitions) ahead(ctx context.Context, now time.Time) error {
+	return p.aheadOn(ctx, p.pool, now)
+}
+
+func (p *partitions) aheadOn(ctx context.Context, b beginner, now time.Time) error {
 	today := floorDiv(now.UnixMilli(), dayMs)
 	days := make([]int64, 0, partitionsAhead+1)
 	for d := today; d <= today+partitionsAhead; d++ {
 		days = append(days, d)
 	}
-	return p.ensure(ctx, days)
+	return p.ensureOn(ctx, b, days)
 }
 
 // Partition is one day's partition of the request log on PostgreSQL.

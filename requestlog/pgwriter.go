@@ -242,6 +242,10 @@ func (pw *pgWriter) write(ctx context.Context, rows []pgRow, now time.Time, quie
 // or could not take the write now (worth retrying the same rows), as
 // opposed to a row it refuses (which retrying cannot fix).
 func pgTransient(err error) bool {
+	var se schemaError
+	if errors.As(err, &se) {
+		return false
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return true // network, timeout, pool closed: no answer from the server

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -55,10 +56,18 @@ func (db *DB) Backend() string {
 // buffers rather than hangs.
 const pgConnectTimeout = 5 * time.Second
 
-// openPostgres connects to the server at rawURL, migrates the schema in
-// its search_path and creates the partitions of the next days. The
-// request log's tables live in the URL's database and search_path
-// (options=-csearch_path=... or search_path=... selects a schema).
+// openPostgres opens the log on the server at rawURL. The request log's
+// tables live in the URL's database and search_path (search_path=... or
+// options=-csearch_path=... selects a schema, created if missing).
+//
+// The schema is migrated, and the next days' partitions created, by the
+// first connection the pool makes (prepareSchema, its AfterConnect hook),
+// so that a replica started while the server is unreachable serves all
+// the same: its writer holds the rows, and the first connection that
+// succeeds migrates before anything reads or writes. Open tries that
+// connection at once: a server that answers but refuses (a bad password, a
+// schema newer than this llmgw, no right to create tables) fails Open; one
+// that does not answer does not (see Ping).
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	rawURL = normalizeURL(rawURL)
 	cfg, err := pgxpool.ParseConfig(rawURL)
@@ -72,21 +81,52 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	if !strings.Contains(rawURL, "pool_max_conns") {
 		cfg.MaxConns = 8 // the writer's one, and the dashboard's and API's reads
 	}
+	db := &DB{parts: newPartitions()}
+	cfg.AfterConnect = db.prepareSchema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
 	}
-	if err := migratePG(ctx, pool); err != nil {
-		pool.Close()
+	db.pg, db.parts.pool = pool, pool
+	db.write = stdlib.OpenDBFromPool(pool)
+	db.read = db.write
+	if err := pool.Ping(ctx); err != nil && !pgTransient(err) {
+		db.Close()
 		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
 	}
-	parts := newPartitions(pool)
-	if err := parts.ahead(ctx, time.Now()); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
+	return db, nil
+}
+
+// prepareSchema is the pool's AfterConnect hook: until one connection has
+// migrated the schema and created the next days' partitions, each new
+// connection tries (one at a time); after that it does nothing.
+func (db *DB) prepareSchema(ctx context.Context, conn *pgx.Conn) error {
+	if db.migrated.Load() {
+		return nil
 	}
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	return &DB{write: sqlDB, read: sqlDB, pg: pool, parts: parts}, nil
+	db.migrating.Lock()
+	defer db.migrating.Unlock()
+	if db.migrated.Load() {
+		return nil
+	}
+	if err := migratePG(ctx, conn); err != nil {
+		return err
+	}
+	if err := db.parts.aheadOn(ctx, conn, time.Now()); err != nil {
+		return err
+	}
+	db.migrated.Store(true)
+	return nil
+}
+
+// Ping reports whether the log can be reached now: for PostgreSQL, that a
+// connection can be made and the schema is ready. The gateway starts
+// without it (rows wait in the writer) and says so.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("requestlog: %w", err)
+	}
+	return nil
 }
 
 // rebind returns q with SQLite's ? placeholders numbered $1, $2, ... for
