@@ -149,8 +149,17 @@ func (x *exchange) settleLimits(cost int64) {
 // (the longest usd period declared; in mem's time zone), and the requests
 // and tokens of the last minute. Requests in flight at the restart are
 // gone with it and hold no slot. It returns the rows read.
-func RebuildLimits(ctx context.Context, db *requestlog.DB, pol *engine.Policy, mem *limits.Memory, now time.Time) (int, error) {
-	defs := pol.Limits()
+//
+// only, when not nil, names the limits to refill (those a reload added:
+// the others have counted live all along); requests logged from now on are
+// left out, the store having counted them live.
+func RebuildLimits(ctx context.Context, db *requestlog.DB, pol *engine.Policy, mem *limits.Memory, now time.Time, only map[string]bool) (int, error) {
+	var defs []limits.Def
+	for _, d := range pol.Limits() {
+		if only == nil || only[d.Name] {
+			defs = append(defs, d)
+		}
+	}
 	if len(defs) == 0 || db == nil {
 		return 0, nil
 	}
@@ -165,11 +174,12 @@ func RebuildLimits(ctx context.Context, db *requestlog.DB, pol *engine.Policy, m
 	var charges []limits.Charge
 	err := db.Spending(ctx, since, func(s requestlog.Spent) error {
 		var in engine.LoggedInputs
-		if json.Unmarshal(s.Features, &in) != nil {
+		if !s.Time.Before(now) || json.Unmarshal(s.Features, &in) != nil {
 			return nil
 		}
 		n++
-		charges = pol.Charges(charges[:0], &in.Request)
+		subject := in.Request.LimitSubject()
+		charges = limits.Charges(charges[:0], defs, &subject)
 		if len(s.WouldRefuse) > 0 {
 			// A shadow limit did not count what it would have refused.
 			kept := charges[:0]

@@ -387,7 +387,7 @@ func TestLimitRestartKeepsSpentBudget(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- wr.Run(ctx) }()
 		h := newHarness(t, budgetPolicy(up.URL), func(c *Config) { c.Log, c.LogDB, c.Limits = wr, db, mem })
-		n, err := RebuildLimits(ctx, db, h.eng.Policy(), mem, time.Now())
+		n, err := RebuildLimits(ctx, db, h.eng.Policy(), mem, time.Now(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,8 +545,20 @@ def route(req, ctx):
 		t.Fatal(err)
 	}
 	mem := limits.NewMemory(time.UTC)
-	if n, err := RebuildLimits(ctx, db, h.eng.Policy(), mem, now); err != nil || n != 3 {
+	if n, err := RebuildLimits(ctx, db, h.eng.Policy(), mem, now, nil); err != nil || n != 3 {
 		t.Fatalf("RebuildLimits = %d, %v; want 3 rows (today's admitted ones)", n, err)
+	}
+	// A reload that adds a limit refills that one only, from the rows
+	// logged before the reload.
+	added := limits.NewMemory(time.UTC)
+	if n, err := RebuildLimits(ctx, db, h.eng.Policy(), added, now.Add(-25*time.Second), map[string]bool{"rpm": true}); err != nil || n != 1 {
+		t.Fatalf("RebuildLimits(only rpm, before -25s) = %d, %v; want 1 row (the minute before it)", n, err)
+	}
+	if u, _ := added.Usage(ctx, now, limits.Charge{Limit: "rpm", Bounds: limits.Bounds{RPM: 1000}}); u.Requests != 1 {
+		t.Errorf("rpm refilled with %d requests of the last minute, want 1 (the one before the reload)", u.Requests)
+	}
+	if u, _ := added.Usage(ctx, now, limits.Charge{Limit: "daily", Each: "team-a", Bounds: limits.Bounds{USDMicros: 1e8, Per: limits.PerDay}}); u != (limits.Usage{}) {
+		t.Errorf("daily refilled too: %+v", u)
 	}
 	for _, tc := range []struct {
 		c    limits.Charge

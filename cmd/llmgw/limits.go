@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 	_ "time/tzdata" // --limit-tz works where the system has no zoneinfo (containers)
 
@@ -40,11 +41,53 @@ func startLimits(ctx context.Context, zone string, db *requestlog.DB, pol *engin
 		return mem, nil
 	}
 	t0 := time.Now()
-	n, err := gateway.RebuildLimits(ctx, db, pol, mem, t0)
+	n, err := gateway.RebuildLimits(ctx, db, pol, mem, t0, nil)
 	if err != nil {
 		return nil, err
 	}
 	logger.Info().Int("rows", n).Int("limits", len(pol.Limits())).Str("zone", loc.String()).
 		Dur("took", time.Since(t0)).Msg("limit counters rebuilt from the request log")
 	return mem, nil
+}
+
+// limitReloads refills, after a reload, the counters of the limits it
+// added: without it a daily budget added at noon would ignore the
+// morning's spend until the next start, and count it after.
+type limitReloads struct {
+	ctx    context.Context
+	db     *requestlog.DB
+	mem    *limits.Memory
+	logger zerolog.Logger
+
+	mu    sync.Mutex
+	known map[string]bool // the limit names counted so far
+}
+
+func newLimitReloads(ctx context.Context, db *requestlog.DB, mem *limits.Memory, pol *engine.Policy, logger zerolog.Logger) *limitReloads {
+	r := &limitReloads{ctx: ctx, db: db, mem: mem, logger: logger, known: map[string]bool{}}
+	for _, d := range pol.Limits() {
+		r.known[d.Name] = true
+	}
+	return r
+}
+
+// reloaded refills the limits of pol that no earlier version declared.
+func (r *limitReloads) reloaded(pol *engine.Policy) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	added := map[string]bool{}
+	for _, d := range pol.Limits() {
+		if !r.known[d.Name] {
+			added[d.Name], r.known[d.Name] = true, true
+		}
+	}
+	if len(added) == 0 {
+		return
+	}
+	n, err := gateway.RebuildLimits(r.ctx, r.db, pol, r.mem, time.Now(), added)
+	if err != nil {
+		r.logger.Error().Err(err).Msg("the limits a reload added start from zero: their counters could not be read from the request log")
+		return
+	}
+	r.logger.Info().Int("rows", n).Int("limits", len(added)).Msg("counters of the limits the reload added rebuilt from the request log")
 }

@@ -83,3 +83,73 @@ def route(req, ctx):
 		t.Errorf("no rebuild line in the logs:\n%s", g.logs.String())
 	}
 }
+
+// TestReloadAddedBudgetCountsEarlierSpend: a daily budget a reload adds
+// counts what was spent earlier that day, as it would after a restart.
+func TestReloadAddedBudgetCountsEarlierSpend(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"gpt-x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`)
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "main.star")
+	src := `up = provider("up", kind = "openai", base_url = "` + up.URL + `/v1", api_key = "sk-up")
+key("team-a", "sk-team-a")
+price("gpt-x", input = 1000000, output = 1000000)
+%s
+def route(req, ctx):
+    return [up]
+`
+	if err := os.WriteFile(policy, []byte(strings.Replace(src, "%s", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, map[string]string{}, "--policy", policy)
+	chat := `{"model":"gpt-x","messages":[{"role":"user","content":"hi"}]}`
+	auth := []string{"Authorization", "Bearer sk-team-a"}
+	if resp, b := postJSON(t, g.url+"/v1/chat/completions", chat, auth...); resp.StatusCode != 200 {
+		t.Fatalf("before the budget: %d %s", resp.StatusCode, b)
+	}
+	// The row must be in the log before the reload reads it.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logRows(t, g), "gpt-x") {
+		if time.Now().After(deadline) {
+			t.Fatal("the request was not logged within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	withLimit := strings.Replace(src, "%s", `limit("team-daily", usd = 5, per = "day", each = "key")`, 1)
+	if err := os.WriteFile(policy, []byte(withLimit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		resp, b := postJSON(t, g.url+"/v1/chat/completions", chat, auth...)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			if !strings.Contains(string(b), "team-daily") {
+				t.Errorf("429 does not name the limit: %s", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the budget added by the reload still lets requests through: %d %s\nlogs:\n%s", resp.StatusCode, b, g.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(g.logs.String(), "counters of the limits the reload added rebuilt") {
+		t.Errorf("no rebuild line after the reload:\n%s", g.logs.String())
+	}
+}
+
+// logRows lists the gateway's logged requests (the admin API, from
+// loopback).
+func logRows(t *testing.T, g *gatewayProc) string {
+	t.Helper()
+	resp, err := http.Get(g.url + "/api/requests?limit=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

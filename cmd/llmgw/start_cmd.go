@@ -155,6 +155,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	// version that decided it. It is set once the log is open, before the
 	// watcher or a signal can reload.
 	var saveSource func(*engine.Policy)
+	var limitReload *limitReloads // set with the limits' store
 	var eng *engine.Engine
 	eng, err = engine.New(ctx, engine.Config{
 		Kinds:        gateway.ProviderKinds(),
@@ -175,6 +176,9 @@ func runStart(ctx context.Context, args []string, e env) error {
 			logger.Info().Str("policy", st.Hash).Strs("files", st.Files).Msg("policy loaded")
 			if saveSource != nil {
 				saveSource(eng.Policy())
+			}
+			if limitReload != nil {
+				limitReload.reloaded(eng.Policy())
 			}
 			for _, w := range st.Warnings {
 				logger.Warn().Str("policy", st.Hash).Str("warning", w).Msg("policy check")
@@ -264,6 +268,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	limitReload = newLimitReloads(ctx, db, limitStore, pol, logger)
 	srv := gateway.New(gateway.Config{
 		Cluster:   rs.cluster(),
 		Version:   moduleVersion(),
@@ -278,6 +283,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Dashboard: dashboard.Handler(),
 		Logger:    logger,
 		Traces:    traces.TracerProvider(),
+		Limits:    limitStore,
 		Limits:    rs.limits(limitStore),
 
 		BodyTimeout:         bodyTimeout,
