@@ -283,7 +283,6 @@ func runStart(ctx context.Context, args []string, e env) error {
 		Dashboard: dashboard.Handler(),
 		Logger:    logger,
 		Traces:    traces.TracerProvider(),
-		Limits:    limitStore,
 		Limits:    rs.limits(limitStore),
 
 		BodyTimeout:         bodyTimeout,
