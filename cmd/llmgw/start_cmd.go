@@ -204,6 +204,11 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer db.Close()
+	if err := db.Ping(ctx); err != nil {
+		// A log on PostgreSQL opens without its server: requests are served
+		// and their rows held until it answers (--log-buffer-rows).
+		logger.Warn().Err(err).Str("db", requestlog.Redact(*opt.db)).Msg("request log unreachable at start: serving, rows held in memory until it answers")
+	}
 	bufferRows, bufferBytes, err := logBuffer(opt)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
