@@ -357,3 +357,56 @@ func TestOAuthFileBesideTheLog(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresDownAtStart: a replica started while its log's PostgreSQL
+// does not answer serves all the same, and its requests are in the log
+// once the server answers.
+func TestPostgresDownAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	direct := pgLogURL(t)
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := newPGCut(t, u.Host)
+	u.Host = cut.ln.Addr().String()
+	cut.set(false)
+	policy := `demo = provider("demo", kind = "demo")
+
+def route(req, ctx):
+    return [demo]
+`
+	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "warn", "--db", u.String())
+	if !strings.Contains(g.logs.String(), "request log unreachable at start") {
+		t.Errorf("no warning that the log is unreachable:\n%s", g.logs.String())
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	var ids []string
+	for n := range 20 {
+		id, err := sendDemo(client, g.url, n)
+		if err != nil {
+			t.Fatalf("request %d with the log unreachable since start: %v", n, err)
+		}
+		ids = append(ids, id)
+	}
+	cut.set(true)
+	// Counted over a connection of the test's own, which creates nothing:
+	// the replica must make the schema itself once the server answers.
+	conn, err := pgx.Connect(context.Background(), direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int64
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := conn.QueryRow(context.Background(), "SELECT count(DISTINCT request_id) FROM requests").Scan(&n)
+		if err == nil && n == int64(len(ids)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d requests in the log after the server came back (%v)\n%s", n, len(ids), err, g.logs.String())
+		}
+	}
+}
