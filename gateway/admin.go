@@ -35,6 +35,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 		r.Get("/api/requests", s.apiRequests)
 		r.Get("/api/requests/{id}", s.apiRequest)
 		r.Get("/api/providers", s.apiProviders)
+		r.Get("/api/limits", s.apiLimits)
 		r.Get("/api/cluster", s.apiCluster)
 		r.Get("/api/policy", s.apiPolicy)
 		r.Post("/api/policy/reload", s.apiPolicyReload)
