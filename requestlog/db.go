@@ -72,6 +72,10 @@ type DB struct {
 	rebound   sync.Map      // query text → its PostgreSQL form (rebind)
 	migrating sync.Mutex    // one connection migrates at a time (prepareSchema)
 	migrated  atomic.Bool   // the PostgreSQL schema is ready
+
+	sourcesMu      sync.Mutex        // guards heldSources
+	heldSources    map[string]string // policy sources PostgreSQL could not take yet, by hash
+	hasHeldSources atomic.Bool
 }
 
 // Open opens the request log. A postgres:// or postgresql:// URL opens
@@ -219,16 +223,50 @@ type PolicyFiles struct {
 // SavePolicySource stores a policy version's files under its hash, once:
 // saving a hash already stored does nothing. The gateway saves each
 // version it loads, so that replay can re-decide a logged request under
-// the version that decided it.
+// the version that decided it. On PostgreSQL, a server that does not
+// answer is not an error: the source is held in memory and saved by the
+// writer with the next rows it writes (saveHeldSources).
 func (db *DB) SavePolicySource(ctx context.Context, hash string, src PolicyFiles) error {
 	b, err := json.Marshal(src)
 	if err != nil {
 		return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
 	}
-	if _, err := db.write.ExecContext(ctx, db.rebind(`INSERT INTO policy_sources (hash, files, saved_ms) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO NOTHING`), hash, string(b), time.Now().UnixMilli()); err != nil {
-		return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
+	if err := db.saveSource(ctx, hash, string(b)); err != nil {
+		if db.pg == nil || !pgTransient(err) {
+			return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
+		}
+		db.sourcesMu.Lock()
+		if db.heldSources == nil {
+			db.heldSources = map[string]string{}
+		}
+		db.heldSources[hash] = string(b)
+		db.hasHeldSources.Store(true)
+		db.sourcesMu.Unlock()
 	}
+	return nil
+}
+
+func (db *DB) saveSource(ctx context.Context, hash, files string) error {
+	_, err := db.write.ExecContext(ctx, db.rebind(`INSERT INTO policy_sources (hash, files, saved_ms) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`), hash, files, time.Now().UnixMilli())
+	return err
+}
+
+// saveHeldSources saves the policy sources held while PostgreSQL did not
+// answer; the writer calls it once the server takes rows again.
+func (db *DB) saveHeldSources(ctx context.Context) error {
+	if !db.hasHeldSources.Load() {
+		return nil
+	}
+	db.sourcesMu.Lock()
+	defer db.sourcesMu.Unlock()
+	for hash, files := range db.heldSources {
+		if err := db.saveSource(ctx, hash, files); err != nil {
+			return fmt.Errorf("requestlog: save policy %s: %w", hash, err)
+		}
+		delete(db.heldSources, hash)
+	}
+	db.hasHeldSources.Store(false)
 	return nil
 }
 

@@ -288,6 +288,10 @@ func TestPostgresOpenWhileUnreachable(t *testing.T) {
 	if _, err := db.Stats(ctx, t0); err == nil {
 		t.Error("Stats with the server unreachable: no error")
 	}
+	src := PolicyFiles{Entry: "main.star", Files: map[string]string{"main.star": "# v1\n"}}
+	if err := db.SavePolicySource(ctx, "h1", src); err != nil {
+		t.Errorf("SavePolicySource with the server unreachable: %v, want it held", err)
+	}
 	w, stop := startWriter(t, db, WriterConfig{BatchDelay: 20 * time.Millisecond})
 	for i := range 30 {
 		w.Record(&Record{Time: time.Now(), RequestID: fmt.Sprint("early", i), Attempts: []Attempt{{N: 1, Provider: "p"}}})
@@ -309,5 +313,8 @@ func TestPostgresOpenWhileUnreachable(t *testing.T) {
 	}
 	if n := countDirect(t, direct, "SELECT count(*) FROM attempts"); n != 30 {
 		t.Errorf("%d attempts, want 30", n)
+	}
+	if got, err := db.PolicySource(ctx, "h1"); err != nil || got.Files["main.star"] != "# v1\n" {
+		t.Errorf("the policy source held while unreachable: %+v, %v", got, err)
 	}
 }

@@ -353,6 +353,9 @@ func (s *pgState) flush(ctx context.Context) {
 			w.batches.Add(1)
 			s.done(n)
 			s.recovered()
+			if err := w.db.saveHeldSources(ctx); err != nil {
+				w.cfg.OnError(err)
+			}
 		case pgTransient(err):
 			s.down(err)
 			return
