@@ -194,6 +194,7 @@ func TestPostgresReadsAsSQLite(t *testing.T) {
 		err := db.Spending(ctx, t0.Add(-2*time.Hour), func(s Spent) error { all = append(all, s); return nil })
 		return all, err
 	})
+	same("LimitCounts", func(db *DB) (any, error) { return db.LimitCounts(ctx, t0.Add(-2*time.Hour), t0.Add(30*time.Hour)) })
 	same("limit columns", func(db *DB) (any, error) {
 		rows, err := db.read.QueryContext(ctx, "SELECT request_id, limit_name, would_refuse FROM requests ORDER BY request_id, id")
 		if err != nil {
