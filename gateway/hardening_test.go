@@ -580,3 +580,50 @@ func TestUnterminatedPassStream(t *testing.T) {
 		}
 	}
 }
+
+// TestUnterminatedConvertedStream: a stream converted for the client
+// (each client protocol from an upstream of another) that the upstream
+// ends by closing the connection before its final event is a failure
+// too: after what was relayed, the client gets its own protocol's error
+// event, never its protocol's clean end ([DONE], message_stop,
+// response.completed, a chunk with a finishReason), and the log row says
+// the stream failed.
+func TestUnterminatedConvertedStream(t *testing.T) {
+	upstreams := map[string]string{
+		"anthropic": "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude\",\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n" +
+			"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n",
+		"openai": "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
+		"gemini": "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hel\"}]},\"index\":0}],\"modelVersion\":\"gemini-2.5-flash\"}\n\n",
+	}
+	clients := []struct {
+		proto, path, body string
+		errMark, endMark  string // the protocol's error event, and its clean end
+	}{
+		{"openai", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`, `"error"`, "[DONE]"},
+		{"anthropic", "/v1/messages", `{"model":"m","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, "event: error", "message_stop"},
+		{"responses", "/v1/responses", `{"model":"m","stream":true,"input":"hi"}`, "response.failed", "response.completed"},
+		{"gemini", "/v1beta/models/m:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`, `"error"`, "finishReason"},
+	}
+	for _, c := range clients {
+		for kind, events := range upstreams {
+			if kind == c.proto {
+				continue
+			}
+			t.Run(kind+" to "+c.proto, func(t *testing.T) {
+				up := providertest.New(t, providertest.Reply{SSE: true, Body: []byte(events)})
+				h := newHarness(t, providerDecl("p", kind, up.URL, "")+"def route(req, ctx):\n    return [p]\n")
+				resp, body := h.do(http.MethodPost, c.path, c.body)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%d %.300s", resp.StatusCode, body)
+				}
+				if !strings.Contains(string(body), "Hel") || !strings.Contains(string(body), c.errMark) || strings.Contains(string(body), c.endMark) {
+					t.Errorf("body %q, want the relayed text, then an error event and no %s", body, c.endMark)
+				}
+				if rec := recordOf(t, h.rec, resp.Header.Get("X-Request-Id")); rec.ErrorClass == "" || rec.ErrorMessage == "" {
+					t.Errorf("log row class %q message %q, want a failed stream", rec.ErrorClass, rec.ErrorMessage)
+				}
+			})
+		}
+	}
+}
