@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	quota "github.com/llmgw/llmgw/limits"
 )
@@ -173,8 +174,11 @@ func limitStrings(v starlark.Value) ([]string, error) {
 }
 
 // checkLimits runs once every declaration is known: a limit's keys must
-// be declared client keys (a typo would otherwise count nothing, silently).
-func (p *Policy) checkLimits(lim policyLimits) error {
+// be declared client keys (a typo would otherwise count nothing, silently),
+// and a literal name given to ctx.usage in the policy's files must be a
+// declared limit (a typo would otherwise fail every request that reaches
+// it): an error finding, which refuses the policy.
+func (p *Policy) checkLimits(lim policyLimits, files map[string]*syntax.File) error {
 	p.lim = lim
 	names := make(map[string]bool, len(p.Keys))
 	for _, k := range p.Keys {
@@ -191,6 +195,34 @@ func (p *Policy) checkLimits(lim policyLimits) error {
 			}
 			return &HookError{Hook: "load", Pos: lim.pos[i], Err: errors.New(msg)}
 		}
+	}
+	for _, f := range files {
+		syntax.Walk(f, func(n syntax.Node) bool {
+			call, ok := n.(*syntax.CallExpr)
+			if !ok || len(call.Args) != 1 {
+				return true
+			}
+			dot, ok := call.Fn.(*syntax.DotExpr)
+			if !ok || dot.Name.Name != "usage" {
+				return true
+			}
+			if id, ok := dot.X.(*syntax.Ident); !ok || id.Name != "ctx" {
+				return true
+			}
+			lit, ok := call.Args[0].(*syntax.Literal)
+			if !ok || lit.Token != syntax.STRING {
+				return true
+			}
+			name, _ := lit.Value.(string)
+			if _, ok := lim.byName[name]; !ok {
+				msg := fmt.Sprintf("ctx.usage(%q): no limit of that name is declared", name)
+				if s := suggest(name, sortedKeys(lim.byName)); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				p.Findings = append(p.Findings, Finding{Pos: lit.TokenPos.String(), Severity: SeverityError, Message: msg})
+			}
+			return true
+		})
 	}
 	return nil
 }

@@ -138,7 +138,8 @@ func TestCtxUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
 		route, want string
 	}{
-		{`ctx.usage("team-budgte")`, `ctx.usage: no limit "team-budgte" is declared (did you mean "team-budget"?)`},
+		{`ctx.usage("team-" + "budgte")`, `ctx.usage: no limit "team-budgte" is declared (did you mean "team-budget"?)`},
+		{`ctx.usage("team-budgte")`, `policies.star:4:19: error: ctx.usage("team-budgte"): no limit of that name is declared (did you mean "team-budget"?)`},
 		{`ctx.usage()`, `ctx.usage: got 0 arguments, want 1`},
 		{`ctx.usage("team-budget").nope`, `usage has no .nope field or method`},
 	} {

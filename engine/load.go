@@ -181,7 +181,7 @@ func newPolicy(l *loader, entry string, globals starlark.StringDict) (*Policy, e
 	for name, m := range l.modules {
 		p.modules[name] = m.globals
 	}
-	if err := p.checkLimits(d.limits); err != nil {
+	if err := p.checkLimits(d.limits, l.syntax); err != nil {
 		return nil, err
 	}
 	declared := make(map[string]bool, len(p.Providers))
