@@ -42,6 +42,9 @@ func newReplicas(t *testing.T, n int, url, prefix, policy string) []replica {
 				URL: url, Prefix: prefix, ReplicaID: fmt.Sprintf("replica-%d", i), Version: "test",
 				PolicyHash:    func() string { return pols.Policy().Hash },
 				ProbeInterval: 50 * time.Millisecond, Heartbeat: 200 * time.Millisecond, ReplicaTTL: 2 * time.Second,
+				// Generous: a busy test machine must not look like a Redis
+				// failure (the fault test kills Redis, which fails at once).
+				Timeout: time.Second,
 			})
 			if err != nil {
 				t.Fatal(err)

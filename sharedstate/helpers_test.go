@@ -57,6 +57,11 @@ func sharedRedis(t testing.TB) (url, prefix string) {
 // join is true.
 func start(t testing.TB, cfg Config, join bool) *State {
 	t.Helper()
+	if cfg.Timeout == 0 {
+		// Generous: a busy test machine must not look like a Redis
+		// failure (the fault tests kill Redis, which fails at once).
+		cfg.Timeout = time.Second
+	}
 	if cfg.ProbeInterval == 0 {
 		cfg.ProbeInterval = 50 * time.Millisecond
 	}
