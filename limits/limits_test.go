@@ -3,6 +3,7 @@ package limits
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -316,4 +317,31 @@ func BenchmarkCheck10kKeys(b *testing.B) {
 		v, _ := m.Admit(ctx, now, charges[i%keys], 10)
 		_ = m.Settle(ctx, now, v.Ticket, 12, 3)
 	}
+}
+
+// TestMemoryPerCounter: a counter per session that saw one request holds
+// one bucket, not a whole window: memory follows traffic.
+func TestMemoryPerCounter(t *testing.T) {
+	const n = 20_000
+	m := NewMemory(nil)
+	charges := make([][]Charge, n)
+	for i := range charges {
+		charges[i] = []Charge{{Limit: "per-session", Each: fmt.Sprintf("session-%06d", i), Bounds: Bounds{RPM: 60, USDMicros: 1e6, Per: PerDay, Concurrency: 4}}}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range charges {
+		v, _ := m.Admit(context.Background(), t0, charges[i], 100)
+		_ = m.Settle(context.Background(), t0, v.Ticket, 120, 5)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	t.Logf("%.0f bytes per counter (heap %d → %d)", per, before.HeapAlloc, after.HeapAlloc)
+	if per > 400 {
+		t.Errorf("%.0f bytes per counter with one request, want at most 400", per)
+	}
+	runtime.KeepAlive(charges)
+	runtime.KeepAlive(m)
 }

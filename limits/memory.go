@@ -30,9 +30,12 @@ type Memory struct {
 type counterKey struct{ limit, each string }
 
 type counter struct {
-	win      [buckets]bucket // by second modulo buckets
-	head     int64           // the latest second the window advanced to
-	reqs     int64           // totals of the live buckets
+	// win holds the seconds of the window that saw requests, oldest
+	// first: a counter per session or user that sees a request a minute
+	// holds one bucket, not sixty (memory follows traffic, not counters).
+	win      []bucket
+	head     int64 // the latest second the window advanced to
+	reqs     int64 // totals of the live buckets
 	toks     int64
 	inFlight int64
 	// usd is the spend of the period [periodStart, periodEnd) (Unix
@@ -80,30 +83,38 @@ func (c *counter) advance(sec int64) {
 	if sec <= c.head {
 		return
 	}
-	if sec-c.head >= buckets {
-		c.win = [buckets]bucket{}
-		c.reqs, c.toks = 0, 0
-	} else {
-		for s := c.head + 1; s <= sec; s++ {
-			b := &c.win[s%buckets]
-			c.reqs -= b.reqs
-			c.toks -= b.toks
-			*b = bucket{}
-		}
-	}
 	c.head = sec
+	i := 0
+	for i < len(c.win) && c.win[i].sec <= sec-buckets {
+		c.reqs -= c.win[i].reqs
+		c.toks -= c.win[i].toks
+		i++
+	}
+	switch {
+	case i == len(c.win):
+		c.win = nil // an idle counter holds no window
+	case i > 0:
+		c.win = c.win[:copy(c.win, c.win[i:])]
+	}
 }
 
-// at returns the bucket of second sec, nil when it left the window.
+// at returns the bucket of second sec, created when missing, nil when sec
+// is outside the window. The pointer is valid until the next call.
 func (c *counter) at(sec int64) *bucket {
 	if sec <= c.head-buckets || sec > c.head {
 		return nil
 	}
-	b := &c.win[sec%buckets]
-	if b.sec != sec {
-		*b = bucket{sec: sec}
+	i := len(c.win)
+	for i > 0 && c.win[i-1].sec > sec {
+		i--
 	}
-	return b
+	if i > 0 && c.win[i-1].sec == sec {
+		return &c.win[i-1]
+	}
+	c.win = append(c.win, bucket{})
+	copy(c.win[i+1:], c.win[i:])
+	c.win[i] = bucket{sec: sec}
+	return &c.win[i]
 }
 
 // period moves the usd spend to the period of per containing now.
@@ -144,13 +155,10 @@ func (c *counter) over(b *Bounds, tokens int64, now time.Time) (string, time.Dur
 // first) leave it.
 func (c *counter) expiry(now time.Time, need int64, units func(*bucket) int64) time.Duration {
 	var got int64
-	for s := c.head - buckets + 1; s <= c.head; s++ {
-		b := &c.win[s%buckets]
-		if b.sec != s {
-			continue
-		}
+	for i := range c.win {
+		b := &c.win[i]
 		if got += units(b); got >= need {
-			if d := time.Unix(s+buckets, 0).Sub(now); d > 0 {
+			if d := time.Unix(b.sec+buckets, 0).Sub(now); d > 0 {
 				return d
 			}
 			return time.Second
