@@ -40,6 +40,12 @@
 // route may also return refuse(status, message) (Decision.Refusal): the
 // gateway answers with it and tries no provider.
 //
+// limit(...) declarations become Policy.Limits (package limits' Defs);
+// Policy.Charges gives the counters a request counts in, which the gateway
+// admits against its limits.Store after Decide and before the walk.
+// ctx.usage(name) reads the request's counter through Env.Usage, and Eval
+// checks the charges against EvalOptions.Usage (decide()/walk()'s usage=).
+//
 // Every hook call runs on a fresh starlark.Thread bounded by
 // Config.MaxSteps, Config.HookTimeout and ctx (a watchdog timer stops a
 // call whose single steps are heavy). A hook that fails, overruns
