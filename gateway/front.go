@@ -358,9 +358,20 @@ func (x *exchange) readBody() error {
 	}
 	// A slow body must not hold a concurrency slot for ever. Writers that
 	// cannot set deadlines (tests' recorders) read without one.
+	//
+	// A body that timed out keeps its expired deadline: after the 408,
+	// net/http tries to read what is left of a body of known length (up to
+	// 256 KB) before it closes the connection, and without a deadline that
+	// read would wait for the stalled client for ever, the 408 sent but the
+	// connection held open.
 	rc := http.NewResponseController(x.w)
+	timedOut := false
 	if rc.SetReadDeadline(time.Now().Add(x.s.cfg.BodyTimeout)) == nil {
-		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+		defer func() {
+			if !timedOut {
+				_ = rc.SetReadDeadline(time.Time{})
+			}
+		}()
 	}
 	rd := http.MaxBytesReader(x.w, x.r.Body, x.s.cfg.MaxBodyBytes)
 	buf := x.s.bodies.get(x.r.ContentLength) // nil: not a large body of known length
@@ -377,6 +388,7 @@ func (x *exchange) readBody() error {
 			// body must not be read (net/http would wait for it before
 			// writing) nor parsed as the next request.
 			x.w.Header().Set("Connection", "close")
+			timedOut = true
 			return &HTTPError{Status: http.StatusRequestTimeout, Type: llm.ErrInvalidRequest, Message: "the request body did not arrive within " + x.s.cfg.BodyTimeout.String(), Err: err}
 		}
 		return &HTTPError{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "could not read the request body", Err: err}

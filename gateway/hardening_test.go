@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -625,5 +626,53 @@ func TestUnterminatedConvertedStream(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStalledBodyReads408ThenClose: a client that stops sending its body
+// (of declared length, or chunked) reads a 408 once the body timeout has
+// passed, and then the end of the connection: the gateway neither holds
+// the connection open waiting for the rest of the body nor reads it as a
+// next request.
+func TestStalledBodyReads408ThenClose(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	h := newHarness(t, `d = provider("d", kind = "demo")`+"\ndef route(req, ctx):\n    return [d]\n", func(c *Config) { c.BodyTimeout = timeout })
+	addr := strings.TrimPrefix(h.srv.URL, "http://")
+	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
+	for _, tt := range []struct{ name, head, part string }{
+		{"content-length", fmt.Sprintf("Content-Length: %d\r\n", len(body)), body[:10]},
+		{"chunked", "Transfer-Encoding: chunked\r\n", fmt.Sprintf("%x\r\n%s\r\n", 10, body[:10])},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			start := time.Now()
+			fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n%s\r\n%s", addr, tt.head, tt.part)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer to a stalled body after %v: %v", time.Since(start), err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "did not arrive") {
+				t.Errorf("stalled body = %d %s, want 408", resp.StatusCode, b)
+			}
+			if d := time.Since(start); d < timeout {
+				t.Errorf("408 after %v, before the body timeout (%v)", d, timeout)
+			}
+			_, err = br.ReadByte()
+			var ne net.Error
+			if err == nil || errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("after the 408 the connection stayed open (read: %v after %v), want it closed", err, time.Since(start))
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("the connection closed %v after the request, want soon after the 408", d)
+			}
+		})
 	}
 }
