@@ -35,6 +35,9 @@ func (p *Policy) Charges(dst []quota.Charge, req *Request) []quota.Charge {
 	if len(p.lim.defs) == 0 {
 		return dst
 	}
+	if dst == nil {
+		dst = make([]quota.Charge, 0, len(p.lim.defs)) // one allocation, not one per growth
+	}
 	s := req.LimitSubject()
 	return quota.Charges(dst, p.lim.defs, &s)
 }
