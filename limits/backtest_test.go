@@ -129,3 +129,26 @@ func TestMemoryCounters(t *testing.T) {
 		t.Errorf("Counters the next day = %v, want none", next)
 	}
 }
+
+// BenchmarkBacktestStep is one logged request through a per-key daily
+// budget and a shadow per-key rpm, over 10,000 keys: the cost replay adds
+// per request when the candidate declares limits.
+func BenchmarkBacktestStep(b *testing.B) {
+	defs := []Def{
+		{Name: "daily", Bounds: Bounds{USDMicros: 1 << 40, Per: PerDay}, Each: "key"},
+		{Name: "rpm", Bounds: Bounds{RPM: 60}, Each: "key", Shadow: true},
+	}
+	const keys = 10_000
+	evs := make([]Event, keys)
+	for i := range evs {
+		evs[i] = Event{Subject: Subject{Key: fmt.Sprintf("key-%d", i), Model: "m"}, EstimatedTokens: 100, Tokens: 150, USDMicros: 20}
+	}
+	bt := NewBacktest(defs, time.UTC)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := &evs[i%keys]
+		ev.Time = t0.Add(time.Duration(i) * time.Millisecond)
+		bt.Step(ev)
+	}
+}
