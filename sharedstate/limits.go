@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +57,15 @@ func (l *Limits) counterKey(c *limits.Charge) string {
 	return l.s.cfg.Prefix + "l:" + hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
+// indexKey is the Redis key of a limit's index: a sorted set of the each
+// values of its counters, scored by when each counter expires, so that the
+// admin API and the metrics can list a limit's counters without scanning
+// Redis.
+func (l *Limits) indexKey(limit string) string {
+	sum := sha256.Sum256([]byte(limit))
+	return l.s.cfg.Prefix + "li:" + hex.EncodeToString(sum[:16])
+}
+
 // periodArgs are a charge's usd period, as the scripts take it: the
 // period name and its start and end in Unix seconds, computed here so that
 // Redis needs no time zone.
@@ -71,18 +82,20 @@ func (l *Limits) Admit(ctx context.Context, now time.Time, charges []limits.Char
 	if len(charges) == 0 || !l.s.up.Load() {
 		return l.local.Admit(ctx, now, charges, tokens)
 	}
-	keys := make([]string, len(charges))
-	args := make([]any, 0, 3+8*len(charges))
+	keys := make([]string, 2*len(charges))
+	args := make([]any, 0, 3+9*len(charges))
 	args = append(args, now.Unix(), now.UnixMilli(), tokens)
 	for i := range charges {
 		c := &charges[i]
 		keys[i] = l.counterKey(c)
+		keys[len(charges)+i] = l.indexKey(c.Limit)
 		shadow := 0
 		if c.Shadow {
 			shadow = 1
 		}
 		args = append(args, shadow, c.Bounds.RPM, c.Bounds.TPM, c.Bounds.USDMicros, c.Bounds.Concurrency)
 		args = l.periodArgs(args, &c.Bounds, now)
+		args = append(args, c.Each)
 	}
 	cctx, cancel := l.s.callCtx()
 	defer cancel()
@@ -150,13 +163,15 @@ func (l *Limits) Settle(ctx context.Context, now time.Time, t limits.Ticket, tok
 	if len(t.Charges) == 0 || !l.s.up.Load() {
 		return l.local.Settle(ctx, now, t, tokens, usdMicros)
 	}
-	keys := make([]string, len(t.Charges))
-	args := make([]any, 0, 5+3*len(t.Charges))
+	keys := make([]string, 2*len(t.Charges))
+	args := make([]any, 0, 5+4*len(t.Charges))
 	args = append(args, now.Unix(), t.At.Unix(), t.Tokens, tokens, usdMicros)
 	for i := range t.Charges {
 		c := &t.Charges[i]
 		keys[i] = l.counterKey(c)
+		keys[len(t.Charges)+i] = l.indexKey(c.Limit)
 		args = l.periodArgs(args, &c.Bounds, now)
+		args = append(args, c.Each)
 	}
 	if l.s.tryEnqueue(write{op: opSettle, keys: keys, args: args}) {
 		return nil
@@ -187,6 +202,91 @@ func (l *Limits) Usage(ctx context.Context, now time.Time, c limits.Charge) (lim
 		return l.local.Usage(ctx, now, c)
 	}
 	return limits.Usage{Requests: res[0], Tokens: res[1], InFlight: res[2], USDMicros: res[3]}, nil
+}
+
+// maxListed bounds the counters of one limit that Counters reads.
+const maxListed = 10000
+
+// Counters lists each limit's busiest counters at now, as
+// limits.Memory.Counters does (GET /api/limits): the limit's index names
+// its live counters, and one pipeline reads them. While the replica has
+// fallen back, its own counters are listed.
+func (l *Limits) Counters(now time.Time, bounds map[string]limits.Bounds, top int) map[string][]limits.CounterUsage {
+	if !l.s.up.Load() {
+		return l.local.Counters(now, bounds, top)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*l.s.cfg.Timeout)
+	defer cancel()
+	names := make([]string, 0, len(bounds))
+	for name := range bounds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	pipe := l.s.rdb.Pipeline()
+	idx := make([]*redis.StringSliceCmd, len(names))
+	for i, name := range names {
+		idx[i] = pipe.ZRangeByScore(ctx, l.indexKey(name), &redis.ZRangeBy{Min: "(" + strconv.FormatInt(now.Unix(), 10), Max: "+inf", Count: maxListed})
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		l.s.fail(err)
+		return l.local.Counters(now, bounds, top)
+	}
+	type read struct {
+		name, each string
+		cmd        *redis.Cmd
+	}
+	var reads []read
+	pipe = l.s.rdb.Pipeline()
+	for i, name := range names {
+		b := bounds[name]
+		for _, each := range idx[i].Val() {
+			c := limits.Charge{Limit: name, Each: each, Bounds: b}
+			args := l.periodArgs([]any{now.Unix()}, &b, now)
+			reads = append(reads, read{name, each, pipe.EvalSha(ctx, usageScript.Hash(), []string{l.counterKey(&c)}, args...)})
+		}
+	}
+	if len(reads) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			l.s.fail(err)
+			return l.local.Counters(now, bounds, top)
+		}
+	}
+	out := make(map[string][]limits.CounterUsage, len(names))
+	for _, r := range reads {
+		v, err := r.cmd.Int64Slice()
+		if err != nil || len(v) != 4 {
+			continue
+		}
+		u := limits.Usage{Requests: v[0], Tokens: v[1], InFlight: v[2], USDMicros: v[3]}
+		if u == (limits.Usage{}) {
+			continue
+		}
+		out[r.name] = append(out[r.name], limits.CounterUsage{Each: r.each, Usage: u, Share: bounds[r.name].Share(u)})
+	}
+	for name, cs := range out {
+		sort.Slice(cs, func(i, j int) bool {
+			if cs[i].Share != cs[j].Share {
+				return cs[i].Share > cs[j].Share
+			}
+			return cs[i].Each < cs[j].Each
+		})
+		if top > 0 && len(cs) > top {
+			out[name] = cs[:top]
+		}
+	}
+	return out
+}
+
+// Peaks is each limit's highest share among its counters at now, for
+// llmgw_limit_use_ratio, as limits.Memory.Peaks gives it.
+func (l *Limits) Peaks(now time.Time, bounds map[string]limits.Bounds) map[string]float64 {
+	out := map[string]float64{}
+	for name, cs := range l.Counters(now, bounds, 1) {
+		if len(cs) > 0 {
+			out[name] = cs[0].Share
+		}
+	}
+	return out
 }
 
 // luaCounter is what the three scripts share: a counter is one hash with
@@ -244,12 +344,20 @@ local function save(c, now)
   local ttl = 2 * B
   if c.per ~= '' and c.pe - now + B > ttl then ttl = c.pe - now + B end
   redis.call('EXPIRE', c.key, ttl)
+  return ttl
+end
+-- index lists each in its limit's index until its counter expires (now +
+-- ttl), and drops the entries of expired counters.
+local function index(idx, each, now, ttl)
+  redis.call('ZADD', idx, now + ttl, each)
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+  if redis.call('TTL', idx) < ttl then redis.call('EXPIRE', idx, ttl) end
 end
 `
 
-// admitScript: KEYS are the counters; ARGV: now (s), now (ms), tokens,
-// then per charge shadow, rpm, tpm, usd, concurrency, per, period start,
-// period end.
+// admitScript: KEYS are the n counters, then their n limits' indexes;
+// ARGV: now (s), now (ms), tokens, then per charge shadow, rpm, tpm, usd,
+// concurrency, per, period start, period end, each value.
 var admitScript = redis.NewScript(luaCounter + `
 local now, nowms, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 -- expiry: ms until need units (field r or t) of the window leave it.
@@ -280,11 +388,12 @@ local function over(c, a)
   if a.conc > 0 and c.infl + 1 > a.conc then return 'concurrency', 1000 end
   return nil, 0
 end
+local n = #KEYS / 2
 local cs, as = {}, {}
-for k = 1, #KEYS do
-  local o = 3 + (k - 1) * 8
+for k = 1, n do
+  local o = 3 + (k - 1) * 9
   local a = {shadow = ARGV[o+1] == '1', rpm = tonumber(ARGV[o+2]), tpm = tonumber(ARGV[o+3]), usd = tonumber(ARGV[o+4]),
-    conc = tonumber(ARGV[o+5]), per = ARGV[o+6], ps = tonumber(ARGV[o+7]), pe = tonumber(ARGV[o+8])}
+    conc = tonumber(ARGV[o+5]), per = ARGV[o+6], ps = tonumber(ARGV[o+7]), pe = tonumber(ARGV[o+8]), each = ARGV[o+9]}
   local c = load(KEYS[k], now)
   period(c, now, a.per, a.ps, a.pe)
   cs[k], as[k] = c, a
@@ -297,7 +406,7 @@ for k = 1, #KEYS do
   end
 end
 local out = {1}
-for k = 1, #KEYS do
+for k = 1, n do
   local c, a = cs[k], as[k]
   local bound, retry = nil, 0
   if a.shadow then bound, retry = over(c, a) end
@@ -310,18 +419,20 @@ for k = 1, #KEYS do
     c.reqs, c.toks, c.infl = c.reqs + 1, c.toks + tokens, c.infl + 1
     out[k+1] = 1
   end
-  save(c, now)
+  index(KEYS[n + k], a.each, now, save(c, now))
 end
 return out
 `)
 
-// settleScript: KEYS are the ticket's counters; ARGV: now (s), the
-// admission's second, the estimate, the real tokens, the cost in
-// micro-USD, then per charge per, period start, period end.
+// settleScript: KEYS are the ticket's n counters, then their n limits'
+// indexes; ARGV: now (s), the admission's second, the estimate, the real
+// tokens, the cost in micro-USD, then per charge per, period start, period
+// end, each value.
 var settleScript = redis.NewScript(luaCounter + `
 local now, at, est, tokens, usd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-for k = 1, #KEYS do
-  local o = 5 + (k - 1) * 3
+local n = #KEYS / 2
+for k = 1, n do
+  local o = 5 + (k - 1) * 4
   local per, ps, pe = ARGV[o+1], tonumber(ARGV[o+2]), tonumber(ARGV[o+3])
   local c = load(KEYS[k], now)
   period(c, now, per, ps, pe)
@@ -345,7 +456,7 @@ for k = 1, #KEYS do
   end
   if per ~= '' then c.usd = c.usd + usd end
   if c.infl > 0 then c.infl = c.infl - 1 end
-  save(c, now)
+  index(KEYS[n + k], ARGV[o+4], now, save(c, now))
 end
 return 1
 `)

@@ -410,7 +410,10 @@ func (s *State) flush(batch []write) {
 func (s *State) loadScripts() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*s.cfg.Timeout)
 	defer cancel()
-	return settleScript.Load(ctx, s.rdb).Err()
+	if err := settleScript.Load(ctx, s.rdb).Err(); err != nil {
+		return err
+	}
+	return usageScript.Load(ctx, s.rdb).Err()
 }
 
 // key is name in the State's namespace.
