@@ -28,7 +28,9 @@
 // that survives a crash of the process (kill -9), though not necessarily
 // a power loss; the next Open recovers the WAL. So a killed gateway loses
 // only the requests recorded in the last BatchDelay plus one commit, and
-// those still in flight.
+// those still in flight. On PostgreSQL a commit is on the server, so the
+// same holds for a replica killed with kill -9 (the server's own fsync
+// covers the rest).
 //
 // Pacing: with one core (GOMAXPROCS=1) every SQLite statement and commit
 // holds the only processor, so the writer shares it. A batch closed by
@@ -36,14 +38,20 @@
 // statements, and after each the writer waits until the scheduler has
 // polled the network and served the requests whose bytes arrived (see
 // netpollYield); a full batch or a backlog is written whole, at the least
-// CPU per row. See quietPace and busyPace.
+// CPU per row. See quietPace and busyPace. On PostgreSQL only the COPY's
+// encoding holds the processor: a quiet batch yields every pgQuietRows
+// rows of it.
 //
 // Overflow: Record never drops silently. The queue is bounded
 // (WriterConfig.QueueSize); when it is full, Record waits up to
 // WriterConfig.MaxWait for room (back-pressure on the request that is
 // finishing, never on one in flight), and only then sheds the row, counting
 // it in WriterStats.Shed (exported as llmgw_log_rows_shed_total). A Record
-// after Run has stopped is shed and counted the same way.
+// after Run has stopped is shed and counted the same way. On PostgreSQL
+// the writer also holds rows while the server does not answer, up to
+// WriterConfig.BufferRows and BufferBytes; past them a row is shed and
+// counted the same way (WriterStats.Buffered, Unavailable and Outages say
+// what it holds and why).
 //
 // Nothing here redacts: the Record has no field for a secret (Key is the
 // client key's name), and the gateway redacts error messages and notes
