@@ -320,13 +320,6 @@ func (x *exchange) run() error {
 		x.errClass = errRefused
 		return refusalError(r)
 	}
-	if x.ep.op != opCountTokens {
-		// Every generating door, before any upstream is tried; counting
-		// tokens spends nothing.
-		if err := x.admitLimits(ctx); err != nil {
-			return err
-		}
-	}
 	order, _ := route.Order(dec.Candidates, route.Options{Sticky: dec.Sticky, Available: x.s.health.Available, Intn: mrand.IntN})
 	if len(order) == 0 {
 		x.errClass = errPolicy
@@ -336,6 +329,14 @@ func (x *exchange) run() error {
 			msg += " (policy notes: " + strings.Join(dec.Notes, "; ") + ")"
 		}
 		return errorf(http.StatusServiceUnavailable, "%s", msg)
+	}
+	if x.ep.op != opCountTokens {
+		// Every generating door, before any upstream is tried; counting
+		// tokens spends nothing, and a request routed nowhere is not
+		// counted (the log's error class policy, which the rebuild skips).
+		if err := x.admitLimits(ctx); err != nil {
+			return err
+		}
 	}
 	return x.walk(order)
 }

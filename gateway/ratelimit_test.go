@@ -575,3 +575,26 @@ def route(req, ctx):
 		}
 	}
 }
+
+// TestLimitNotCountedWhenRoutedNowhere: a request the policy routes
+// nowhere (503) or refuses is not counted by the limits.
+func TestLimitNotCountedWhenRoutedNowhere(t *testing.T) {
+	h := newHarness(t, `
+d = provider("d", kind = "demo")
+limit("one", rpm = 1)
+def route(req, ctx):
+    if req.model == "none":
+        return []
+    if req.model == "refused":
+        return refuse(403, "not this one")
+    return d
+`)
+	for _, m := range []string{"none", "refused", "none"} {
+		if resp, b := h.post("/v1/chat/completions", `{"model":"`+m+`","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode == 200 || resp.StatusCode == 429 {
+			t.Fatalf("model %s: %d %s", m, resp.StatusCode, b)
+		}
+	}
+	if resp, b := h.post("/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("the first request that routes: %d %s, want 200 (nothing counted before it)", resp.StatusCode, b)
+	}
+}
