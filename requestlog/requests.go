@@ -290,6 +290,9 @@ type LoggedDecision struct {
 	// provider of the first, "" when there was none.
 	Attempts      int    `json:"attempts"`
 	FirstProvider string `json:"first_provider"`
+	// Limit is the policy limit() that refused the request (429, before
+	// any upstream), "" when none did.
+	Limit string `json:"limit"`
 }
 
 // Features returns the requests logged since the given time that carry
@@ -298,7 +301,7 @@ func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, 
 	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT request_id, time_ms, protocol_in, features,
 		provider, model, upstream_model, status, input_tokens, output_tokens, cache_read_tokens,
 		cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cost_micros,
-		policy_hash, key, sticky_key, sticky,
+		policy_hash, key, sticky_key, sticky, limit_name,
 		(SELECT count(*) FROM attempts a WHERE a.request_row = requests.id),
 		coalesce((SELECT a.provider FROM attempts a WHERE a.request_row = requests.id ORDER BY a.n LIMIT 1), '')
 		FROM requests WHERE time_ms >= ? AND features IS NOT NULL ORDER BY time_ms, id`), since.UnixMilli())
@@ -316,7 +319,7 @@ func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, 
 		if err := rows.Scan(&d.RequestID, &ms, &d.ProtocolIn, &features, &d.Provider, &d.Model,
 			&d.UpstreamModel, &d.Status, &u.InputTokens, &u.OutputTokens, &u.CacheReadTokens,
 			&u.CacheWriteTokens, &u.CacheWrite1hTokens, &u.ReasoningTokens, &cost,
-			&d.PolicyHash, &d.Key, &d.StickyKey, &d.Sticky, &d.Attempts, &d.FirstProvider); err != nil {
+			&d.PolicyHash, &d.Key, &d.StickyKey, &d.Sticky, &d.Limit, &d.Attempts, &d.FirstProvider); err != nil {
 			return nil, fmt.Errorf("requestlog: features: %w", err)
 		}
 		d.Time = time.UnixMilli(ms).UTC()

@@ -78,6 +78,13 @@ type replayReport struct {
 	LimitRefusals []limits.RefusalRun `json:"limit_refusals"`
 	// LimitTZ is the time zone of the back-tested usd periods.
 	LimitTZ string `json:"limit_tz"`
+	// RefusedBefore counts the requests a limit refused in the log (never
+	// served, so not among Requests): they go through the candidate's
+	// limits too, with their estimated tokens. AdmittedAfter counts those
+	// the candidate would route and its limits admit: what it would serve
+	// that the logged policy did not, at a cost the log cannot tell.
+	RefusedBefore int `json:"refused_before"`
+	AdmittedAfter int `json:"admitted_after"`
 	// More counts the changed or rejected requests not in Examples
 	// (--limit; --all lists every one).
 	More int `json:"more"`
@@ -236,7 +243,18 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 	var before, after pricing.Micros
 	for _, d := range logged {
 		var in engine.LoggedInputs
-		if err := json.Unmarshal(d.Features, &in); err != nil || d.Provider == "" {
+		if err := json.Unmarshal(d.Features, &in); err != nil {
+			continue
+		}
+		if d.Provider == "" {
+			if d.Limit != "" {
+				// Refused by a limit in the log: the candidate's limits
+				// see the attempt all the same.
+				rep.RefusedBefore++
+				if replayRefused(ctx, pol, backtest, &in.Request, d, &refusals) {
+					rep.AdmittedAfter++
+				}
+			}
 			continue
 		}
 		req := in.Request
@@ -366,6 +384,21 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d requests were decided by a policy version whose source is not in the log: they are compared with the provider that served them, so a failover or a sticky binding counts as a change", rep.BaselineUnknown))
 	}
 	return rep
+}
+
+// replayRefused back-tests a request a limit refused in the log: when the
+// candidate routes it, it goes through the candidate's limits with its
+// estimated input as its tokens and no cost (it was never served). It
+// reports whether the candidate would have served it.
+func replayRefused(ctx context.Context, pol *engine.Policy, bt *limits.Backtest, req *engine.Request, d requestlog.LoggedDecision, refusals *[]limits.Replayed) bool {
+	seed := requestSeed(d.RequestID)
+	res, err := pol.Eval(ctx, req, engine.EvalOptions{Now: d.Time, Seed: &seed, Usage: usageAt(pol, bt, req, d.Time)})
+	if err != nil || len(res.Candidates) == 0 {
+		return false
+	}
+	est := int64(req.InputTokensEstimate)
+	ev := limits.Event{Time: d.Time, Subject: req.LimitSubject(), EstimatedTokens: est, Tokens: est}
+	return !limitedBy(bt, &ev, refusals)
 }
 
 // usageAt is what ctx.usage reads for req at now under pol: its counters
@@ -544,6 +577,9 @@ func printLimitBacktest(e env, rep *replayReport) {
 		fmt.Fprintf(e.stdout, " %s %d %s;", n, rep.Limits[n], verb)
 	}
 	fmt.Fprintln(e.stdout)
+	if rep.RefusedBefore > 0 {
+		fmt.Fprintf(e.stdout, "requests a limit refused in the log: %d; the candidate would serve %d of them (their cost is not in the projection)\n", rep.RefusedBefore, rep.AdmittedAfter)
+	}
 	if len(rep.LimitRefusals) == 0 {
 		return
 	}

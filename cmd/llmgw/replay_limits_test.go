@@ -282,3 +282,59 @@ func TestReplayTeamBudgetsExample(t *testing.T) {
 		}
 	}
 }
+
+// Replaying the policy that served reproduces its limits' refusals: the
+// requests a limit refused in the log go through the candidate's limits
+// too. A looser candidate would serve them, and says so.
+func TestReplayRequestsALimitRefused(t *testing.T) {
+	dir := t.TempDir()
+	policy := `
+d = provider("d", kind = "demo")
+key("team-a", "sa")
+key("team-b", "sb")
+limit("per-key", rpm = 2, each = "key")
+def route(req, ctx):
+    return [d]
+`
+	if err := os.WriteFile(filepath.Join(dir, "policies.star"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, map[string]string{}, "--policy", dir, "--log-level", "error")
+	chat := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	for i, tc := range []struct {
+		key  string
+		code int
+	}{{"sa", 200}, {"sa", 200}, {"sa", 429}, {"sa", 429}, {"sb", 200}} {
+		if resp, b := postJSON(t, g.url+"/v1/chat/completions", chat, "Authorization", "Bearer "+tc.key); resp.StatusCode != tc.code {
+			t.Fatalf("request %d: %d %s, want %d", i, resp.StatusCode, b, tc.code)
+		}
+	}
+	if err := g.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	rep := replayJSON(t, dir, g.db)
+	if rep.Requests != 3 || rep.Unchanged != 3 || rep.Limited != 0 || rep.RefusedBefore != 2 || rep.AdmittedAfter != 0 || rep.Limits["per-key"] != 2 {
+		t.Errorf("replay of the serving policy: %d requests, %d unchanged, %d limited, refused before %d, admitted after %d, limits %v; want 3, 3, 0, 2, 0 and per-key 2",
+			rep.Requests, rep.Unchanged, rep.Limited, rep.RefusedBefore, rep.AdmittedAfter, rep.Limits)
+	}
+	if len(rep.LimitRefusals) != 1 || rep.LimitRefusals[0].Key != "team-a" || rep.LimitRefusals[0].Count != 2 {
+		t.Errorf("limit_refusals = %+v, want team-a's 2", rep.LimitRefusals)
+	}
+
+	looser := filepath.Join(t.TempDir(), "looser.star")
+	if err := os.WriteFile(looser, []byte(strings.Replace(policy, "rpm = 2", "rpm = 10", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep = replayJSON(t, looser, g.db)
+	if rep.RefusedBefore != 2 || rep.AdmittedAfter != 2 || rep.Limits["per-key"] != 0 {
+		t.Errorf("replay of a looser limit: refused before %d, admitted after %d, limits %v; want 2, 2, per-key 0", rep.RefusedBefore, rep.AdmittedAfter, rep.Limits)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"replay", "--policy", looser, "--db", g.db}, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if want := "requests a limit refused in the log: 2; the candidate would serve 2 of them (their cost is not in the projection)"; !strings.Contains(out.String(), want) {
+		t.Errorf("replay text lacks %q:\n%s", want, out.String())
+	}
+}
