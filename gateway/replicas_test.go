@@ -193,6 +193,13 @@ def route(req, ctx):
 	if up.Count() != 10 {
 		t.Errorf("the upstream got %d requests, want 10", up.Count())
 	}
+	// Any replica's GET /api/limits shows the cluster's counter.
+	resp, body := reps[2].do(http.MethodGet, "/api/limits", "")
+	var lv limitsView
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &lv) != nil || len(lv.Limits) != 1 || len(lv.Limits[0].Counters) != 1 ||
+		lv.Limits[0].Counters[0].Requests != 10 || lv.Limits[0].Use != 1 {
+		t.Errorf("/api/limits on replica 2 = %d %s; want the team counter at 10 requests, use 1", resp.StatusCode, body)
+	}
 	for _, r := range reps {
 		if !r.state.Shared() {
 			t.Errorf("%s fell back during the test: %+v", r.state.ReplicaID(), r.state.Status())
