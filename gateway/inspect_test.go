@@ -55,7 +55,7 @@ func TestInspectBodyUsageIsTheProviders(t *testing.T) {
 			bodies = append(bodies, string(providertest.Fixture(t, name)))
 		}
 		for _, body := range bodies {
-			info := inspectBody([]byte(body), member)
+			info := inspectBody([]byte(body), member, nil)
 			if !info.valid || info.isErr {
 				t.Fatalf("%s: inspectBody(%.60q) = %+v, want a valid success body", p, body, info)
 			}
@@ -65,7 +65,7 @@ func TestInspectBodyUsageIsTheProviders(t *testing.T) {
 				t.Errorf("%s: usage of %.80q from inspectBody's member = %+v, %v; ResponseUsage = %+v, %v", p, body, got, gotOK, want, wantOK)
 			}
 		}
-		if _, ok := c.ParseUsage(inspectBody(providertest.Fixture(t, fixtures[p][0]), member).usage); !ok {
+		if _, ok := c.ParseUsage(inspectBody(providertest.Fixture(t, fixtures[p][0]), member, nil).usage); !ok {
 			t.Errorf("%s: no usage found in %s", p, fixtures[p][0])
 		}
 	}
@@ -91,7 +91,7 @@ func TestInspectBody(t *testing.T) {
 		{body: `{"error":{"message":"fine"},"choices":[]}`, valid: true},
 		{body: `{"error":"a string is not an error object"}`, valid: true},
 	} {
-		info := inspectBody([]byte(tc.body), "usage")
+		info := inspectBody([]byte(tc.body), "usage", nil)
 		if info.valid != tc.valid || info.isErr != tc.isErr || info.status != tc.status || info.message != tc.message || (info.usage != nil) != tc.usagePresent {
 			t.Errorf("inspectBody(%q) = %+v, want valid %v, isErr %v, status %d, message %q, usage present %v",
 				tc.body, info, tc.valid, tc.isErr, tc.status, tc.message, tc.usagePresent)

@@ -141,7 +141,11 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, 
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Err: err, Message: "reading the response: " + err.Error()}}
 	}
 	b = scrubBytes(b, creds)
-	info := inspectBody(b, ua.UsageMember())
+	var answer *answerMembers // the spans' model, id and finish reason, from the same pass
+	if x.tr != nil {
+		answer = &answerMembers{}
+	}
+	info := inspectBody(b, ua.UsageMember(), answer)
 	if !info.valid {
 		// An HTML error page from a proxy, a truncated or empty body: the
 		// provider did not answer, whatever its status says.
@@ -151,7 +155,7 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, 
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: info.status, Message: info.message, Body: b}}
 	}
 	if x.tr != nil {
-		x.tr.noteResponse(b)
+		x.tr.noteAnswer(answer)
 	}
 	out := b
 	if up == x.ep.proto {
@@ -200,10 +204,15 @@ type bodyInfo struct {
 // of the scanner, and picks up the value of its usageMember on the way:
 // the usage is then read from that value alone, instead of in a second
 // pass over the whole body (the member comes last in OpenAI's bodies).
-func inspectBody(b []byte, usageMember string) bodyInfo {
+// A traced request's answer (non-nil) gets the members that name the
+// answer's model, id and finish reason on the same pass.
+func inspectBody(b []byte, usageMember string, answer *answerMembers) bodyInfo {
 	var errObj, usage []byte
 	success, seenUsage := false, false
 	err := wirejson.Fields(b, func(k, v []byte) bool {
+		if answer != nil {
+			answer.note(k, v)
+		}
 		switch string(k) {
 		case "error":
 			if len(v) > 0 && v[0] == '{' {

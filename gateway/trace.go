@@ -64,39 +64,55 @@ type requestTrace struct {
 	kv [20]attribute.KeyValue // room for a span's attributes, saving an allocation per span
 }
 
+// answerMembers are the top-level members of an upstream's non-streaming
+// answer that name its model, id and finish reason, in every protocol
+// (OpenAI's and Anthropic's model and id, Gemini's modelVersion and
+// responseId; Anthropic's stop_reason, OpenAI's choices and Gemini's
+// candidates, whose first element has the others'). The gateway's one
+// pass over the answer's top level (inspectBody) collects them for a
+// traced request, so that tracing adds no pass of its own.
+type answerMembers struct {
+	model, id, fin, choices, candidates []byte
+}
+
+// note keeps the member k if it is one of them.
+func (m *answerMembers) note(k, v []byte) {
+	switch string(k) {
+	case "model", "modelVersion":
+		m.model = v
+	case "id", "responseId":
+		m.id = v
+	case "stop_reason":
+		m.fin = v
+	case "choices":
+		m.choices = v
+	case "candidates":
+		m.candidates = v
+	}
+}
+
 // noteResponse reads the model, id and finish reason of an upstream's
-// non-streaming answer, for the spans: the members every protocol puts
-// them in (OpenAI's and Anthropic's model and id, Gemini's modelVersion
-// and responseId; Anthropic's stop_reason, the first of OpenAI's choices'
-// finish_reason or of Gemini's candidates' finishReason), found by the
-// scanner without decoding the body. A stream's are read event by event
+// non-streaming answer b, for the spans, found by the scanner without
+// decoding the body. A stream's are read event by event
 // (noteStreamEvent).
 func (tr *requestTrace) noteResponse(b []byte) {
-	var model, id, fin, choices, candidates []byte
-	// One pass over the top level, whatever the protocol; the body was
-	// checked already.
-	_ = wirejson.Fields(b, func(k, v []byte) bool {
-		switch string(k) {
-		case "model", "modelVersion":
-			model = v
-		case "id", "responseId":
-			id = v
-		case "stop_reason":
-			fin = v
-		case "choices":
-			choices = v
-		case "candidates":
-			candidates = v
-		}
-		return true
-	})
-	if fin == nil && choices != nil {
-		fin = wirejson.Member(firstElement(choices), "finish_reason")
+	var m answerMembers
+	_ = wirejson.Fields(b, func(k, v []byte) bool { m.note(k, v); return true })
+	tr.noteAnswer(&m)
+}
+
+// noteAnswer sets what m holds as the answer's model, id and finish
+// reason (the first of OpenAI's choices' finish_reason or of Gemini's
+// candidates' finishReason when there is no stop_reason).
+func (tr *requestTrace) noteAnswer(m *answerMembers) {
+	fin := m.fin
+	if fin == nil && m.choices != nil {
+		fin = wirejson.Member(firstElement(m.choices), "finish_reason")
 	}
-	if fin == nil && candidates != nil {
-		fin = wirejson.Member(firstElement(candidates), "finishReason")
+	if fin == nil && m.candidates != nil {
+		fin = wirejson.Member(firstElement(m.candidates), "finishReason")
 	}
-	tr.respModel, tr.respID, tr.finish = jsonString(model), jsonString(id), jsonString(fin)
+	tr.respModel, tr.respID, tr.finish = jsonString(m.model), jsonString(m.id), jsonString(fin)
 }
 
 // noteStreamEvent reads the model, id and finish reason of a streamed

@@ -394,7 +394,10 @@ func BenchmarkTraceSpans(b *testing.B) {
 			cost := int64(1234)
 			rec := &requestlog.Record{Model: "gpt-4o", Provider: "a", Status: 200, PolicyHash: "0123456789ab", CostMicros: &cost,
 				Usage: llm.Usage{InputTokens: 162, OutputTokens: 287, ReasoningTokens: 256}}
-			answer := providertest.Fixture(b, "openai_cassette_chat-tools.response.200.json")
+			// The answer's members, as the gateway's pass over the body
+			// (which an untraced request makes too) collects them.
+			var members answerMembers
+			_ = inspectBody(providertest.Fixture(b, "openai_cassette_chat-tools.response.200.json"), "usage", &members)
 			up := http.Header{}
 			b.ReportAllocs()
 			cpu := processCPU()
@@ -406,7 +409,7 @@ func BenchmarkTraceSpans(b *testing.B) {
 				x.usage = rec.Usage
 				x.tr.startAttempt(x, 1, "a", "openai", "gpt-4o")
 				x.tr.inject(up)
-				x.tr.noteResponse(answer)
+				x.tr.noteAnswer(&members)
 				rec.Attempts = x.attempts
 				x.endTrace(rec)
 			}
