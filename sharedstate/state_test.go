@@ -50,9 +50,18 @@ func TestStickySharedAcrossReplicas(t *testing.T) {
 	if p, _ := sa.Get(key); p != "anthropic" {
 		t.Errorf("replica a Get after b's rebind = %q, want anthropic", p)
 	}
-	// b's local copy serves it too (for a fallback).
+	// b's local copy serves it too (for a fallback); a's copy follows the
+	// move, and a replica that only read a binding holds no copy.
 	if p, _ := sb.Local().Get(key); p != "anthropic" {
 		t.Errorf("replica b local copy = %q, want anthropic", p)
+	}
+	if p, _ := sa.Local().Get(key); p != "anthropic" {
+		t.Errorf("replica a local copy = %q after the move, want anthropic", p)
+	}
+	sa.Bind("other", "openai")
+	sb.Get("other")
+	if _, ok := sb.Local().Get("other"); ok {
+		t.Error("a read made a local copy, which would outlive the binding")
 	}
 
 	rdb := client(t, url)
@@ -168,10 +177,25 @@ func TestFallbackAndRejoin(t *testing.T) {
 	if stat.Rejoins != 1 || stat.Fallbacks != 1 {
 		t.Errorf("status after rejoining %+v, want 1 fallback and 1 rejoin", stat)
 	}
-	// Redis came back empty: the binding made during the outage is not
-	// there, and Bind works again.
+	// Redis came back empty: the bindings this replica holds are written
+	// back as their sessions come, so they keep their provider, and a
+	// binding another replica wrote first wins.
+	if p, ok := st.Get("k"); !ok || p != "p1" {
+		t.Errorf("Get after Redis came back empty = %q, %v; want this replica's p1", p, ok)
+	}
+	rdb := client(t, srv.URL())
+	if v, _ := rdb.Get(context.Background(), st.key("k")).Result(); v != "p1" {
+		t.Errorf("the binding was not written back: Redis has %q", v)
+	}
+	rdb.Set(context.Background(), st.key("k2"), "peer", time.Minute)
+	if p, _ := st.Get("k2"); p != "peer" {
+		t.Errorf("Get = %q; want the peer's binding, written first", p)
+	}
+	if _, ok := st.Get("never-bound"); ok {
+		t.Error("a key never bound is found")
+	}
 	st.Bind("k3", "p3")
-	if v, err := client(t, srv.URL()).Get(context.Background(), st.key("k3")).Result(); err != nil || v != "p3" {
+	if v, err := rdb.Get(context.Background(), st.key("k3")).Result(); err != nil || v != "p3" {
 		t.Errorf("after rejoining, Bind wrote %q, %v; want p3", v, err)
 	}
 }

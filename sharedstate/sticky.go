@@ -14,8 +14,10 @@ import (
 // Sticky is the session bindings of a replica that shares them: Redis is
 // the truth while the replica is joined, so that a session keeps its
 // provider whichever replica serves it, and the replica's own Table keeps a
-// copy of every binding it made or read, which serves alone while Redis is
-// unreachable. Its methods never fail and never wait longer than
+// copy of the bindings it made and used, which serves alone while Redis is
+// unreachable. The copy lives by this replica's uses only (a read does not
+// extend it), so it never outlives the binding in Redis, which every
+// replica's uses renew. Its methods never fail and never wait longer than
 // Config.Timeout.
 //
 // Keys in Redis are a hash of the sticky key, which may contain a client
@@ -39,24 +41,39 @@ func (t *Sticky) Local() *sticky.Table { return t.local }
 // Get returns the provider key is bound to: Redis's answer while joined (a
 // round trip), the local copy otherwise. Like sticky.Table.Get it does not
 // count as a use.
+//
+// A binding this replica holds and Redis lacks was lost by Redis (a
+// restart, or made here while Redis was unreachable): the live bindings of
+// the cluster are renewed in Redis by every use. It is written back unless
+// another replica wrote one first, whose binding then wins here too, so
+// that sessions keep their provider across a Redis restart.
 func (t *Sticky) Get(key string) (string, bool) {
 	if !t.s.up.Load() {
 		return t.local.Get(key)
 	}
 	ctx, cancel := t.s.callCtx()
 	defer cancel()
-	v, err := t.s.rdb.Get(ctx, t.key(key)).Result()
-	switch {
-	case err == nil:
-		if p, ok := t.local.Get(key); !ok || p != v {
-			t.local.Bind(key, v)
+	rk := t.key(key)
+	v, err := t.s.rdb.Get(ctx, rk).Result()
+	if errors.Is(err, redis.Nil) {
+		mine, ok := t.local.Get(key)
+		if !ok {
+			return "", false
 		}
-		return v, true
-	case errors.Is(err, redis.Nil):
-		return "", false
+		// SET NX GET: sets mine unless a binding exists, and returns that.
+		v, err = t.s.rdb.SetArgs(ctx, rk, mine, redis.SetArgs{Mode: "NX", Get: true, TTL: t.ttl}).Result()
+		if errors.Is(err, redis.Nil) {
+			return mine, true
+		}
 	}
-	t.s.fail(err)
-	return t.local.Get(key)
+	if err != nil {
+		t.s.fail(err)
+		return t.local.Get(key)
+	}
+	if p, ok := t.local.Get(key); ok && p != v {
+		t.local.Bind(key, v) // moved by another replica
+	}
+	return v, true
 }
 
 // Bind binds key to provider here and in Redis, before it returns: the
