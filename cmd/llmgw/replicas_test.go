@@ -45,6 +45,7 @@ func TestReplicaProcesses(t *testing.T) {
 	policy := `
 d1 = provider("d1", kind = "demo")
 d2 = provider("d2", kind = "demo")
+limit("limited", rpm = 10, models = ["limited-*"])
 def route(req, ctx):
     return [d1, d2]
 `
@@ -80,8 +81,8 @@ def route(req, ctx):
 	}
 	waitAll("every replica sees three", func(c clusterReply) bool { return c.State.Shared && len(c.Replicas) == 3 && !c.Drift })
 
-	post := func(g *binaryGateway, session string, n int) (int, string) {
-		body := fmt.Sprintf(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello %d"}]}`, n)
+	postModel := func(g *binaryGateway, model, session string, n int) (int, string) {
+		body := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"hello %d"}]}`, model, n)
 		req, _ := http.NewRequest(http.MethodPost, g.url+"/v1/chat/completions", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("x-session-id", session)
@@ -92,6 +93,30 @@ def route(req, ctx):
 		defer resp.Body.Close()
 		io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode, resp.Header.Get("X-LLMGW-Provider")
+	}
+	post := func(g *binaryGateway, session string, n int) (int, string) {
+		return postModel(g, "gpt-4o-mini", session, n)
+	}
+
+	// rpm = 10 across the three processes: 30 requests at once, exactly
+	// 10 served.
+	var served, limited atomic.Int64
+	var lwg sync.WaitGroup
+	for i := range 30 {
+		lwg.Go(func() {
+			switch status, _ := postModel(gws[i%3], "limited-model", fmt.Sprintf("l%d", i), i); status {
+			case http.StatusOK:
+				served.Add(1)
+			case http.StatusTooManyRequests:
+				limited.Add(1)
+			default:
+				t.Errorf("limited request %d: status %d", i, status)
+			}
+		})
+	}
+	lwg.Wait()
+	if served.Load() != 10 || limited.Load() != 20 {
+		t.Errorf("rpm = 10 over three processes served %d and limited %d of 30, want exactly 10 served", served.Load(), limited.Load())
 	}
 
 	// A session's provider is the same on every replica.
