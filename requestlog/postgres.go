@@ -129,6 +129,17 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// sameDay is the join condition, beside a.request_row = requests.id, that
+// lets PostgreSQL read an attempt (alias a) in its request's day partition
+// only; SQLite's attempts have no time. Attempts carry their request's
+// time_ms exactly.
+func (db *DB) sameDay() string {
+	if db.pg == nil {
+		return ""
+	}
+	return " AND a.time_ms = requests.time_ms"
+}
+
 // rebind returns q with SQLite's ? placeholders numbered $1, $2, ... for
 // PostgreSQL. The log's queries hold no ? inside a string literal.
 func (db *DB) rebind(q string) string {

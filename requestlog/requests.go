@@ -229,15 +229,22 @@ func (db *DB) Request(ctx context.Context, id string) (*RequestDetail, error) {
 		}
 	}
 	d.Features = validJSON(features)
-	if d.Attempts, err = db.attempts(ctx, row); err != nil {
+	if d.Attempts, err = db.attempts(ctx, row, it.Time); err != nil {
 		return nil, fmt.Errorf("requestlog: request %q: %w", id, err)
 	}
 	return &d, nil
 }
 
-func (db *DB) attempts(ctx context.Context, row int64) ([]AttemptItem, error) {
-	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT n, provider, model, status, class, error, latency_us, first_byte
-		FROM attempts WHERE request_row = ? ORDER BY n`), row)
+// attempts returns the attempts of the request in row, logged at t.
+func (db *DB) attempts(ctx context.Context, row int64, t time.Time) ([]AttemptItem, error) {
+	q, args := `SELECT n, provider, model, status, class, error, latency_us, first_byte
+		FROM attempts WHERE request_row = ? ORDER BY n`, []any{row}
+	if db.pg != nil {
+		// The request's time names the one day partition to read.
+		q, args = `SELECT n, provider, model, status, class, error, latency_us, first_byte
+		FROM attempts WHERE request_row = ? AND time_ms = ? ORDER BY n`, []any{row, t.UnixMilli()}
+	}
+	rows, err := db.read.QueryContext(ctx, db.rebind(q), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -302,8 +309,8 @@ func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, 
 		provider, model, upstream_model, status, input_tokens, output_tokens, cache_read_tokens,
 		cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cost_micros,
 		policy_hash, key, sticky_key, sticky, limit_name,
-		(SELECT count(*) FROM attempts a WHERE a.request_row = requests.id),
-		coalesce((SELECT a.provider FROM attempts a WHERE a.request_row = requests.id ORDER BY a.n LIMIT 1), '')
+		(SELECT count(*) FROM attempts a WHERE a.request_row = requests.id`+db.sameDay()+`),
+		coalesce((SELECT a.provider FROM attempts a WHERE a.request_row = requests.id`+db.sameDay()+` ORDER BY a.n LIMIT 1), '')
 		FROM requests WHERE time_ms >= ? AND features IS NOT NULL ORDER BY time_ms, id`), since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: features: %w", err)

@@ -286,7 +286,7 @@ func (db *DB) groupBy(ctx context.Context, tr timeRange, col, col2 string, add f
 // orders the list by requests, then attempts, then name.
 func (db *DB) addAttempts(ctx context.Context, tr timeRange, providers []ProviderCounters) ([]ProviderCounters, error) {
 	where, args := tr.whereOn("requests.time_ms")
-	q := "SELECT a.provider, " + attemptCounts + " FROM attempts a JOIN requests ON requests.id = a.request_row WHERE " +
+	q := "SELECT a.provider, " + attemptCounts + " FROM attempts a JOIN requests ON requests.id = a.request_row" + db.sameDay() + " WHERE " +
 		where + " AND a.class != 'skip' GROUP BY a.provider"
 	rows, err := db.read.QueryContext(ctx, db.rebind(q), args...)
 	if err != nil {
