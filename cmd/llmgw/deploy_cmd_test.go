@@ -59,7 +59,8 @@ func TestReloadAndStatusCommands(t *testing.T) {
 
 	out, errOut, code = runCmd(t, "", gw, "status")
 	if code != 0 || !strings.Contains(out, "policy "+live+", loaded ") || !strings.Contains(out, "last reload refused at ") ||
-		!strings.Contains(out, "failed test: test_a_first") || !strings.Contains(out, "PROVIDER") || !hasRow(out, "a", "demo", "healthy") {
+		!strings.Contains(out, "failed test: test_a_first") || !strings.Contains(out, "PROVIDER") || !hasRow(out, "a", "demo", "healthy") ||
+		!strings.Contains(out, "state: in process (no --state)") {
 		t.Errorf("status = exit %d\n%s%s", code, out, errOut)
 	}
 

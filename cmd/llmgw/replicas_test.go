@@ -174,6 +174,18 @@ def route(req, ctx):
 		t.Errorf("only %d requests under load", sent.Load())
 	}
 
+	// A fourth replica on another policy is flagged by every replica, and
+	// llmgw status says so.
+	odd := startBinary(t, bin, policy+"# another version\n", nil, "--state", redis.URL())
+	waitAll("drift flagged", func(c clusterReply) bool { return len(c.Replicas) == 4 && c.Drift })
+	if c := cluster(odd); !c.Drift || len(c.Replicas) != 4 {
+		t.Errorf("the odd replica's /api/cluster = %+v, want four replicas with drift", c)
+	}
+	out, errOut, code := runCmd(t, "", map[string]string{"LLMGW_GATEWAY": gws[0].url}, "status")
+	if code != 0 || !strings.Contains(out, "shared by 4 replicas") || strings.Count(out, "warning: replica ") != 1 {
+		t.Errorf("llmgw status = exit %d\n%s%s", code, out, errOut)
+	}
+
 	// Each transition is logged once and counted: on a busy machine a slow
 	// call may add a fallback of its own, so the log is held to the
 	// counters rather than to one.
