@@ -235,6 +235,10 @@ func runStart(ctx context.Context, args []string, e env) error {
 		st := writer.Stats()
 		return st.Queued, st.Written, st.Shed
 	})
+	m.RegisterLogBackend(func() metrics.LogBackend {
+		st := writer.Stats()
+		return metrics.LogBackend{Buffered: st.Buffered, Unavailable: st.Unavailable, Outages: st.Outages, Failed: st.Failed}
+	})
 
 	secret, err := oauth.LoadKey(e.getenv, oauthDBPath(*opt.db))
 	if err != nil {
