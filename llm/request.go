@@ -211,7 +211,8 @@ type Request struct {
 	// placement is final (its decoder sets this); other clients' requests
 	// get breakpoints by default, since their own providers cache prompt
 	// prefixes unasked and a converted agent session without cache hits
-	// costs several times as much.
+	// costs several times as much; the gateway sets it too for a provider
+	// whose policy turns automatic hints off (auto_cache = False).
 	NoAutoCache bool `json:"no_auto_cache,omitempty"`
 
 	// Extra holds top-level fields the decoder did not map, verbatim, as
