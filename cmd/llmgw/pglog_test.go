@@ -314,6 +314,15 @@ def route(req, ctx):
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	resp, err := client.Get(g.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(mb), "\nllmgw_log_unavailable 1\n") || !strings.Contains(string(mb), "\nllmgw_log_outages_total 1\n") {
+		t.Errorf("/metrics while PostgreSQL is cut off lacks llmgw_log_unavailable 1 and llmgw_log_outages_total 1")
+	}
 	cut.set(true)
 	send(70, 80)
 	for deadline := time.Now().Add(20 * time.Second); ; {
