@@ -196,7 +196,9 @@ func (w *Writer) Stats() WriterStats {
 
 // Flush waits until every record passed to Record before the call is
 // committed (or counted as failed). It returns ctx's error if ctx ends
-// first, and nil at once if Run has already returned.
+// first, and nil at once if Run has already returned. On PostgreSQL it
+// waits for every row held, so while the server does not answer it
+// returns only when ctx ends.
 func (w *Writer) Flush(ctx context.Context) error {
 	reply := make(chan struct{})
 	select {
