@@ -158,11 +158,40 @@ func parseAdmit(res []any, charges []limits.Charge, now time.Time, tokens int64)
 // Settle implements limits.Store. No answer waits on it, so it goes
 // through the write queue (a pipeline) rather than a round trip of the
 // request's own; it takes effect within milliseconds. Should the queue be
-// full it runs at once.
+// full it runs at once. A request admitted on Redis that ends while Redis
+// is unreachable is settled when the replica rejoins (its cost and tokens
+// counted then), so that its concurrency slot is not kept there.
 func (l *Limits) Settle(ctx context.Context, now time.Time, t limits.Ticket, tokens, usdMicros int64) error {
-	if len(t.Charges) == 0 || !l.s.up.Load() {
+	if len(t.Charges) == 0 {
+		return nil
+	}
+	again := func(now time.Time) write { return l.settleWrite(now, t, tokens, usdMicros) }
+	if !l.s.up.Load() {
+		if l.s.admittedShared(t.At) {
+			l.s.hold(again)
+			return nil
+		}
 		return l.local.Settle(ctx, now, t, tokens, usdMicros)
 	}
+	if !l.s.admittedShared(t.At) {
+		return l.local.Settle(ctx, now, t, tokens, usdMicros)
+	}
+	w := l.settleWrite(now, t, tokens, usdMicros)
+	w.again = again
+	if l.s.tryEnqueue(w) {
+		return nil
+	}
+	cctx, cancel := l.s.callCtx()
+	defer cancel()
+	if err := settleScript.Run(cctx, l.s.rdb, w.keys, w.args...).Err(); err != nil && err != redis.Nil {
+		l.s.fail(err)
+		return l.local.Settle(ctx, now, t, tokens, usdMicros)
+	}
+	return nil
+}
+
+// settleWrite is the settle script's call for t at now.
+func (l *Limits) settleWrite(now time.Time, t limits.Ticket, tokens, usdMicros int64) write {
 	keys := make([]string, 2*len(t.Charges))
 	args := make([]any, 0, 5+4*len(t.Charges))
 	args = append(args, now.Unix(), t.At.Unix(), t.Tokens, tokens, usdMicros)
@@ -173,16 +202,7 @@ func (l *Limits) Settle(ctx context.Context, now time.Time, t limits.Ticket, tok
 		args = l.periodArgs(args, &c.Bounds, now)
 		args = append(args, c.Each)
 	}
-	if l.s.tryEnqueue(write{op: opSettle, keys: keys, args: args}) {
-		return nil
-	}
-	cctx, cancel := l.s.callCtx()
-	defer cancel()
-	if err := settleScript.Run(cctx, l.s.rdb, keys, args...).Err(); err != nil && err != redis.Nil {
-		l.s.fail(err)
-		return l.local.Settle(ctx, now, t, tokens, usdMicros)
-	}
-	return nil
+	return write{op: opSettle, keys: keys, args: args}
 }
 
 // Usage implements limits.Store.

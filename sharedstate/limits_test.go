@@ -230,3 +230,59 @@ func listed(m map[string][]limits.CounterUsage) string {
 	}
 	return b.String()
 }
+
+// TestLimitsSettleHeldThroughOutage: a request admitted on Redis that ends
+// while Redis is unreachable (paused: it keeps its data) is settled when
+// the replica rejoins, so its concurrency slot is not kept there; one
+// admitted on the replica's own counters during the outage is settled
+// there, not on Redis.
+func TestLimitsSettleHeldThroughOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	s := start(t, Config{URL: srv.URL(), ReplicaID: "a", Timeout: 100 * time.Millisecond}, true)
+	l := s.Limits(limits.NewMemory(nil))
+	ctx := context.Background()
+	charges := []limits.Charge{{Limit: "one-at-a-time", Bounds: limits.Bounds{Concurrency: 1}}}
+	admit := func() limits.Verdict {
+		t.Helper()
+		v, err := l.Admit(ctx, time.Now(), charges, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := admit()
+	if first.Refusal != nil {
+		t.Fatalf("first admission refused: %s", show(first))
+	}
+	if v := admit(); v.Refusal == nil || v.Refusal.Bound != limits.BoundConcurrency {
+		t.Fatalf("second admission while the first is in flight: %s", show(v))
+	}
+
+	pause := client(t, srv.URL())
+	if err := pause.Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	l.Usage(ctx, time.Now(), charges[0]) // times out: the replica falls back
+	waitShared(t, s, false, 3*time.Second)
+	time.Sleep(time.Millisecond) // the outage's admissions come after its start
+	if err := l.Settle(ctx, time.Now(), first.Ticket, 12, 0); err != nil {
+		t.Fatal(err)
+	}
+	local := admit() // on the replica's own counters, empty
+	if local.Refusal != nil {
+		t.Fatalf("admission during the outage refused: %s", show(local))
+	}
+
+	waitShared(t, s, true, 5*time.Second)
+	if err := l.Settle(ctx, time.Now(), local.Ticket, 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, s)
+	u, _ := l.Usage(ctx, time.Now(), charges[0])
+	if u.InFlight != 0 || u.Requests != 1 || u.Tokens != 12 {
+		t.Errorf("Redis's counter after the rejoin %+v; want the first request settled (12 tokens), nothing in flight, the local one not counted", u)
+	}
+	if v := admit(); v.Refusal != nil {
+		t.Errorf("after the rejoin the slot is still taken: %s", show(v))
+	}
+}

@@ -101,6 +101,9 @@ type State struct {
 	dropped   atomic.Int64 // queued writes dropped (queue full or Redis down)
 	pending   atomic.Int64 // writes queued or being sent
 	lastErr   atomic.Pointer[string]
+	// lastOutage is the last fallback's [start, end) in unix nanoseconds,
+	// for telling the requests admitted on the replica's own counters.
+	lastOutage atomic.Pointer[[2]int64]
 	// joined is set at the first successful probe; startWarned once the
 	// failure to join at start has been logged.
 	joined, startWarned atomic.Bool
@@ -111,16 +114,26 @@ type State struct {
 	mu       sync.Mutex
 	trackers []*health.Tracker
 	subStop  context.CancelFunc
+	// held are settlements of requests admitted on Redis that could not be
+	// sent while it was unreachable; they are sent when the replica
+	// rejoins, so that no concurrency slot stays taken there.
+	held []func(now time.Time) write
 }
+
+// maxHeld bounds the settlements held while Redis is unreachable; past it
+// one is dropped (counted).
+const maxHeld = 65536
 
 // write is one queued write.
 type write struct {
 	op       writeOp
 	key, val string
 	ttl      time.Duration
-	// keys and args are a script's (opSettle).
-	keys []string
-	args []any
+	// keys and args are a script's (opSettle); again rebuilds the write
+	// at another time, for a settlement kept until Redis is back.
+	keys  []string
+	args  []any
+	again func(now time.Time) write
 }
 
 type writeOp uint8
@@ -286,13 +299,18 @@ func (s *State) probe(ctx context.Context) {
 	if err == nil {
 		err = s.heartbeat()
 	}
+	if err == nil {
+		err = s.sendHeld()
+	}
 	if err != nil {
 		s.stopSubscription()
 		s.fail(err)
 		return
 	}
 	if s.up.CompareAndSwap(false, true) {
-		s.since.Store(s.cfg.Now().UnixNano())
+		now := s.cfg.Now().UnixNano()
+		s.lastOutage.Store(&[2]int64{s.since.Load(), now})
+		s.since.Store(now)
 		if s.joined.Swap(true) || s.fallbacks.Load() > 0 {
 			s.rejoins.Add(1)
 			s.log.Info().Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state: Redis is back; this replica rejoined the cluster")
@@ -371,7 +389,14 @@ func (s *State) drain(ctx context.Context) {
 			}
 		}
 		if !s.up.Load() {
-			s.dropped.Add(int64(len(batch)))
+			// Never sent: settlements wait for the rejoin, the rest goes.
+			for _, w := range batch {
+				if w.again != nil {
+					s.hold(w.again)
+				} else {
+					s.dropped.Add(1)
+				}
+			}
 		} else {
 			s.flush(batch)
 		}
@@ -379,8 +404,42 @@ func (s *State) drain(ctx context.Context) {
 	}
 }
 
+// hold keeps a settlement until the replica rejoins Redis.
+func (s *State) hold(again func(now time.Time) write) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.held) >= maxHeld {
+		s.dropped.Add(1)
+		return
+	}
+	s.held = append(s.held, again)
+}
+
+// sendHeld sends the settlements held during an outage, as of now. One
+// that fails is dropped (counted): it may have run.
+func (s *State) sendHeld() error {
+	s.mu.Lock()
+	held := s.held
+	s.held = nil
+	s.mu.Unlock()
+	for len(held) > 0 {
+		n := min(len(held), pipelineMax)
+		batch := make([]write, n)
+		now := s.cfg.Now()
+		for i, again := range held[:n] {
+			batch[i] = again(now)
+		}
+		held = held[n:]
+		if err := s.flush(batch); err != nil {
+			s.dropped.Add(int64(len(held)))
+			return err
+		}
+	}
+	return nil
+}
+
 // flush sends one batch of writes as a pipeline.
-func (s *State) flush(batch []write) {
+func (s *State) flush(batch []write) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*s.cfg.Timeout)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
@@ -402,7 +461,9 @@ func (s *State) flush(batch []write) {
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		s.dropped.Add(int64(len(batch)))
 		s.fail(err)
+		return err
 	}
+	return nil
 }
 
 // loadScripts makes sure Redis has the scripts that queued writes run by
@@ -439,4 +500,19 @@ func redactURL(raw string) string {
 		return "(the given URL)"
 	}
 	return "redis://" + opt.Addr
+}
+
+// admittedShared reports whether a request admitted at at was admitted on
+// Redis rather than on the replica's own counters: while the replica has
+// fallen back, one admitted before the fallback (after it had joined);
+// while it is joined, one not admitted during the last fallback.
+func (s *State) admittedShared(at time.Time) bool {
+	t := at.UnixNano()
+	if !s.up.Load() {
+		return s.joined.Load() && t < s.since.Load()
+	}
+	if o := s.lastOutage.Load(); o != nil && t >= o[0] && t < o[1] {
+		return false
+	}
+	return true
 }
