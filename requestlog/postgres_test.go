@@ -512,3 +512,29 @@ func TestURLOrFile(t *testing.T) {
 		t.Errorf("Open of a bad URL: %v", err)
 	}
 }
+
+// TestPostgresPartitionDroppedByAnotherReplica: a writer that made a day's
+// partitions, which another replica's retention then dropped, makes them
+// again for its next row of that day rather than losing it.
+func TestPostgresPartitionDroppedByAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	a := openPGTest(t)
+	b := openPGAt(t, pgURLOf(t, a))
+	old := time.Now().Add(-20 * 24 * time.Hour)
+	w, stop := startWriter(t, a, WriterConfig{BatchDelay: 10 * time.Millisecond})
+	w.Record(&Record{Time: old, RequestID: "first"})
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Prune(ctx, time.Now().Add(-10*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	w.Record(&Record{Time: old, RequestID: "second", Attempts: []Attempt{{N: 1, Provider: "p"}}})
+	stop()
+	if st := w.Stats(); st.Written != 2 || st.Failed != 0 {
+		t.Errorf("stats %+v, want both rows written", st)
+	}
+	if _, err := a.Request(ctx, "second"); err != nil {
+		t.Errorf("the row after the drop: %v", err)
+	}
+}
