@@ -6,10 +6,13 @@ package redistest
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/llmgw/llmgw/internal/testservices"
 )
 
 // Binary is where the tests look for redis-server first; PATH is searched
@@ -25,14 +28,19 @@ type Server struct {
 }
 
 // Start starts a redis-server on a free loopback port, or skips the test
-// when there is no redis-server binary. It is stopped at the end of the
-// test.
+// when there is no redis-server binary (fails it under
+// LLMGW_REQUIRE_SERVICES=1, as the replica tests' other services do). It is
+// stopped at the end of the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := Binary
 	if _, err := exec.LookPath(bin); err != nil {
 		if bin, err = exec.LookPath("redis-server"); err != nil {
-			t.Skip("no redis-server binary to start a private Redis:", err)
+			msg := "no redis-server binary to start a private Redis: " + err.Error()
+			if os.Getenv(testservices.RequireEnv) == "1" {
+				t.Fatal(msg + "; " + testservices.RequireEnv + "=1 forbids skipping")
+			}
+			t.Skip(msg)
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
