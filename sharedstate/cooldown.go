@@ -37,12 +37,14 @@ func (s *State) FollowHealth(t *health.Tracker) {
 	s.trackers = append(s.trackers, t)
 }
 
-// cooldownEvent is a message on the events channel.
+// cooldownEvent is a message on the events channel: a cooldown (Provider,
+// MS, Reason) or a sticky binding moved (Moved, its Redis key).
 type cooldownEvent struct {
 	Origin   string `json:"o"`
-	Provider string `json:"p"`
-	MS       int64  `json:"ms"`
+	Provider string `json:"p,omitempty"`
+	MS       int64  `json:"ms,omitempty"`
 	Reason   string `json:"r,omitempty"`
+	Moved    string `json:"s,omitempty"`
 }
 
 // cooldownEntry is a field's value in the cooldowns hash.
@@ -56,6 +58,12 @@ func encodeCooldown(origin string, c health.Cooldown) string {
 	return string(b)
 }
 
+// encodeMoved is the message that a sticky binding (its Redis key) moved.
+func encodeMoved(origin, key string) string {
+	b, _ := json.Marshal(cooldownEvent{Origin: origin, Moved: key})
+	return string(b)
+}
+
 func encodeEntry(until time.Time, reason string) string {
 	b, _ := json.Marshal(cooldownEntry{UntilMS: until.UnixMilli(), Reason: reason})
 	return string(b)
@@ -64,7 +72,14 @@ func encodeEntry(until time.Time, reason string) string {
 // apply takes one message from the events channel.
 func (s *State) apply(payload string) {
 	var ev cooldownEvent
-	if json.Unmarshal([]byte(payload), &ev) != nil || ev.Origin == s.cfg.ReplicaID || ev.Provider == "" {
+	if json.Unmarshal([]byte(payload), &ev) != nil || ev.Origin == s.cfg.ReplicaID {
+		return
+	}
+	if ev.Moved != "" {
+		s.cache.drop(ev.Moved)
+		return
+	}
+	if ev.Provider == "" {
 		return
 	}
 	s.applyCooldown(health.Cooldown{Provider: ev.Provider, For: time.Duration(ev.MS) * time.Millisecond, Reason: ev.Reason})

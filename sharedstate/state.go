@@ -110,6 +110,11 @@ type State struct {
 
 	queue chan write
 
+	// cache holds recent sticky lookups; cacheGen is its generation,
+	// bumped at every fallback and rejoin.
+	cache    *bindingCache
+	cacheGen atomic.Uint64
+
 	// mu guards the following.
 	mu       sync.Mutex
 	trackers []*health.Tracker
@@ -192,6 +197,7 @@ func Open(cfg Config) (*State, error) {
 		addr:      opt.Addr,
 		startedAt: cfg.Now().UTC(),
 		queue:     make(chan write, queueSize),
+		cache:     newBindingCache(),
 	}
 	s.since.Store(s.startedAt.UnixNano())
 	return s, nil
@@ -308,6 +314,7 @@ func (s *State) probe(ctx context.Context) {
 		return
 	}
 	if s.up.CompareAndSwap(false, true) {
+		s.cacheGen.Add(1)
 		now := s.cfg.Now().UnixNano()
 		s.lastOutage.Store(&[2]int64{s.since.Load(), now})
 		s.since.Store(now)
@@ -330,6 +337,7 @@ func (s *State) fail(err error) {
 	msg := err.Error()
 	s.lastErr.Store(&msg)
 	if s.up.CompareAndSwap(true, false) {
+		s.cacheGen.Add(1)
 		s.fallbacks.Add(1)
 		s.since.Store(s.cfg.Now().UnixNano())
 		s.log.Warn().Err(err).Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state: Redis unreachable; this replica serves from its own in-process state until Redis is back")

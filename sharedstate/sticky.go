@@ -38,9 +38,12 @@ func (s *State) Sticky(local *sticky.Table) *Sticky {
 // Local is the replica's own Table.
 func (t *Sticky) Local() *sticky.Table { return t.local }
 
-// Get returns the provider key is bound to: Redis's answer while joined (a
-// round trip), the local copy otherwise. Like sticky.Table.Get it does not
-// count as a use.
+// Get returns the provider key is bound to: Redis's answer while joined,
+// the local copy otherwise. Like sticky.Table.Get it does not count as a
+// use. Redis's answers are cached for up to a second (see cacheFor), so
+// that a busy session costs a round trip a second, not one per request; a
+// binding that moves elsewhere leaves every cache as soon as the move's
+// message arrives.
 //
 // A binding this replica holds and Redis lacks was lost by Redis (a
 // restart, or made here while Redis was unreachable): the live bindings of
@@ -51,10 +54,20 @@ func (t *Sticky) Get(key string) (string, bool) {
 	if !t.s.up.Load() {
 		return t.local.Get(key)
 	}
+	rk := t.key(key)
+	gen := t.s.cacheGen.Load()
+	now := t.s.cfg.Now()
+	if p, ok := t.s.cache.get(rk, now, gen); ok {
+		return p, true
+	}
 	ctx, cancel := t.s.callCtx()
 	defer cancel()
-	rk := t.key(key)
-	v, err := t.s.rdb.Get(ctx, rk).Result()
+	pipe := t.s.rdb.Pipeline()
+	get := pipe.Get(ctx, rk)
+	pttl := pipe.PTTL(ctx, rk)
+	_, _ = pipe.Exec(ctx)
+	v, err := get.Result()
+	left := pttl.Val()
 	if errors.Is(err, redis.Nil) {
 		mine, ok := t.local.Get(key)
 		if !ok {
@@ -62,7 +75,9 @@ func (t *Sticky) Get(key string) (string, bool) {
 		}
 		// SET NX GET: sets mine unless a binding exists, and returns that.
 		v, err = t.s.rdb.SetArgs(ctx, rk, mine, redis.SetArgs{Mode: "NX", Get: true, TTL: t.ttl}).Result()
+		left = t.ttl
 		if errors.Is(err, redis.Nil) {
+			t.s.cache.put(rk, mine, now.Add(min(cacheFor, t.ttl)), gen)
 			return mine, true
 		}
 	}
@@ -70,26 +85,36 @@ func (t *Sticky) Get(key string) (string, bool) {
 		t.s.fail(err)
 		return t.local.Get(key)
 	}
+	if left > 0 {
+		t.s.cache.put(rk, v, now.Add(min(cacheFor, left)), gen)
+	}
 	if p, ok := t.local.Get(key); ok && p != v {
 		t.local.Bind(key, v) // moved by another replica
 	}
 	return v, true
 }
 
-// Bind binds key to provider here and in Redis, before it returns: the
-// next request of the session may reach another replica at once. A
-// binding changes rarely (a new session, a failover), so the round trip is
-// rare too.
+// Bind binds key to provider here and in Redis, before it returns, and
+// tells the other replicas to drop their cached answer: the next request
+// of the session may reach another replica at once. A binding changes
+// rarely (a new session, a failover), so the round trip is rare too.
 func (t *Sticky) Bind(key, provider string) {
 	t.local.Bind(key, provider)
 	if !t.s.up.Load() {
 		return
 	}
+	rk := t.key(key)
+	gen := t.s.cacheGen.Load()
 	ctx, cancel := t.s.callCtx()
 	defer cancel()
-	if err := t.s.rdb.Set(ctx, t.key(key), provider, t.ttl).Err(); err != nil {
+	pipe := t.s.rdb.Pipeline()
+	pipe.Set(ctx, rk, provider, t.ttl)
+	pipe.Publish(ctx, t.s.key("events"), encodeMoved(t.s.cfg.ReplicaID, rk))
+	if _, err := pipe.Exec(ctx); err != nil {
 		t.s.fail(err)
+		return
 	}
+	t.s.cache.put(rk, provider, t.s.cfg.Now().Add(min(cacheFor, t.ttl)), gen)
 }
 
 // Touch extends key's binding to TTL from now, here at once and in Redis
@@ -103,6 +128,7 @@ func (t *Sticky) Touch(key string) {
 // Redis.
 func (t *Sticky) Delete(key string) {
 	t.local.Delete(key)
+	t.s.cache.drop(t.key(key))
 	t.s.enqueue(write{op: opDel, key: t.key(key)})
 }
 
