@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,23 @@ type pgWriter struct {
 	db   *DB
 	vals []any         // one row's values, reused: CopyFrom encodes each row at once
 	ny   *netpollYield // the quiet pace's yield (see pgQuietRows)
+}
+
+// pgBusyRows is how many rows a full batch or a backlog encodes between
+// runtime.Gosched calls: a 4,096-row COPY after an outage would otherwise
+// hold the only processor for about 10 ms at a time.
+const pgBusyRows = 128
+
+// yield is called every pgQuietRows rows (n so far) of a COPY's encoding:
+// a quiet batch waits behind the network each time, a busy one lets the
+// goroutines already runnable run every pgBusyRows rows.
+func (pw *pgWriter) yield(quiet bool, n int) {
+	switch {
+	case quiet:
+		pw.ny.yield()
+	case n%pgBusyRows == 0:
+		runtime.Gosched()
+	}
 }
 
 // pgQuietRows is how many rows a quiet batch encodes between yields. With
@@ -211,8 +229,8 @@ func (pw *pgWriter) write(ctx context.Context, rows []pgRow, now time.Time, quie
 				if i == len(rows) {
 					return nil, nil
 				}
-				if i++; quiet && i%pgQuietRows == 0 {
-					pw.ny.yield()
+				if i++; i%pgQuietRows == 0 {
+					pw.yield(quiet, i)
 				}
 				return pw.requestValues(rows[i-1], now), nil
 			}
@@ -229,8 +247,8 @@ func (pw *pgWriter) write(ctx context.Context, rows []pgRow, now time.Time, quie
 				return nil, nil
 			}
 			j++
-			if k++; quiet && k%(2*pgQuietRows) == 0 { // an attempt row is half a request's
-				pw.ny.yield()
+			if k++; k%(2*pgQuietRows) == 0 { // an attempt row is half a request's
+				pw.yield(quiet, k/2)
 			}
 			return pw.attemptValues(rows[i].id, times[i], rows[i].r.Attempts[j-1]), nil
 		}))
