@@ -39,8 +39,9 @@
 // polled the network and served the requests whose bytes arrived (see
 // netpollYield); a full batch or a backlog is written whole, at the least
 // CPU per row. See quietPace and busyPace. On PostgreSQL only the COPY's
-// encoding holds the processor: a quiet batch yields every pgQuietRows
-// rows of it.
+// encoding holds the processor: a quiet batch yields behind the network
+// every pgQuietRows rows of it, a busy one to runnable goroutines every
+// pgBusyRows.
 //
 // Overflow: Record never drops silently. The queue is bounded
 // (WriterConfig.QueueSize); when it is full, Record waits up to
