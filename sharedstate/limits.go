@@ -317,10 +317,15 @@ func (l *Limits) Peaks(now time.Time, bounds map[string]limits.Bounds) map[strin
 // limits.Memory's counter, kept in Redis.
 const luaCounter = `
 local B = 60
+-- load reads the counter at key as of now, with the window advanced to
+-- now, and the bucket of second now (c.bi, c.br, c.bt; zero when it held
+-- another second) in the same call.
 local function load(key, now)
-  local v = redis.call('HMGET', key, 'head', 'reqs', 'toks', 'infl', 'usd', 'per', 'ps', 'pe')
+  local bi = now % B
+  local v = redis.call('HMGET', key, 'head', 'reqs', 'toks', 'infl', 'usd', 'per', 'ps', 'pe', 'ix', 'ex', 's'..bi, 'r'..bi, 't'..bi)
   local c = {key = key, head = tonumber(v[1]) or now, reqs = tonumber(v[2]) or 0, toks = tonumber(v[3]) or 0,
-    infl = tonumber(v[4]) or 0, usd = tonumber(v[5]) or 0, per = v[6] or '', ps = tonumber(v[7]) or 0, pe = tonumber(v[8]) or 0}
+    infl = tonumber(v[4]) or 0, usd = tonumber(v[5]) or 0, per = v[6] or '', ps = tonumber(v[7]) or 0, pe = tonumber(v[8]) or 0,
+    ix = tonumber(v[9]) or 0, ex = tonumber(v[10]) or 0, bi = bi, br = 0, bt = 0, bdirty = false}
   if now > c.head then
     if now - c.head >= B then
       local f = {}
@@ -339,6 +344,8 @@ local function load(key, now)
       end
     end
     c.head = now
+  elseif tonumber(v[11]) == now then
+    c.br, c.bt = tonumber(v[12]) or 0, tonumber(v[13]) or 0
   end
   return c
 end
@@ -348,30 +355,34 @@ local function period(c, now, per, ps, pe)
   if per ~= c.per or ps ~= c.ps then c.usd = 0 end
   c.per, c.ps, c.pe = per, ps, pe
 end
--- bucket returns the field index of second sec's bucket, creating it,
--- or nil when sec has left the window.
-local function bucket(c, sec)
-  if sec <= c.head - B or sec > c.head then return nil end
-  local i = sec % B
-  local st = tonumber(redis.call('HGET', c.key, 's'..i))
-  if st ~= sec then
-    redis.call('HSET', c.key, 's'..i, sec, 'r'..i, 0, 't'..i, 0)
-  end
-  return i
+-- add counts requests and tokens in second now's bucket (written by save),
+-- unless now has left the window (a clock far behind).
+local function add(c, now, reqs, toks)
+  if now <= c.head - B then return end
+  c.br, c.bt, c.bdirty = c.br + reqs, c.bt + toks, true
+  c.reqs, c.toks = c.reqs + reqs, c.toks + toks
 end
-local function save(c, now)
-  redis.call('HSET', c.key, 'head', c.head, 'reqs', c.reqs, 'toks', c.toks, 'infl', c.infl, 'usd', c.usd, 'per', c.per, 'ps', c.ps, 'pe', c.pe)
+-- save writes the counter in one HSET. It lives two minutes past its last
+-- write, or a minute past its usd period; the expiry (and the limit's
+-- index entry, when idx is given) is renewed only when it moves by ten
+-- seconds or more, which spares most calls two or three commands.
+local function save(c, now, idx, each)
   local ttl = 2 * B
   if c.per ~= '' and c.pe - now + B > ttl then ttl = c.pe - now + B end
-  redis.call('EXPIRE', c.key, ttl)
-  return ttl
-end
--- index lists each in its limit's index until its counter expires (now +
--- ttl), and drops the entries of expired counters.
-local function index(idx, each, now, ttl)
-  redis.call('ZADD', idx, now + ttl, each)
-  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
-  if redis.call('TTL', idx) < ttl then redis.call('EXPIRE', idx, ttl) end
+  local f = {'head', c.head, 'reqs', c.reqs, 'toks', c.toks, 'infl', c.infl, 'usd', c.usd, 'per', c.per, 'ps', c.ps, 'pe', c.pe}
+  if c.bdirty then
+    f[#f+1] = 's'..c.bi; f[#f+1] = now; f[#f+1] = 'r'..c.bi; f[#f+1] = c.br; f[#f+1] = 't'..c.bi; f[#f+1] = c.bt
+  end
+  local renew = now + ttl - c.ex >= 10
+  if renew then f[#f+1] = 'ex'; f[#f+1] = now + ttl end
+  if idx and now + ttl - c.ix >= 10 then
+    redis.call('ZADD', idx, now + ttl, each)
+    redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+    if redis.call('TTL', idx) < ttl then redis.call('EXPIRE', idx, ttl) end
+    f[#f+1] = 'ix'; f[#f+1] = now + ttl
+  end
+  redis.call('HSET', c.key, unpack(f))
+  if renew then redis.call('EXPIRE', c.key, ttl) end
 end
 `
 
@@ -433,13 +444,11 @@ for k = 1, n do
   if bound then
     out[k+1] = bound .. ':' .. retry
   else
-    local i = bucket(c, now)
-    redis.call('HINCRBY', c.key, 'r'..i, 1)
-    redis.call('HINCRBY', c.key, 't'..i, tokens)
-    c.reqs, c.toks, c.infl = c.reqs + 1, c.toks + tokens, c.infl + 1
+    add(c, now, 1, tokens)
+    c.infl = c.infl + 1
     out[k+1] = 1
   end
-  index(KEYS[n + k], a.each, now, save(c, now))
+  save(c, now, KEYS[n + k], a.each)
 end
 return out
 `)
@@ -456,27 +465,25 @@ for k = 1, n do
   local per, ps, pe = ARGV[o+1], tonumber(ARGV[o+2]), tonumber(ARGV[o+3])
   local c = load(KEYS[k], now)
   period(c, now, per, ps, pe)
-  local i = nil
-  if at <= c.head and at > c.head - B and tonumber(redis.call('HGET', c.key, 's'..(at % B))) == at then i = at % B end
-  if i then
-    local bt = tonumber(redis.call('HGET', c.key, 't'..i)) or 0
-    local d = est
-    if bt < d then d = bt end
-    if d > 0 then
-      redis.call('HINCRBY', c.key, 't'..i, -d)
-      c.toks = c.toks - d
+  -- The estimate leaves the admission's bucket, while in the window.
+  if at == now and c.head == now then
+    local d = math.min(est, c.bt)
+    if d > 0 then add(c, now, 0, -d) end
+  elseif at <= c.head and at > c.head - B then
+    local i = at % B
+    local b = redis.call('HMGET', c.key, 's'..i, 't'..i)
+    if tonumber(b[1]) == at then
+      local d = math.min(est, tonumber(b[2]) or 0)
+      if d > 0 then
+        redis.call('HINCRBY', c.key, 't'..i, -d)
+        c.toks = c.toks - d
+      end
     end
   end
-  if tokens > 0 then
-    local j = bucket(c, now)
-    if j then
-      redis.call('HINCRBY', c.key, 't'..j, tokens)
-      c.toks = c.toks + tokens
-    end
-  end
+  if tokens > 0 then add(c, now, 0, tokens) end
   if per ~= '' then c.usd = c.usd + usd end
   if c.infl > 0 then c.infl = c.infl - 1 end
-  index(KEYS[n + k], ARGV[o+4], now, save(c, now))
+  save(c, now, KEYS[n + k], ARGV[o+4])
 end
 return 1
 `)
