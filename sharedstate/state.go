@@ -119,6 +119,10 @@ type State struct {
 	mu       sync.Mutex
 	trackers []*health.Tracker
 	subStop  context.CancelFunc
+	// joinedAt is when the replica last joined; retryAt when the next
+	// probe may run, and backoff the wait before it (see fail).
+	joinedAt, retryAt time.Time
+	backoff           time.Duration
 	// held are settlements of requests admitted on Redis that could not be
 	// sent while it was unreachable; they are sent when the replica
 	// rejoins, so that no concurrency slot stays taken there.
@@ -128,6 +132,15 @@ type State struct {
 // maxHeld bounds the settlements held while Redis is unreachable; past it
 // one is dropped (counted).
 const maxHeld = 65536
+
+// A Redis that fails again soon after the replica rejoined (an overloaded
+// one, answering some calls in time and not others) is probed less and
+// less often: each request made while joined may wait a whole Timeout, so
+// flapping would cost more than staying on the replica's own state.
+const (
+	flapWindow = 10 * time.Second
+	maxBackoff = 5 * time.Second
+)
 
 // write is one queued write.
 type write struct {
@@ -273,7 +286,10 @@ func (s *State) Run(ctx context.Context) error {
 			wg.Wait()
 			return nil
 		case <-probe.C:
-			if !s.up.Load() {
+			s.mu.Lock()
+			due := !s.cfg.Now().Before(s.retryAt)
+			s.mu.Unlock()
+			if !s.up.Load() && due {
 				s.probe(ctx)
 			}
 		case <-beat.C:
@@ -291,8 +307,13 @@ func (s *State) Run(ctx context.Context) error {
 // and only then serve from Redis.
 func (s *State) probe(ctx context.Context) {
 	cctx, cancel := s.callCtx()
+	begin := time.Now()
 	err := s.rdb.Ping(cctx).Err()
 	cancel()
+	if rtt := time.Since(begin); err == nil && rtt > s.cfg.Timeout/2 {
+		// Joining a Redis this slow would make requests wait.
+		err = fmt.Errorf("sharedstate: Redis answered a ping in %v, over half the %v timeout", rtt.Round(time.Millisecond), s.cfg.Timeout)
+	}
 	if err == nil {
 		err = s.loadScripts()
 	}
@@ -315,6 +336,9 @@ func (s *State) probe(ctx context.Context) {
 	}
 	if s.up.CompareAndSwap(false, true) {
 		s.cacheGen.Add(1)
+		s.mu.Lock()
+		s.joinedAt = s.cfg.Now()
+		s.mu.Unlock()
 		now := s.cfg.Now().UnixNano()
 		s.lastOutage.Store(&[2]int64{s.since.Load(), now})
 		s.since.Store(now)
@@ -338,6 +362,15 @@ func (s *State) fail(err error) {
 	s.lastErr.Store(&msg)
 	if s.up.CompareAndSwap(true, false) {
 		s.cacheGen.Add(1)
+		s.mu.Lock()
+		now := s.cfg.Now()
+		if now.Sub(s.joinedAt) < flapWindow {
+			s.backoff = min(max(2*s.backoff, s.cfg.ProbeInterval), maxBackoff)
+		} else {
+			s.backoff = s.cfg.ProbeInterval
+		}
+		s.retryAt = now.Add(s.backoff)
+		s.mu.Unlock()
 		s.fallbacks.Add(1)
 		s.since.Store(s.cfg.Now().UnixNano())
 		s.log.Warn().Err(err).Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state: Redis unreachable; this replica serves from its own in-process state until Redis is back")

@@ -2,6 +2,7 @@ package sharedstate
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +290,30 @@ func client(t testing.TB, url string) *redis.Client {
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestFlappingBacksOff: a Redis that fails again soon after each rejoin
+// is probed less and less often (twice the wait each time, up to
+// maxBackoff), so that an overloaded Redis does not make requests wait at
+// every other probe.
+func TestFlappingBacksOff(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", ProbeInterval: 10 * time.Millisecond}, true)
+	backoff := func() time.Duration {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.backoff
+	}
+	want := 10 * time.Millisecond
+	for i := range 4 {
+		s.fail(errors.New("a timeout, say"))
+		if got := backoff(); got != want {
+			t.Errorf("fallback #%d soon after joining: next probe in %v, want %v", i+1, got, want)
+		}
+		waitShared(t, s, true, 5*time.Second)
+		want *= 2
+	}
+	if st := s.Status(); st.Fallbacks != 4 || st.Rejoins != 4 {
+		t.Errorf("status %+v, want 4 fallbacks and 4 rejoins", st)
+	}
 }
