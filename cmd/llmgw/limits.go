@@ -43,7 +43,13 @@ func startLimits(ctx context.Context, zone string, db *requestlog.DB, pol *engin
 	t0 := time.Now()
 	n, err := gateway.RebuildLimits(ctx, db, pol, mem, t0, nil)
 	if err != nil {
-		return nil, err
+		// A log that cannot be read (PostgreSQL unreachable while this
+		// replica starts) must not keep the gateway down: it serves with
+		// counters that start from zero, which may let a budget be spent
+		// twice over the outage, and says so.
+		logger.Warn().Err(err).Int("limits", len(pol.Limits())).
+			Msg("limit counters start empty: the request log could not be read to refill them")
+		return mem, nil
 	}
 	logger.Info().Int("rows", n).Int("limits", len(pol.Limits())).Str("zone", loc.String()).
 		Dur("took", time.Since(t0)).Msg("limit counters rebuilt from the request log")

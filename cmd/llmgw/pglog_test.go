@@ -382,14 +382,20 @@ func TestPostgresDownAtStart(t *testing.T) {
 	cut := newPGCut(t, u.Host)
 	u.Host = cut.ln.Addr().String()
 	cut.set(false)
+	// The policy declares a limit, whose counters are refilled from the log
+	// at start: an unreadable log leaves them empty, with a warning, and
+	// does not keep the replica down.
 	policy := `demo = provider("demo", kind = "demo")
+limit("all", rpm = 100000)
 
 def route(req, ctx):
     return [demo]
 `
 	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "warn", "--db", u.String())
-	if !strings.Contains(g.logs.String(), "request log unreachable at start") {
-		t.Errorf("no warning that the log is unreachable:\n%s", g.logs.String())
+	for _, want := range []string{"request log unreachable at start", "limit counters start empty"} {
+		if !strings.Contains(g.logs.String(), want) {
+			t.Errorf("no warning %q:\n%s", want, g.logs.String())
+		}
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	var ids []string
