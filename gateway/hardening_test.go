@@ -401,6 +401,42 @@ func TestUpstreamHTMLErrors(t *testing.T) {
 	}
 }
 
+// TestUpstreamJSONRouteMissing: a JSON 404 that names the route (OpenAI's
+// "Invalid URL", a FastAPI server's {"detail":"Not Found"}) is a wrong
+// base_url: the provider is marked failed and the walk fails over. A 404
+// for a model is the client's error and is passed back as it is.
+func TestUpstreamJSONRouteMissing(t *testing.T) {
+	const chat = `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`
+	jsonReply := func(body string) providertest.Reply {
+		return providertest.Reply{Status: http.StatusNotFound, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
+	}
+	for _, tt := range []struct {
+		name, body string
+		failover   bool
+	}{
+		{"openai invalid url", `{"error":{"message":"Invalid URL (POST /v1/chat/completion)","type":"invalid_request_error","param":null,"code":null}}`, true},
+		{"fastapi", `{"detail":"Not Found"}`, true},
+		{"model not found", `{"error":{"message":"The model 'gpt-9' does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}`, false},
+	} {
+		a := providertest.New(t, jsonReply(tt.body))
+		b := providertest.New(t, okReply(t))
+		h := twoProviders(t, a, b, "")
+		resp, body := h.do(http.MethodPost, "/v1/chat/completions", chat)
+		if tt.failover {
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("X-LLMGW-Provider") != "b" {
+				t.Errorf("%s: %d via %q %.200s, want 200 from b", tt.name, resp.StatusCode, resp.Header.Get("X-LLMGW-Provider"), body)
+			}
+			if st := h.gw.Health().Snapshot("a"); st.State == "" || st.State == "healthy" {
+				t.Errorf("%s: a's state %q, want marked failed", tt.name, st.State)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "model_not_found") {
+			t.Errorf("%s: %d %.200s, want the upstream's 404 passed back", tt.name, resp.StatusCode, body)
+		}
+	}
+}
+
 // TestStreamHeaderTimeout: a streaming attempt whose upstream sends no
 // headers fails over after StreamHeaderTimeout instead of holding the
 // client until the request timeout; a provider's own timeout overrides it.

@@ -372,7 +372,13 @@ func (x *exchange) send(ctx context.Context, deadline *time.Timer, c route.Candi
 			ue.RetryAfter = time.Duration(ms) * time.Millisecond
 		}
 		ue.Type, ue.Message = ua.DecodeError(resp.StatusCode, eb)
-		if !jsonError(resp.Header, eb) {
+		if resp.StatusCode == http.StatusNotFound && routeMissing(ue.Message, eb) {
+			// A JSON 404 that names the route, not a model: OpenAI's
+			// "Invalid URL (POST /v1/chat/completion)", a FastAPI server's
+			// {"detail":"Not Found"}. The base_url is wrong, as with an
+			// HTML 404 below.
+			ue.Kind = "misconfigured"
+		} else if !jsonError(resp.Header, eb) {
 			// An HTML page (nginx, a load balancer) or other text: not the
 			// provider's error, so never relayed as it is. A 404 of that
 			// kind says the endpoint itself is missing, a wrong base_url:
@@ -464,6 +470,19 @@ func (x *exchange) authorize(ctx context.Context, hreq *http.Request, prov engin
 // jsonError reports whether an upstream error answer is JSON (announced
 // so, or with no content type, and parsing): the provider's own error,
 // which a same-protocol client may get as it is.
+// routeMissing reports whether a JSON 404 says the upstream has no such
+// endpoint (a wrong base_url or path), rather than no such model or
+// object, which is the client's error to keep.
+func routeMissing(msg string, body []byte) bool {
+	if strings.HasPrefix(msg, "Invalid URL") {
+		return true
+	}
+	var fastAPI struct {
+		Detail *string `json:"detail"`
+	}
+	return json.Unmarshal(body, &fastAPI) == nil && fastAPI.Detail != nil && *fastAPI.Detail == "Not Found"
+}
+
 func jsonError(h http.Header, body []byte) bool {
 	if ct := h.Get("Content-Type"); ct != "" && !jsonContentType(ct) {
 		return false
