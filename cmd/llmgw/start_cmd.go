@@ -256,7 +256,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	rs, err := newReplicaState(*opt.state, moduleVersion(), func() string { return eng.Status().Hash }, logger, m)
+	rs, err := newReplicaState(*opt.state, replicaVersion(), func() string { return eng.Status().Hash }, logger, m)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -280,7 +280,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	limitReload = newLimitReloads(ctx, db, limitStore, pol, logger)
 	srv := gateway.New(gateway.Config{
 		Cluster:   rs.cluster(),
-		Version:   moduleVersion(),
+		Version:   replicaVersion(),
 		Policies:  eng,
 		Log:       writer,
 		LogDB:     db,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"runtime/debug"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -55,6 +57,14 @@ func newReplicaState(raw, version string, policyHash func() string, logger zerol
 		return metrics.StateStats{Shared: s.Shared, Fallbacks: s.Fallbacks, Rejoins: s.Rejoins, Errors: s.Errors, Dropped: s.Dropped}
 	})
 	return replicaState{health: tr, sticky: st.Sticky(local), shared: st}, nil
+}
+
+// replicaVersion is the version a replica publishes in the registry:
+// 'llmgw version' without its name, so that replicas built from different
+// revisions tell apart even when both are "devel".
+func replicaVersion() string {
+	bi, _ := debug.ReadBuildInfo()
+	return strings.TrimPrefix(versionLine(bi), "llmgw ")
 }
 
 // cluster is the gateway's view of the replicas: nil alone.
