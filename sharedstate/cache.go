@@ -36,6 +36,8 @@ type cachedBinding struct {
 	provider string
 	until    time.Time
 	gen      uint64
+	// renewed is when a use last renewed the binding in Redis.
+	renewed time.Time
 }
 
 func newBindingCache() *bindingCache {
@@ -75,7 +77,27 @@ func (c *bindingCache) put(key, provider string, until time.Time, gen uint64) {
 	if _, ok := s.m[key]; !ok && len(s.m) >= cacheShardMax {
 		clear(s.m)
 	}
-	s.m[key] = cachedBinding{provider: provider, until: until, gen: gen}
+	s.m[key] = cachedBinding{provider: provider, until: until, gen: gen, renewed: s.m[key].renewed}
+}
+
+// renewDue reports whether a use of key should renew its binding in Redis:
+// not when another use renewed it less than cacheFor ago (a busy session
+// renews its binding once a second, not once a request; the binding lives
+// an hour).
+func (c *bindingCache) renewDue(key string, now time.Time) bool {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[key]
+	if !ok {
+		return true
+	}
+	if now.Sub(b.renewed) < cacheFor {
+		return false
+	}
+	b.renewed = now
+	s.m[key] = b
+	return true
 }
 
 // drop forgets key (its binding moved on another replica).

@@ -317,3 +317,29 @@ func TestFlappingBacksOff(t *testing.T) {
 		t.Errorf("status %+v, want 4 fallbacks and 4 rejoins", st)
 	}
 }
+
+// TestTouchRenewsOncePerSecond: a busy session's uses renew its binding in
+// Redis once a second, not once a request.
+func TestTouchRenewsOncePerSecond(t *testing.T) {
+	srv := redistest.Start(t)
+	s := start(t, Config{URL: srv.URL(), ReplicaID: "a"}, true)
+	st := s.Sticky(sticky.New(sticky.Config{}))
+	st.Bind("k", "p")
+	rdb := client(t, srv.URL())
+	ctx := context.Background()
+	rdb.ConfigResetStat(ctx)
+	for range 100 {
+		if p, _ := st.Get("k"); p != "p" {
+			t.Fatalf("Get = %q", p)
+		}
+		st.Touch("k")
+	}
+	settled(t, s)
+	stats := rdb.Info(ctx, "commandstats").Val()
+	if !strings.Contains(stats, "cmdstat_pexpire:calls=1,") {
+		t.Errorf("100 uses within a second renewed the binding other than once:\n%s", stats)
+	}
+	if strings.Contains(stats, "cmdstat_get:") {
+		t.Errorf("the lookups went to Redis, not the cache:\n%s", stats)
+	}
+}

@@ -118,10 +118,14 @@ func (t *Sticky) Bind(key, provider string) {
 }
 
 // Touch extends key's binding to TTL from now, here at once and in Redis
-// through the write queue (no answer depends on it).
+// through the write queue (no answer depends on it), at most once per
+// cacheFor for a busy session.
 func (t *Sticky) Touch(key string) {
 	t.local.Touch(key)
-	t.s.enqueue(write{op: opPExpire, key: t.key(key), ttl: t.ttl})
+	rk := t.key(key)
+	if t.s.up.Load() && t.s.cache.renewDue(rk, t.s.cfg.Now()) {
+		t.s.enqueue(write{op: opPExpire, key: rk, ttl: t.ttl})
+	}
 }
 
 // Delete removes key's binding here and, through the write queue, in
