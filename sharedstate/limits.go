@@ -54,7 +54,7 @@ func (l *Limits) counterKey(c *limits.Charge) string {
 	h.Write([]byte{0})
 	h.Write([]byte(c.Each))
 	var sum [sha256.Size]byte
-	return l.s.cfg.Prefix + "l:" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+	return l.s.cfg.Prefix + "lc:" + hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
 // indexKey is the Redis key of a limit's index: a sorted set of the each
@@ -309,80 +309,86 @@ func (l *Limits) Peaks(now time.Time, bounds map[string]limits.Bounds) map[strin
 	return out
 }
 
-// luaCounter is what the three scripts share: a counter is one hash with
-// the window's totals (reqs, toks), the second it was advanced to (head),
-// the requests in flight (infl), the usd spend of the period [ps, pe) of
-// per, and one bucket per second of the window (fields s<i>, r<i>, t<i>
-// for second s with i = s mod 60: its second, requests and tokens). It is
-// limits.Memory's counter, kept in Redis.
+// luaCounter is what the three scripts share: a counter is one Redis
+// string, limits.Memory's counter packed with Redis's struct library, so
+// that a call reads it with one GET and writes it with one SET, whatever
+// the bounds (a hash of per-second fields cost a dozen fields to convert
+// on every call, and most of a script's time is such conversions). The
+// string is a header (the second the window was advanced to, the window's
+// requests and tokens, the requests in flight, the usd spend of the period
+// [ps, pe) of per, and until when the limit's index lists the counter),
+// per's name, then one 20-byte entry per second of the window that saw
+// requests, oldest first (second, requests, tokens): at most sixty, and
+// one for a counter that sees a request a minute.
 const luaCounter = `
-local B = 60
--- load reads the counter at key as of now, with the window advanced to
--- now, and the bucket of second now (c.bi, c.br, c.bt; zero when it held
--- another second) in the same call.
+local B, HF, EF, EN = 60, '<ddddddddB', '<I4dd', 20
+-- load reads the counter at key, advanced to now, and whether it exists.
 local function load(key, now)
-  local bi = now % B
-  local v = redis.call('HMGET', key, 'head', 'reqs', 'toks', 'infl', 'usd', 'per', 'ps', 'pe', 'ix', 'ex', 's'..bi, 'r'..bi, 't'..bi)
-  local c = {key = key, head = tonumber(v[1]) or now, reqs = tonumber(v[2]) or 0, toks = tonumber(v[3]) or 0,
-    infl = tonumber(v[4]) or 0, usd = tonumber(v[5]) or 0, per = v[6] or '', ps = tonumber(v[7]) or 0, pe = tonumber(v[8]) or 0,
-    ix = tonumber(v[9]) or 0, ex = tonumber(v[10]) or 0, bi = bi, br = 0, bt = 0, bdirty = false}
+  local c = {key = key, head = now, reqs = 0, toks = 0, infl = 0, usd = 0, ps = 0, pe = 0, ix = 0, per = '', win = '', dirty = false}
+  local v = redis.call('GET', key)
+  if not v then return c, false end
+  local n, p
+  c.head, c.reqs, c.toks, c.infl, c.usd, c.ps, c.pe, c.ix, n, p = struct.unpack(HF, v)
+  c.per = string.sub(v, p, p + n - 1)
+  c.win = string.sub(v, p + n)
   if now > c.head then
-    if now - c.head >= B then
-      local f = {}
-      for i = 0, B - 1 do f[#f+1] = 's'..i; f[#f+1] = 'r'..i; f[#f+1] = 't'..i end
-      redis.call('HDEL', key, unpack(f))
-      c.reqs, c.toks = 0, 0
-    else
-      for s = c.head + 1, now do
-        local i = s % B
-        local b = redis.call('HMGET', key, 's'..i, 'r'..i, 't'..i)
-        if b[1] then
-          c.reqs = c.reqs - (tonumber(b[2]) or 0)
-          c.toks = c.toks - (tonumber(b[3]) or 0)
-          redis.call('HDEL', key, 's'..i, 'r'..i, 't'..i)
-        end
-      end
+    c.head, c.dirty = now, true
+    local w, i = c.win, 1
+    while i < #w do
+      local s, r, t = struct.unpack(EF, w, i)
+      if s > now - B then break end
+      c.reqs, c.toks = c.reqs - r, c.toks - t
+      i = i + EN
     end
-    c.head = now
-  elseif tonumber(v[11]) == now then
-    c.br, c.bt = tonumber(v[12]) or 0, tonumber(v[13]) or 0
+    if i > 1 then c.win = string.sub(w, i) end
   end
-  return c
+  return c, true
 end
 local function period(c, now, per, ps, pe)
   if per == '' then return end
   if per == c.per and now >= c.ps and now < c.pe then return end
   if per ~= c.per or ps ~= c.ps then c.usd = 0 end
-  c.per, c.ps, c.pe = per, ps, pe
+  c.per, c.ps, c.pe, c.dirty = per, ps, pe, true
 end
--- add counts requests and tokens in second now's bucket (written by save),
--- unless now has left the window (a clock far behind).
-local function add(c, now, reqs, toks)
-  if now <= c.head - B then return end
-  c.br, c.bt, c.bdirty = c.br + reqs, c.bt + toks, true
-  c.reqs, c.toks = c.reqs + reqs, c.toks + toks
+-- find returns the offset in c.win of second sec's entry, created when
+-- missing (at its place, seconds ascending), or nil when sec is outside
+-- the window (a clock far behind).
+local function find(c, sec)
+  if sec <= c.head - B or sec > c.head then return nil end
+  local w = c.win
+  local j = #w + 1
+  while j > 1 do
+    local s = struct.unpack('<I4', w, j - EN)
+    if s == sec then return j - EN end
+    if s < sec then break end
+    j = j - EN
+  end
+  c.win = string.sub(w, 1, j - 1) .. struct.pack(EF, sec, 0, 0) .. string.sub(w, j)
+  return j
 end
--- save writes the counter in one HSET. It lives two minutes past its last
--- write, or a minute past its usd period; the expiry (and the limit's
--- index entry, when idx is given) is renewed only when it moves by ten
--- seconds or more, which spares most calls two or three commands.
+-- add counts requests and tokens in second sec's entry.
+local function add(c, sec, reqs, toks)
+  local j = find(c, sec)
+  if not j then return end
+  local s, r, t = struct.unpack(EF, c.win, j)
+  c.win = string.sub(c.win, 1, j - 1) .. struct.pack(EF, s, r + reqs, t + toks) .. string.sub(c.win, j + EN)
+  c.reqs, c.toks, c.dirty = c.reqs + reqs, c.toks + toks, true
+end
+-- save writes the counter, when it changed, in one SET that also sets
+-- its expiry: two minutes past the write, or a minute past its usd
+-- period. The limit's index (idx, when given) is renewed only when the
+-- counter's entry there would move by ten seconds or more.
 local function save(c, now, idx, each)
   local ttl = 2 * B
   if c.per ~= '' and c.pe - now + B > ttl then ttl = c.pe - now + B end
-  local f = {'head', c.head, 'reqs', c.reqs, 'toks', c.toks, 'infl', c.infl, 'usd', c.usd, 'per', c.per, 'ps', c.ps, 'pe', c.pe}
-  if c.bdirty then
-    f[#f+1] = 's'..c.bi; f[#f+1] = now; f[#f+1] = 'r'..c.bi; f[#f+1] = c.br; f[#f+1] = 't'..c.bi; f[#f+1] = c.bt
-  end
-  local renew = now + ttl - c.ex >= 10
-  if renew then f[#f+1] = 'ex'; f[#f+1] = now + ttl end
   if idx and now + ttl - c.ix >= 10 then
     redis.call('ZADD', idx, now + ttl, each)
     redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
     if redis.call('TTL', idx) < ttl then redis.call('EXPIRE', idx, ttl) end
-    f[#f+1] = 'ix'; f[#f+1] = now + ttl
+    c.ix, c.dirty = now + ttl, true
   end
-  redis.call('HSET', c.key, unpack(f))
-  if renew then redis.call('EXPIRE', c.key, ttl) end
+  if not c.dirty then return end
+  redis.call('SET', c.key, struct.pack(HF, c.head, c.reqs, c.toks, c.infl, c.usd, c.ps, c.pe, c.ix, #c.per) .. c.per .. c.win, 'EX', ttl)
 end
 `
 
@@ -391,29 +397,27 @@ end
 // concurrency, per, period start, period end, each value.
 var admitScript = redis.NewScript(luaCounter + `
 local now, nowms, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
--- expiry: ms until need units (field r or t) of the window leave it.
-local function expiry(c, need, f)
-  local got = 0
-  for s = c.head - B + 1, c.head do
-    local i = s % B
-    local b = redis.call('HMGET', c.key, 's'..i, f..i)
-    if tonumber(b[1]) == s then
-      got = got + (tonumber(b[2]) or 0)
-      if got >= need then
-        local d = (s + B) * 1000 - nowms
-        if d > 0 then return d end
-        return 1000
-      end
+-- expiry: ms until need units (requests: k = 2, tokens: k = 3) of the
+-- window leave it, oldest first.
+local function expiry(c, need, k)
+  local got, w = 0, c.win
+  for i = 1, #w, EN do
+    local e = {struct.unpack(EF, w, i)}
+    got = got + e[k]
+    if got >= need then
+      local d = (e[1] + B) * 1000 - nowms
+      if d > 0 then return d end
+      return 1000
     end
   end
   return B * 1000
 end
 local function over(c, a)
-  if a.rpm > 0 and c.reqs + 1 > a.rpm then return 'rpm', expiry(c, c.reqs + 1 - a.rpm, 'r') end
+  if a.rpm > 0 and c.reqs + 1 > a.rpm then return 'rpm', expiry(c, c.reqs + 1 - a.rpm, 2) end
   if a.tpm > 0 and c.toks > 0 and c.toks + tokens > a.tpm then
     local need = c.toks + tokens - a.tpm
     if need > c.toks then need = c.toks end
-    return 'tpm', expiry(c, need, 't')
+    return 'tpm', expiry(c, need, 3)
   end
   if a.usd > 0 and c.usd >= a.usd then return 'usd', c.pe * 1000 - nowms end
   if a.conc > 0 and c.infl + 1 > a.conc then return 'concurrency', 1000 end
@@ -431,7 +435,7 @@ for k = 1, n do
   if not a.shadow then
     local bound, retry = over(c, a)
     if bound then
-      for j = 1, k do save(cs[j], now) end
+      for j = 1, k do if cs[j].dirty then save(cs[j], now) end end
       return {0, k, bound, retry}
     end
   end
@@ -445,7 +449,7 @@ for k = 1, n do
     out[k+1] = bound .. ':' .. retry
   else
     add(c, now, 1, tokens)
-    c.infl = c.infl + 1
+    c.infl, c.dirty = c.infl + 1, true
     out[k+1] = 1
   end
   save(c, now, KEYS[n + k], a.each)
@@ -465,24 +469,17 @@ for k = 1, n do
   local per, ps, pe = ARGV[o+1], tonumber(ARGV[o+2]), tonumber(ARGV[o+3])
   local c = load(KEYS[k], now)
   period(c, now, per, ps, pe)
-  -- The estimate leaves the admission's bucket, while in the window.
-  if at == now and c.head == now then
-    local d = math.min(est, c.bt)
-    if d > 0 then add(c, now, 0, -d) end
-  elseif at <= c.head and at > c.head - B then
-    local i = at % B
-    local b = redis.call('HMGET', c.key, 's'..i, 't'..i)
-    if tonumber(b[1]) == at then
-      local d = math.min(est, tonumber(b[2]) or 0)
-      if d > 0 then
-        redis.call('HINCRBY', c.key, 't'..i, -d)
-        c.toks = c.toks - d
-      end
-    end
+  -- The estimate leaves the admission's entry, while in the window.
+  local j = find(c, at)
+  if j then
+    local _, _, t = struct.unpack(EF, c.win, j)
+    local d = math.min(est, t)
+    if d > 0 then add(c, at, 0, -d) end
   end
   if tokens > 0 then add(c, now, 0, tokens) end
   if per ~= '' then c.usd = c.usd + usd end
   if c.infl > 0 then c.infl = c.infl - 1 end
+  c.dirty = true
   save(c, now, KEYS[n + k], ARGV[o+4])
 end
 return 1
@@ -492,8 +489,8 @@ return 1
 // period end. It answers {requests, tokens, in flight, usd}.
 var usageScript = redis.NewScript(luaCounter + `
 local now = tonumber(ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0, 0} end
-local c = load(KEYS[1], now)
+local c, ok = load(KEYS[1], now)
+if not ok then return {0, 0, 0, 0} end
 local usd = 0
 if ARGV[2] ~= '' then
   period(c, now, ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))

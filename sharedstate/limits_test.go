@@ -286,3 +286,55 @@ func TestLimitsSettleHeldThroughOutage(t *testing.T) {
 		t.Errorf("after the rejoin the slot is still taken: %s", show(v))
 	}
 }
+
+// TestLimitsCounterCompact checks the counter's size in Redis: a busy
+// counter holds at most one entry per second of the window, and one that
+// sees a request a minute holds one, so that Redis's memory and each
+// script's work follow the traffic and stay bounded.
+func TestLimitsCounterCompact(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", Timeout: 2 * time.Second}, true)
+	l := s.Limits(limits.NewMemory(time.UTC))
+	rc := client(t, url)
+	ctx := context.Background()
+	const header, entry = 65, 20 // luaCounter's HF and EF
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		each    string
+		every   time.Duration
+		n       int
+		entries int64
+	}{
+		{"busy: every second for three minutes", "busy", time.Second, 180, 60},
+		{"sparse: once a minute", "sparse", time.Minute, 5, 1},
+		{"twice a second", "twice", 500 * time.Millisecond, 300, 60},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := limits.Charge{Limit: "rpm", Each: tt.each, Bounds: limits.Bounds{RPM: 1 << 30}}
+			now := t0
+			for range tt.n {
+				v, err := l.Admit(ctx, now, []limits.Charge{c}, 10)
+				if err != nil || v.Refusal != nil {
+					t.Fatalf("Admit = %+v, %v", v, err)
+				}
+				now = now.Add(tt.every)
+			}
+			n, err := rc.StrLen(ctx, l.counterKey(&c)).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := header + tt.entries*entry; n != want {
+				t.Errorf("counter holds %d bytes, want %d (%d entries)", n, want, tt.entries)
+			}
+			u, err := l.Usage(ctx, now.Add(-tt.every), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := min(int64(tt.n), int64(limits.Window/tt.every)); u.Requests != want {
+				t.Errorf("usage counts %d requests, want %d", u.Requests, want)
+			}
+		})
+	}
+}
