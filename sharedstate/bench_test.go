@@ -3,6 +3,7 @@ package sharedstate
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,36 @@ func BenchmarkLimits(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
+			now := time.Now()
+			v, err := l.Admit(ctx, now, charges, 100)
+			if err != nil || v.Refusal != nil {
+				b.Errorf("Admit = %+v, %v", v, err)
+				return
+			}
+			l.Settle(ctx, now, v.Ticket, 120, 30)
+		}
+	})
+	if !s.Shared() {
+		b.Fatalf("fell back during the benchmark: %+v", s.Status())
+	}
+}
+
+// BenchmarkLimitsSessions is Admit and Settle against one per-session rpm
+// counter, over 1000 sessions in turn: counters that each see a request
+// now and then, as a per-session or per-user limit's do, rather than one
+// hot counter.
+func BenchmarkLimitsSessions(b *testing.B) {
+	url, prefix := sharedRedis(b)
+	s := start(b, Config{URL: url, Prefix: prefix, ReplicaID: "bench", Timeout: time.Second}, true)
+	l := s.Limits(limits.NewMemory(nil))
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			each := "session-" + strconv.FormatInt(next.Add(1)%1000, 10)
+			charges := []limits.Charge{{Limit: "per-session", Each: each, Bounds: limits.Bounds{RPM: 1 << 40}}}
 			now := time.Now()
 			v, err := l.Admit(ctx, now, charges, 100)
 			if err != nil || v.Refusal != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,14 @@ type Config struct {
 	Method string
 	Body   []byte
 	Header http.Header
+	// Sessions, when positive, gives the requests session ids in turn:
+	// request n (from 0) carries "bench-<n mod Sessions>" in header
+	// SessionHeader (default x-session-id), as that many clients' sessions
+	// would, so that a gateway keeps a sticky binding and a per-session
+	// limit counter for each: with shared state on Redis, most requests
+	// then read Redis rather than the replica's cache of it.
+	Sessions      int
+	SessionHeader string
 	// Rate is the open-loop request rate per second.
 	Rate int
 	// Conns caps the open loop's connections, as wrk2 does (-c with -R): a
@@ -237,7 +246,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // one sends one request scheduled at start and records it.
 func (r *runner) one(ctx context.Context, start time.Time) {
-	r.rec.started.Add(1)
+	n := r.rec.started.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, r.cfg.Method, r.cfg.URL, bytes.NewReader(r.cfg.Body))
@@ -247,6 +256,13 @@ func (r *runner) one(ctx context.Context, start time.Time) {
 	}
 	for k, v := range r.cfg.Header {
 		req.Header[k] = v
+	}
+	if r.cfg.Sessions > 0 {
+		name := r.cfg.SessionHeader
+		if name == "" {
+			name = "x-session-id"
+		}
+		req.Header.Set(name, "bench-"+strconv.FormatInt((n-1)%int64(r.cfg.Sessions), 10))
 	}
 	if r.cfg.Body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")

@@ -193,3 +193,41 @@ func TestStagger(t *testing.T) {
 		}
 	}
 }
+
+// TestSessions checks that -sessions gives the requests the session ids
+// in turn, in the header asked for.
+func TestSessions(t *testing.T) {
+	tests := []struct {
+		name, header string
+		sessions     int
+		want         map[string]int
+	}{
+		{"three sessions, default header", "", 3, map[string]int{"bench-0": 4, "bench-1": 3, "bench-2": 3}},
+		{"one session, own header", "session-id", 1, map[string]int{"bench-0": 10}},
+		{"none", "", 0, map[string]int{"": 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			got := map[string]int{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h := tt.header
+				if h == "" {
+					h = "x-session-id"
+				}
+				mu.Lock()
+				got[r.Header.Get(h)]++
+				mu.Unlock()
+			}))
+			defer srv.Close()
+			res, err := Run(context.Background(), Config{Mode: Closed, Concurrency: 2, URL: srv.URL, MaxRequests: 10,
+				Duration: 5 * time.Second, Sessions: tt.sessions, SessionHeader: tt.header})
+			if err != nil || res.OK != 10 {
+				t.Fatalf("Run = %+v, %v", res, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("session ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

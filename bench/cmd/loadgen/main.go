@@ -96,6 +96,8 @@ func runLoad(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.ExpectEvents, "expect", 0, "sse: content events per stream")
 	fs.DurationVar(&cfg.Stagger, "stagger", 0, "closed loop and sse: spread the workers' first requests over this long (0: all at once)")
 	fs.IntVar(&cfg.PID, "pid", 0, "process to sample")
+	fs.IntVar(&cfg.Sessions, "sessions", 0, "give the requests this many session ids in turn (0: none)")
+	fs.StringVar(&cfg.SessionHeader, "session-header", "x-session-id", "the header of -sessions' ids")
 	h := headers{}
 	fs.Var(h, "H", "request header 'name: value' (repeatable)")
 	out := fs.String("out", "", "result file (default stdout)")
