@@ -2,6 +2,7 @@ package requestlog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -135,6 +136,71 @@ func TestReadPoolIsReadOnly(t *testing.T) {
 	db := openTest(t)
 	if _, err := db.read.Exec("DELETE FROM requests"); err == nil {
 		t.Errorf("read pool accepted a DELETE, want query_only")
+	}
+}
+
+// TestWriteCacheSize checks the write connection's page cache is the
+// smaller writeCacheKiB (SQLite's default would keep 4 MB resident) and
+// the read pool's is left at SQLite's default.
+func TestWriteCacheSize(t *testing.T) {
+	db := openTest(t)
+	for _, c := range []struct {
+		name string
+		pool *sql.DB
+		want int
+	}{
+		{"write", db.write, -writeCacheKiB},
+		{"read", db.read, -2000},
+	} {
+		var got int
+		if err := c.pool.QueryRow("PRAGMA cache_size").Scan(&got); err != nil {
+			t.Fatalf("%s: PRAGMA cache_size: %v", c.name, err)
+		}
+		if got != c.want {
+			t.Errorf("%s: cache_size = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// TestReadConnReopenedAfterIdle checks that a read connection closed for
+// being idle is replaced by one that still sees the log as it is, read
+// only and with the writer's later rows.
+func TestReadConnReopenedAfterIdle(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	w, _ := startWriter(t, db, WriterConfig{})
+	w.Record(fullRecord())
+	if err := w.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if _, err := db.Request(ctx, "req-full"); err != nil {
+		t.Fatalf("Request before idle: %v", err)
+	}
+	// poolIdle (10 s) shortened so the test need not wait for it.
+	db.read.SetConnMaxIdleTime(20 * time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for db.read.Stats().OpenConnections > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("read pool still has %d connections open after 5 s idle", db.read.Stats().OpenConnections)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if db.read.Stats().MaxIdleTimeClosed == 0 {
+		t.Errorf("MaxIdleTimeClosed = 0, want the idle connection closed for its idle time")
+	}
+	r := fullRecord()
+	r.RequestID = "req-after-idle"
+	w.Record(r)
+	if err := w.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	for _, id := range []string{"req-full", "req-after-idle"} {
+		if got, err := db.Request(ctx, id); err != nil || got.RequestID != id {
+			t.Errorf("Request(%s) after idle = %v, %v; want the row", id, got, err)
+		}
+	}
+	if _, err := db.read.Exec("DELETE FROM requests"); err == nil {
+		t.Errorf("reopened read connection accepted a DELETE, want query_only")
 	}
 }
 
