@@ -17,11 +17,17 @@ const clockTicks = 100
 
 // ProcStat is one reading of a process's resources.
 type ProcStat struct {
-	CPU     time.Duration // user + system time since the process started
-	RSS     int64         // resident set, bytes (VmRSS)
-	HWM     int64         // peak resident set, bytes (VmHWM)
-	Threads int
-	FDs     int
+	CPU time.Duration // user + system time since the process started
+	RSS int64         // resident set, bytes (VmRSS)
+	HWM int64         // peak resident set, bytes (VmHWM)
+	// RSS in two parts (RssAnon, RssFile): anonymous memory (heaps,
+	// stacks, SQLite's caches) and file-backed pages, mostly the
+	// executable's own code and tables, which the kernel maps in 64 KB
+	// runs around each page touched and which other processes running
+	// the same binary share.
+	RSSAnon, RSSFile int64
+	Threads          int
+	FDs              int
 }
 
 // ReadProc reads /proc/PID/stat, /proc/PID/status and /proc/PID/fd.
@@ -60,6 +66,10 @@ func ReadProc(pid int) (ProcStat, error) {
 			s.RSS = n << 10
 		case "VmHWM":
 			s.HWM = n << 10
+		case "RssAnon":
+			s.RSSAnon = n << 10
+		case "RssFile":
+			s.RSSFile = n << 10
 		case "Threads":
 			s.Threads = int(n)
 		}
@@ -79,9 +89,13 @@ type ProcReport struct {
 	RSSStartMB float64 `json:"rss_start_mb"` // at the start
 	RSSEndMB   float64 `json:"rss_end_mb"`   // at the end
 	RSSPeakMB  float64 `json:"rss_peak_mb"`  // highest sample
-	Threads    [2]int  `json:"threads"`      // start, max
-	FDs        [3]int  `json:"fds"`          // start, max, end
-	Samples    int     `json:"samples"`
+	// RSSEndMB's anonymous and file-backed parts (RssAnon, RssFile; see
+	// ProcStat), zero when the kernel does not report them.
+	RSSAnonEndMB float64 `json:"rss_anon_end_mb,omitempty"`
+	RSSFileEndMB float64 `json:"rss_file_end_mb,omitempty"`
+	Threads      [2]int  `json:"threads"` // start, max
+	FDs          [3]int  `json:"fds"`     // start, max, end
+	Samples      int     `json:"samples"`
 }
 
 // Sampler reads a process's resources every Interval until stopped.
@@ -153,6 +167,7 @@ func (s *Sampler) Stop() ProcReport {
 	r := s.rep
 	r.CPUSeconds = (s.last.CPU - s.first.CPU).Seconds()
 	r.RSSEndMB = mb(s.last.RSS)
+	r.RSSAnonEndMB, r.RSSFileEndMB = mb(s.last.RSSAnon), mb(s.last.RSSFile)
 	r.FDs[2] = s.last.FDs
 	return r
 }

@@ -20,7 +20,7 @@ func TestEvaluate(t *testing.T) {
 		"sse_direct":      {OK: 10, Requests: 10, TTFC: dp(1, 2), Gaps: dp(20, 20.1), StreamsFaithful: 1},
 		"sse_gw":          {OK: 10, Requests: 10, TTFC: dp(1.3, 2.5), Gaps: dp(20, 20.2), StreamsFaithful: 1},
 		"sseconv_gw":      {OK: 9, Requests: 10, Errors: 1, StreamsFaithful: 1},
-		"idle_gw":         {Proc: &loadgen.ProcReport{RSSEndMB: 12}},
+		"idle_gw":         {Proc: &loadgen.ProcReport{RSSEndMB: 12, RSSAnonEndMB: 4, RSSFileEndMB: 8}},
 	}
 	r := Evaluate(map[string]string{"timestamp": "t"}, steps, &Rows{Before: 5, After: 105, Requests: 100})
 	want := map[string]Status{
@@ -56,7 +56,7 @@ func TestEvaluate(t *testing.T) {
 		t.Error("direct 1000 RPS vs gateway 600: HarnessBound = false, want true")
 	}
 	md := Markdown(r)
-	if !strings.Contains(md, "| idle RSS | ≤ 30 MB | 12.0 MB | met |") || !strings.Contains(md, "harness-bound") {
+	if !strings.Contains(md, "| idle RSS | ≤ 30 MB | 12.0 MB (anonymous 4.0 MB, file-backed 8.0 MB) | met |") || !strings.Contains(md, "harness-bound") {
 		t.Errorf("Markdown missing rows:\n%s", md)
 	}
 }
