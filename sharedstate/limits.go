@@ -469,14 +469,21 @@ for k = 1, n do
   local per, ps, pe = ARGV[o+1], tonumber(ARGV[o+2]), tonumber(ARGV[o+3])
   local c = load(KEYS[k], now)
   period(c, now, per, ps, pe)
-  -- The estimate leaves the admission's entry, while in the window.
-  local j = find(c, at)
+  -- The estimate leaves the admission's entry, while in the window, and
+  -- the real tokens count at now: one entry rewritten when both are the
+  -- same second, as they are for most requests.
+  local d, j = 0, find(c, at)
   if j then
     local _, _, t = struct.unpack(EF, c.win, j)
-    local d = math.min(est, t)
-    if d > 0 then add(c, at, 0, -d) end
+    d = math.min(est, t)
   end
-  if tokens > 0 then add(c, now, 0, tokens) end
+  if tokens < 0 then tokens = 0 end
+  if at == now then
+    if d > 0 or tokens > 0 then add(c, now, 0, tokens - d) end
+  else
+    if d > 0 then add(c, at, 0, -d) end
+    if tokens > 0 then add(c, now, 0, tokens) end
+  end
   if per ~= '' then c.usd = c.usd + usd end
   if c.infl > 0 then c.infl = c.infl - 1 end
   c.dirty = true
