@@ -74,12 +74,13 @@ const poolIdle = 10 * time.Second
 // reuse, so this cache, filled within the first few thousand logged
 // requests, stays resident for the life of the process, at about 8 KB of
 // memory per 4 KB page (the allocator's size class): an idle gateway held
-// 11.5 MB of anonymous memory with the default and 8.6 MB with this size
+// 11.6-12.0 MB of anonymous memory with the default, 8.5-8.8 MB at this size
 // (bench/README.md). The writer only appends: each batch touches the
 // right-hand edge of the table and its indexes and the few pages above
 // them, and the rest is read back from the operating system's cache when
 // needed. Writing a million rows ran at the same speed at both sizes
-// (81-90k rows/s, BenchmarkWriterBatch/batch=256).
+// (84-87k rows/s with the default, 81-90k at this size,
+// BenchmarkWriterBatch/batch=256).
 const writeCacheKiB = 512
 
 // DB is the request log: one SQLite database in WAL mode, or a PostgreSQL
