@@ -47,7 +47,9 @@ func (l *Limits) Location() *time.Location { return l.loc }
 
 // counterKey is the Redis key of a counter: a hash of its limit and value
 // (a user, a session, a metadata value), so that keys have a bounded
-// length and hold nothing a client sent.
+// length and hold nothing a client sent. The "lc:" keys hold the packed
+// form luaCounter reads; counters an older build kept as hashes under
+// "l:" are never read and expire on their own.
 func (l *Limits) counterKey(c *limits.Charge) string {
 	h := sha256.New()
 	h.Write([]byte(c.Limit))
