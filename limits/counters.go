@@ -26,18 +26,21 @@ func (m *Memory) Counters(now time.Time, bounds map[string]Bounds, top int) map[
 		if !ok {
 			continue
 		}
-		ctr.advance(now.Unix())
-		u := Usage{Requests: ctr.reqs, Tokens: ctr.toks, InFlight: ctr.inFlight}
-		if b.Per != "" {
-			ctr.period(b.Per, now, m.loc)
-			u.USDMicros = ctr.usd
-		}
+		u := m.usageAt(ctr, b, now)
 		if u == (Usage{}) {
 			continue
 		}
 		out[k.limit] = append(out[k.limit], CounterUsage{Each: k.each, Usage: u, Share: b.Share(u)})
 	}
 	m.mu.Unlock()
+	Busiest(out, top)
+	return out
+}
+
+// Busiest orders each limit's counters busiest first (highest share, then
+// by each value) and keeps at most top of them (0: all): the listing every
+// Store's Counters gives.
+func Busiest(out map[string][]CounterUsage, top int) {
 	for name, cs := range out {
 		sort.Slice(cs, func(i, j int) bool {
 			if cs[i].Share != cs[j].Share {
@@ -49,5 +52,4 @@ func (m *Memory) Counters(now time.Time, bounds map[string]Bounds, top int) map[
 			out[name] = cs[:top:top]
 		}
 	}
-	return out
 }

@@ -294,18 +294,25 @@ func (m *Memory) Peaks(now time.Time, bounds map[string]Bounds) map[string]float
 		if !ok {
 			continue
 		}
-		ctr.advance(now.Unix())
-		u := Usage{Requests: ctr.reqs, Tokens: ctr.toks, InFlight: ctr.inFlight}
-		if b.Per != "" {
-			ctr.period(b.Per, now, m.loc)
-			u.USDMicros = ctr.usd
-		}
-		s := b.Share(u)
+		s := b.Share(m.usageAt(ctr, b, now))
 		if prev, seen := out[k.limit]; !seen || s > prev {
 			out[k.limit] = s
 		}
 	}
 	return out
+}
+
+// usageAt is ctr's usage at now: the requests and tokens of its window,
+// in flight, and the usd of its current day or month when b has one. The
+// caller holds m.mu.
+func (m *Memory) usageAt(ctr *counter, b Bounds, now time.Time) Usage {
+	ctr.advance(now.Unix())
+	u := Usage{Requests: ctr.reqs, Tokens: ctr.toks, InFlight: ctr.inFlight}
+	if b.Per != "" {
+		ctr.period(b.Per, now, m.loc)
+		u.USDMicros = ctr.usd
+	}
+	return u
 }
 
 // sweep forgets idle counters.

@@ -285,17 +285,7 @@ func (l *Limits) Counters(now time.Time, bounds map[string]limits.Bounds, top in
 		}
 		out[r.name] = append(out[r.name], limits.CounterUsage{Each: r.each, Usage: u, Share: bounds[r.name].Share(u)})
 	}
-	for name, cs := range out {
-		sort.Slice(cs, func(i, j int) bool {
-			if cs[i].Share != cs[j].Share {
-				return cs[i].Share > cs[j].Share
-			}
-			return cs[i].Each < cs[j].Each
-		})
-		if top > 0 && len(cs) > top {
-			out[name] = cs[:top]
-		}
-	}
+	limits.Busiest(out, top)
 	return out
 }
 
