@@ -298,6 +298,21 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 		}
 		c := res.Candidates[0]
 		model := upstreamModel(pol, c.Candidate, req.Model)
+		// limited reports whether the candidate's limits refuse the request
+		// (ev as it stands), counting it so: its logged cost stays in the
+		// "before" column and none goes to "after".
+		limited := func() bool {
+			if !limitedBy(backtest, &ev, &refusals) {
+				return false
+			}
+			rep.Limited++
+			rep.After["(limited)"]++
+			example(replayExample{RequestID: d.RequestID, Model: req.Model, Before: d.Provider, Limited: limitNote(refusals)})
+			if d.CostMicros != nil {
+				before += pricing.Micros(*d.CostMicros)
+			}
+			return true
+		}
 		var changed bool
 		if old != nil {
 			changed = decisionKey(old) != decisionKey(res)
@@ -314,13 +329,7 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 			changed = c.Provider != d.Provider || model != d.UpstreamModel
 		}
 		if !changed {
-			if limitedBy(backtest, &ev, &refusals) {
-				rep.Limited++
-				rep.After["(limited)"]++
-				example(replayExample{RequestID: d.RequestID, Model: req.Model, Before: d.Provider, Limited: limitNote(refusals)})
-				if d.CostMicros != nil {
-					before += pricing.Micros(*d.CostMicros)
-				}
+			if limited() {
 				continue
 			}
 			rep.Unchanged++
@@ -341,13 +350,7 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 			// The candidate's budgets count what its routing spends.
 			ev.USDMicros = int64(newCost)
 		}
-		if limitedBy(backtest, &ev, &refusals) {
-			rep.Limited++
-			rep.After["(limited)"]++
-			example(replayExample{RequestID: d.RequestID, Model: req.Model, Before: d.Provider, Limited: limitNote(refusals)})
-			if d.CostMicros != nil {
-				before += pricing.Micros(*d.CostMicros)
-			}
+		if limited() {
 			continue
 		}
 		rep.Changed++
