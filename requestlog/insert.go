@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -425,32 +424,24 @@ func (ins *inserter) appendAttempt(args []driver.NamedValue, id int64, a Attempt
 // order. Each is a driver.Value (int64, string, bool or nil), so it
 // reaches the driver unconverted.
 func (ins *inserter) appendRequest(args []driver.NamedValue, id int64, r *Record, now time.Time) []driver.NamedValue {
-	t := r.Time
-	if t.IsZero() {
-		t = now
+	notesJ, featuresJ, wouldJ := r.jsonColumns()
+	var notes, features, would driver.Value // NULL unless present (NULL binds '' for would)
+	if notesJ != "" {
+		notes = notesJ
 	}
-	var notes, features driver.Value // NULL unless present
-	if len(r.Notes) > 0 {
-		b, _ := json.Marshal(r.Notes) // a []string always marshals
-		notes = string(b)
+	if featuresJ != "" {
+		features = featuresJ
 	}
-	if n := len(r.Features); n > MaxFeaturesBytes {
-		features = `{"complete":false,"truncated_bytes":` + strconv.Itoa(n) + `}`
-	} else if n > 0 {
-		features = string(r.Features)
+	if wouldJ != "" {
+		would = ins.text(wouldJ)
 	}
 	var cost driver.Value
 	if r.CostMicros != nil {
 		cost = *r.CostMicros
 	}
-	var would driver.Value // NULL binds ''
-	if len(r.WouldRefuse) > 0 {
-		b, _ := json.Marshal(r.WouldRefuse) // a []string always marshals
-		would = ins.text(string(b))
-	}
 	u := r.Usage
 	for _, v := range [...]driver.Value{
-		id, ins.text(r.RequestID), t.UnixMilli(), ins.label(r.Key), ins.label(r.Endpoint),
+		id, ins.text(r.RequestID), rowTime(r, now), ins.label(r.Key), ins.label(r.Endpoint),
 		ins.label(r.ProtocolIn), ins.label(r.ProtocolOut), ins.label(r.Model), ins.label(r.UpstreamModel), ins.label(r.Provider),
 		r.Stream, int64(r.Status), ins.label(r.ErrorClass), ins.text(r.ErrorMessage), r.Latency.Microseconds(), r.TTFT.Microseconds(),
 		u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.CacheWrite1hTokens, u.ReasoningTokens,

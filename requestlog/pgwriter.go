@@ -2,11 +2,9 @@ package requestlog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -137,25 +135,19 @@ func rowTime(r *Record, now time.Time) int64 {
 
 func (pw *pgWriter) requestValues(row pgRow, now time.Time) []any {
 	r := row.r
+	notesJ, featuresJ, wouldJ := r.jsonColumns()
 	var notes, features any // NULL unless present
-	if len(r.Notes) > 0 {
-		b, _ := json.Marshal(r.Notes) // a []string always marshals
-		notes = string(b)
+	if notesJ != "" {
+		notes = notesJ
 	}
-	if n := len(r.Features); n > MaxFeaturesBytes {
-		features = `{"complete":false,"truncated_bytes":` + strconv.Itoa(n) + `}`
-	} else if n > 0 {
-		features = pgText(string(r.Features), MaxFeaturesBytes+64)
+	if featuresJ != "" {
+		features = pgText(featuresJ, MaxFeaturesBytes+64)
 	}
 	var cost any
 	if r.CostMicros != nil {
 		cost = *r.CostMicros
 	}
-	would := ""
-	if len(r.WouldRefuse) > 0 {
-		b, _ := json.Marshal(r.WouldRefuse) // a []string always marshals
-		would = pgText(string(b), MaxTextBytes)
-	}
+	would := pgText(wouldJ, MaxTextBytes)
 	u := r.Usage
 	pw.vals = append(pw.vals[:0],
 		row.id, pgText(r.RequestID, MaxTextBytes), rowTime(r, now), pgText(r.Key, MaxLabelBytes), pgText(r.Endpoint, MaxLabelBytes),

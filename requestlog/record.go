@@ -2,6 +2,7 @@ package requestlog
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/llmgw/llmgw/llm"
@@ -95,4 +96,25 @@ type Attempt struct {
 	// FirstByte reports whether response bytes reached the client during
 	// this attempt (after which no failover is possible).
 	FirstByte bool `json:"first_byte"`
+}
+
+// jsonColumns encodes r's JSON-valued columns, "" where r has none (the
+// column is then NULL or empty): the policy's notes, the decision's
+// features (a marker of their size when over MaxFeaturesBytes) and the
+// shadow limits that would have refused it. Both engines store the same.
+func (r *Record) jsonColumns() (notes, features, wouldRefuse string) {
+	if len(r.Notes) > 0 {
+		b, _ := json.Marshal(r.Notes) // a []string always marshals
+		notes = string(b)
+	}
+	if n := len(r.Features); n > MaxFeaturesBytes {
+		features = `{"complete":false,"truncated_bytes":` + strconv.Itoa(n) + `}`
+	} else if n > 0 {
+		features = string(r.Features)
+	}
+	if len(r.WouldRefuse) > 0 {
+		b, _ := json.Marshal(r.WouldRefuse) // a []string always marshals
+		wouldRefuse = string(b)
+	}
+	return notes, features, wouldRefuse
 }
