@@ -87,4 +87,15 @@ type Ticket struct {
 	At      time.Time `json:"at"`     // the admission's now
 	Tokens  int64     `json:"tokens"` // the estimate added
 	Charges []Charge  `json:"charges"`
+	// Held, when not nil, has one entry per charge: the request was
+	// admitted from capacity the store had set aside in advance (a
+	// shared store's allowance), which Settle turns into the request.
+	Held []Hold `json:"-"`
+}
+
+// Hold is where a request admitted from an allowance was counted in
+// advance: the Unix second the allowance was granted in, and the tokens it
+// took from it (0 when the counter bounds no tokens).
+type Hold struct {
+	Sec, Tokens int64
 }

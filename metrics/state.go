@@ -11,6 +11,9 @@ type StateStats struct {
 	// Fallbacks and Rejoins count the transitions since start; Errors the
 	// failed calls to the shared state; Dropped the writes dropped.
 	Fallbacks, Rejoins, Errors, Dropped int64
+	// AllowanceAdmits counts the requests admitted from the replica's
+	// limit allowances, without a round trip.
+	AllowanceAdmits int64
 }
 
 var (
@@ -19,6 +22,7 @@ var (
 	stateRejoinsDesc   = prometheus.NewDesc("llmgw_state_rejoins_total", "Times this replica rejoined the shared state after a fallback.", nil, nil)
 	stateErrorsDesc    = prometheus.NewDesc("llmgw_state_errors_total", "Calls to the shared state that failed or timed out.", nil, nil)
 	stateDroppedDesc   = prometheus.NewDesc("llmgw_state_writes_dropped_total", "Writes to the shared state dropped (queue full, or Redis unreachable).", nil, nil)
+	stateAllowedDesc   = prometheus.NewDesc("llmgw_state_allowance_admits_total", "Requests admitted from this replica's limit allowances, without a round trip to Redis.", nil, nil)
 )
 
 // RegisterState exports the shared state's counters, read through f at
@@ -41,6 +45,7 @@ func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- stateRejoinsDesc
 	ch <- stateErrorsDesc
 	ch <- stateDroppedDesc
+	ch <- stateAllowedDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -55,4 +60,5 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(stateRejoinsDesc, prometheus.CounterValue, float64(s.Rejoins))
 	ch <- prometheus.MustNewConstMetric(stateErrorsDesc, prometheus.CounterValue, float64(s.Errors))
 	ch <- prometheus.MustNewConstMetric(stateDroppedDesc, prometheus.CounterValue, float64(s.Dropped))
+	ch <- prometheus.MustNewConstMetric(stateAllowedDesc, prometheus.CounterValue, float64(s.AllowanceAdmits))
 }

@@ -4,7 +4,7 @@ import "testing"
 
 func TestStateMetrics(t *testing.T) {
 	m := New()
-	stats := StateStats{Shared: false, Fallbacks: 2, Rejoins: 1, Errors: 7, Dropped: 3}
+	stats := StateStats{Shared: false, Fallbacks: 2, Rejoins: 1, Errors: 7, Dropped: 3, AllowanceAdmits: 11}
 	m.RegisterState(func() StateStats { return stats })
 	read := func() map[string]float64 {
 		mfs, err := m.Registry().Gather()
@@ -27,6 +27,7 @@ func TestStateMetrics(t *testing.T) {
 	want := map[string]float64{
 		"llmgw_state_shared": 0, "llmgw_state_fallbacks_total": 2, "llmgw_state_rejoins_total": 1,
 		"llmgw_state_errors_total": 7, "llmgw_state_writes_dropped_total": 3,
+		"llmgw_state_allowance_admits_total": 11,
 	}
 	got := read()
 	for name, v := range want {

@@ -7,10 +7,19 @@ import (
 
 // cacheFor caps how long a replica answers a sticky lookup from its cache
 // rather than from Redis. A binding that moves on another replica is
-// dropped from every cache as soon as its message arrives (milliseconds);
-// the cap bounds what a lost message could cost, and an entry never lives
-// past the binding's expiry in Redis.
-const cacheFor = time.Second
+// dropped from every cache as soon as its message arrives (milliseconds),
+// and a replica that could miss a message (its subscription broke, it fell
+// back) empties its cache; so the cap only bounds what a change made
+// behind llmgw's back (a key edited in Redis) could cost, and an entry
+// never lives past the binding's expiry in Redis. Long enough that a
+// session's requests, a second or a minute apart, cost no round trip.
+const cacheFor = 30 * time.Second
+
+// renewEvery is how often, at most, a session's uses renew its binding in
+// Redis: a sixtieth of the binding's life (a minute for an hour), and at
+// least a second, so that a busy session costs one queued write a minute
+// and its binding lives at least TTL less that much after its last use.
+func renewEvery(ttl time.Duration) time.Duration { return max(time.Second, ttl/60) }
 
 // cacheShards and cacheShardMax bound the cache: a full shard is emptied
 // (its entries are read again from Redis).
@@ -20,7 +29,8 @@ const (
 )
 
 // bindingCache holds recent answers of Redis to sticky lookups, so that a
-// session's requests cost one round trip a second rather than one each.
+// session's requests cost one round trip every cacheFor rather than one
+// each.
 // Entries belong to a generation: every fallback and rejoin starts a new
 // one, which empties the cache at once (messages may have been missed).
 type bindingCache struct {
@@ -81,10 +91,8 @@ func (c *bindingCache) put(key, provider string, until time.Time, gen uint64) {
 }
 
 // renewDue reports whether a use of key should renew its binding in Redis:
-// not when another use renewed it less than cacheFor ago (a busy session
-// renews its binding once a second, not once a request; the binding lives
-// an hour).
-func (c *bindingCache) renewDue(key string, now time.Time) bool {
+// not when another use renewed it less than every ago (renewEvery).
+func (c *bindingCache) renewDue(key string, now time.Time, every time.Duration) bool {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,7 +100,7 @@ func (c *bindingCache) renewDue(key string, now time.Time) bool {
 	if !ok {
 		return true
 	}
-	if now.Sub(b.renewed) < cacheFor {
+	if now.Sub(b.renewed) < every {
 		return false
 	}
 	b.renewed = now

@@ -1,6 +1,7 @@
 package sharedstate
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,13 +32,20 @@ type Limits struct {
 	s     *State
 	local *limits.Memory
 	loc   *time.Location
+	// allow are the replica's allowances; nil when Config.Allowance
+	// turned them off.
+	allow *allowances
 }
 
 // Limits returns the limit counters shared through s, with local as the
 // replica's own counters while Redis is unreachable; the usd periods are
 // calendar days and months in local's time zone.
 func (s *State) Limits(local *limits.Memory) *Limits {
-	return &Limits{s: s, local: local, loc: local.Location()}
+	l := &Limits{s: s, local: local, loc: local.Location()}
+	if s.cfg.Allowance >= 0 {
+		l.allow = newAllowances(l, cmp.Or(s.cfg.Allowance, DefaultAllowance))
+	}
+	return l
 }
 
 var _ limits.Store = (*Limits)(nil)
@@ -79,25 +87,42 @@ func (l *Limits) periodArgs(args []any, b *limits.Bounds, now time.Time) []any {
 	return append(args, string(b.Per), start.Unix(), next.Unix())
 }
 
-// Admit implements limits.Store.
+// Admit implements limits.Store. A request whose every counter has an
+// allowance with room is admitted in process (see allowance.go); any other
+// is one script on Redis, which may grant the counters allowances besides.
 func (l *Limits) Admit(ctx context.Context, now time.Time, charges []limits.Charge, tokens int64) (limits.Verdict, error) {
 	if len(charges) == 0 || !l.s.up.Load() {
 		return l.local.Admit(ctx, now, charges, tokens)
 	}
-	keys := make([]string, 2*len(charges))
-	args := make([]any, 0, 3+9*len(charges))
+	n := len(charges)
+	keys := make([]string, 2*n)
+	for i := range charges {
+		keys[i] = l.counterKey(&charges[i])
+	}
+	var wants []int64
+	gen := l.s.cacheGen.Load()
+	if l.allow != nil {
+		if v, ok := l.allow.take(now, charges, keys[:n], tokens); ok {
+			return v, nil
+		}
+		wants = l.allow.wants(now, charges, keys[:n])
+	}
+	args := make([]any, 0, 3+10*n)
 	args = append(args, now.Unix(), now.UnixMilli(), tokens)
 	for i := range charges {
 		c := &charges[i]
-		keys[i] = l.counterKey(c)
-		keys[len(charges)+i] = l.indexKey(c.Limit)
+		keys[n+i] = l.indexKey(c.Limit)
 		shadow := 0
 		if c.Shadow {
 			shadow = 1
 		}
 		args = append(args, shadow, c.Bounds.RPM, c.Bounds.TPM, c.Bounds.USDMicros, c.Bounds.Concurrency)
 		args = l.periodArgs(args, &c.Bounds, now)
-		args = append(args, c.Each)
+		var want int64
+		if wants != nil {
+			want = wants[i]
+		}
+		args = append(args, c.Each, want)
 	}
 	cctx, cancel := l.s.callCtx()
 	defer cancel()
@@ -106,39 +131,43 @@ func (l *Limits) Admit(ctx context.Context, now time.Time, charges []limits.Char
 		l.s.fail(err)
 		return l.local.Admit(ctx, now, charges, tokens)
 	}
-	v, err := parseAdmit(res, charges, now, tokens)
+	v, grants, err := parseAdmit(res, charges, now, tokens)
 	if err != nil {
 		l.s.fail(err)
 		return l.local.Admit(ctx, now, charges, tokens)
+	}
+	if grants != nil && l.allow != nil {
+		l.allow.put(now, keys[:n], grants, gen)
 	}
 	return v, nil
 }
 
 // parseAdmit reads the admit script's answer: {0, index, bound, retry ms}
-// for a refusal, or {1, r1, …, rn} where ri is 1 for a charge added and
-// "bound:retry ms" for a shadow charge the request went over.
-func parseAdmit(res []any, charges []limits.Charge, now time.Time, tokens int64) (limits.Verdict, error) {
-	var v limits.Verdict
+// for a refusal, or {1, r1, …, rn} where ri is 1 for a charge added,
+// {requests, tokens} for a charge added and granted an allowance, and
+// "bound:retry ms" for a shadow charge the request went over. grants is
+// per charge what was granted, nil when nothing was.
+func parseAdmit(res []any, charges []limits.Charge, now time.Time, tokens int64) (v limits.Verdict, grants [][2]int64, err error) {
 	bad := fmt.Errorf("sharedstate: limits: unexpected script answer %v", res)
 	if len(res) < 1 {
-		return v, bad
+		return v, nil, bad
 	}
 	if ok, _ := res[0].(int64); ok == 0 {
 		if len(res) != 4 {
-			return v, bad
+			return v, nil, bad
 		}
 		i, _ := res[1].(int64)
 		bound, _ := res[2].(string)
 		ms, _ := res[3].(int64)
 		if i < 1 || int(i) > len(charges) {
-			return v, bad
+			return v, nil, bad
 		}
 		c := &charges[i-1]
 		v.Refusal = &limits.Refusal{Limit: c.Limit, Each: c.Each, Bound: bound, RetryAfter: time.Duration(ms) * time.Millisecond}
-		return v, nil
+		return v, nil, nil
 	}
 	if len(res) != 1+len(charges) {
-		return v, bad
+		return v, nil, bad
 	}
 	v.Ticket = limits.Ticket{At: now, Tokens: tokens, Charges: make([]limits.Charge, 0, len(charges))}
 	for i, r := range res[1:] {
@@ -146,15 +175,25 @@ func parseAdmit(res []any, charges []limits.Charge, now time.Time, tokens int64)
 		switch r := r.(type) {
 		case int64:
 			v.Ticket.Charges = append(v.Ticket.Charges, *c)
+		case []any:
+			g, ok := grantOf(r)
+			if !ok {
+				return limits.Verdict{}, nil, bad
+			}
+			v.Ticket.Charges = append(v.Ticket.Charges, *c)
+			if grants == nil {
+				grants = make([][2]int64, len(charges))
+			}
+			grants[i] = g
 		case string:
 			bound, ms, _ := strings.Cut(r, ":")
 			n, _ := strconv.ParseInt(ms, 10, 64)
 			v.WouldRefuse = append(v.WouldRefuse, limits.Refusal{Limit: c.Limit, Each: c.Each, Bound: bound, Shadow: true, RetryAfter: time.Duration(n) * time.Millisecond})
 		default:
-			return limits.Verdict{}, bad
+			return limits.Verdict{}, nil, bad
 		}
 	}
-	return v, nil
+	return v, grants, nil
 }
 
 // Settle implements limits.Store. No answer waits on it, so it goes
@@ -195,14 +234,18 @@ func (l *Limits) Settle(ctx context.Context, now time.Time, t limits.Ticket, tok
 // settleWrite is the settle script's call for t at now.
 func (l *Limits) settleWrite(now time.Time, t limits.Ticket, tokens, usdMicros int64) write {
 	keys := make([]string, 2*len(t.Charges))
-	args := make([]any, 0, 5+4*len(t.Charges))
+	args := make([]any, 0, 5+6*len(t.Charges))
 	args = append(args, now.Unix(), t.At.Unix(), t.Tokens, tokens, usdMicros)
 	for i := range t.Charges {
 		c := &t.Charges[i]
 		keys[i] = l.counterKey(c)
 		keys[len(t.Charges)+i] = l.indexKey(c.Limit)
 		args = l.periodArgs(args, &c.Bounds, now)
-		args = append(args, c.Each)
+		var h limits.Hold
+		if t.Held != nil {
+			h = t.Held[i]
+		}
+		args = append(args, c.Each, h.Sec, h.Tokens)
 	}
 	return write{op: opSettle, keys: keys, args: args}
 }
@@ -382,11 +425,52 @@ local function save(c, now, idx, each)
   if not c.dirty then return end
   redis.call('SET', c.key, struct.pack(HF, c.head, c.reqs, c.toks, c.infl, c.usd, c.ps, c.pe, c.ix, #c.per) .. c.per .. c.win, 'EX', ttl)
 end
+-- sub takes up to reqs requests and toks tokens out of second sec's
+-- entry, when it is in the window and has them: an allowance's unused
+-- part handed back, or a request it held moved to its own second. It
+-- never goes below zero (a counter Redis lost has nothing to give back).
+local function sub(c, sec, reqs, toks)
+  if sec <= c.head - B or sec > c.head then return end
+  local w = c.win
+  for i = 1, #w, EN do
+    local s, r, t = struct.unpack(EF, w, i)
+    if s == sec then
+      local dr, dt = math.min(r, reqs), math.min(t, toks)
+      c.win = string.sub(w, 1, i - 1) .. struct.pack(EF, s, r - dr, t - dt) .. string.sub(w, i + EN)
+      c.reqs, c.toks, c.dirty = c.reqs - dr, c.toks - dt, true
+      return
+    end
+    if s > sec then return end
+  end
+end
+-- grant sets aside up to want requests (with per tokens each when tpm
+-- bounds the counter) for one replica to admit without asking, counted
+-- at now as if admitted. It grants at most a 64th of what the bounds
+-- leave, and nothing to a counter within 64 requests of its rpm: near a
+-- bound every request is counted here, one at a time, and a bound admits
+-- exactly. The caller grants only counters that bound neither cost nor
+-- concurrency.
+local function grant(c, now, rpm, tpm, want, per)
+  if want <= 0 then return 0, 0 end
+  local g = want
+  if rpm > 0 then g = math.min(g, math.floor((rpm - c.reqs) / 64)) end
+  if g < 1 then return 0, 0 end
+  local t = 0
+  if tpm > 0 then
+    if per < 1 then per = 1 end
+    g = math.min(g, math.floor(math.floor((tpm - c.toks) / 64) / per))
+    if g < 1 then return 0, 0 end
+    t = g * per
+  end
+  add(c, now, g, t)
+  return g, t
+end
 `
 
 // admitScript: KEYS are the n counters, then their n limits' indexes;
 // ARGV: now (s), now (ms), tokens, then per charge shadow, rpm, tpm, usd,
-// concurrency, per, period start, period end, each value.
+// concurrency, per, period start, period end, each value, and the
+// allowance wanted (0 for none).
 var admitScript = redis.NewScript(luaCounter + `
 local now, nowms, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 -- expiry: ms until need units (requests: k = 2, tokens: k = 3) of the
@@ -418,9 +502,10 @@ end
 local n = #KEYS / 2
 local cs, as = {}, {}
 for k = 1, n do
-  local o = 3 + (k - 1) * 9
+  local o = 3 + (k - 1) * 10
   local a = {shadow = ARGV[o+1] == '1', rpm = tonumber(ARGV[o+2]), tpm = tonumber(ARGV[o+3]), usd = tonumber(ARGV[o+4]),
-    conc = tonumber(ARGV[o+5]), per = ARGV[o+6], ps = tonumber(ARGV[o+7]), pe = tonumber(ARGV[o+8]), each = ARGV[o+9]}
+    conc = tonumber(ARGV[o+5]), per = ARGV[o+6], ps = tonumber(ARGV[o+7]), pe = tonumber(ARGV[o+8]), each = ARGV[o+9],
+    want = tonumber(ARGV[o+10])}
   local c = load(KEYS[k], now)
   period(c, now, a.per, a.ps, a.pe)
   cs[k], as[k] = c, a
@@ -443,6 +528,10 @@ for k = 1, n do
     add(c, now, 1, tokens)
     c.infl, c.dirty = c.infl + 1, true
     out[k+1] = 1
+    if a.want > 0 and a.usd == 0 and a.conc == 0 then
+      local g, t = grant(c, now, a.rpm, a.tpm, a.want, tokens)
+      if g > 0 then out[k+1] = {g, t} end
+    end
   end
   save(c, now, KEYS[n + k], a.each)
 end
@@ -452,32 +541,44 @@ return out
 // settleScript: KEYS are the ticket's n counters, then their n limits'
 // indexes; ARGV: now (s), the admission's second, the estimate, the real
 // tokens, the cost in micro-USD, then per charge per, period start, period
-// end, each value.
+// end, each value, and for a request admitted from an allowance the second
+// it was held in and the tokens it took (0, 0 otherwise).
 var settleScript = redis.NewScript(luaCounter + `
 local now, at, est, tokens, usd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local n = #KEYS / 2
 for k = 1, n do
-  local o = 5 + (k - 1) * 4
+  local o = 5 + (k - 1) * 6
   local per, ps, pe = ARGV[o+1], tonumber(ARGV[o+2]), tonumber(ARGV[o+3])
+  local held, htoks = tonumber(ARGV[o+5]), tonumber(ARGV[o+6])
   local c = load(KEYS[k], now)
   period(c, now, per, ps, pe)
-  -- The estimate leaves the admission's entry, while in the window, and
-  -- the real tokens count at now: one entry rewritten when both are the
-  -- same second, as they are for most requests.
-  local d, j = 0, find(c, at)
-  if j then
-    local _, _, t = struct.unpack(EF, c.win, j)
-    d = math.min(est, t)
-  end
-  if tokens < 0 then tokens = 0 end
-  if at == now then
-    if d > 0 or tokens > 0 then add(c, now, 0, tokens - d) end
-  else
-    if d > 0 then add(c, at, 0, -d) end
+  if held > 0 then
+    -- Admitted from an allowance: the request it held becomes the
+    -- request admitted at at, and the real tokens count at now. It took
+    -- no in-flight slot (no allowance is granted under a concurrency
+    -- bound).
+    sub(c, held, 1, htoks)
+    add(c, at, 1, 0)
     if tokens > 0 then add(c, now, 0, tokens) end
+  else
+    -- The estimate leaves the admission's entry, while in the window,
+    -- and the real tokens count at now: one entry rewritten when both
+    -- are the same second, as they are for most requests.
+    local d, j = 0, find(c, at)
+    if j then
+      local _, _, t = struct.unpack(EF, c.win, j)
+      d = math.min(est, t)
+    end
+    if tokens < 0 then tokens = 0 end
+    if at == now then
+      if d > 0 or tokens > 0 then add(c, now, 0, tokens - d) end
+    else
+      if d > 0 then add(c, at, 0, -d) end
+      if tokens > 0 then add(c, now, 0, tokens) end
+    end
+    if c.infl > 0 then c.infl = c.infl - 1 end
   end
   if per ~= '' then c.usd = c.usd + usd end
-  if c.infl > 0 then c.infl = c.infl - 1 end
   c.dirty = true
   save(c, now, KEYS[n + k], ARGV[o+4])
 end
@@ -497,4 +598,38 @@ if ARGV[2] ~= '' then
 end
 save(c, now)
 return {c.reqs, c.toks, c.infl, usd}
+`)
+
+// grantScript sets aside allowances (see allowance.go): KEYS are n
+// counters, then their n limits' indexes; ARGV: now (s), the tokens to set
+// aside per request, then per counter rpm, tpm, the requests wanted, each
+// value. It answers {requests, tokens} granted per counter.
+var grantScript = redis.NewScript(luaCounter + `
+local now, per = tonumber(ARGV[1]), tonumber(ARGV[2])
+local n = #KEYS / 2
+local out = {}
+for k = 1, n do
+  local o = 2 + (k - 1) * 4
+  local c = load(KEYS[k], now)
+  local g, t = grant(c, now, tonumber(ARGV[o+1]), tonumber(ARGV[o+2]), tonumber(ARGV[o+3]), per)
+  out[k] = {g, t}
+  save(c, now, KEYS[n + k], ARGV[o+4])
+end
+return out
+`)
+
+// returnScript hands back what allowances did not use: KEYS are counters;
+// ARGV: now (s), then per counter the second the allowance was held in,
+// its requests and tokens left.
+var returnScript = redis.NewScript(luaCounter + `
+local now = tonumber(ARGV[1])
+for k = 1, #KEYS do
+  local o = 1 + (k - 1) * 3
+  local c, ok = load(KEYS[k], now)
+  if ok then
+    sub(c, tonumber(ARGV[o+1]), tonumber(ARGV[o+2]), tonumber(ARGV[o+3]))
+    save(c, now)
+  end
+end
+return 1
 `)

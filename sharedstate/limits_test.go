@@ -27,8 +27,10 @@ func TestLimitsMatchMemory(t *testing.T) {
 
 func limitsMatchMemory(t *testing.T, seed uint64) {
 	url, prefix := sharedRedis(t)
-	// A generous timeout: this test is about semantics, not faults.
-	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", Timeout: 2 * time.Second}, true)
+	// A generous timeout: this test is about semantics, not faults; no
+	// allowances, which count requests before they are made
+	// (TestAllowances* cover them).
+	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", Timeout: 2 * time.Second, Allowance: -1}, true)
 	red := s.Limits(limits.NewMemory(time.UTC))
 	mem := limits.NewMemory(time.UTC)
 	ctx := context.Background()
@@ -293,7 +295,9 @@ func TestLimitsSettleHeldThroughOutage(t *testing.T) {
 // script's work follow the traffic and stay bounded.
 func TestLimitsCounterCompact(t *testing.T) {
 	url, prefix := sharedRedis(t)
-	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", Timeout: 2 * time.Second}, true)
+	// No allowances: they count requests in the second they are granted
+	// in until each request settles, and these are never settled.
+	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", Timeout: 2 * time.Second, Allowance: -1}, true)
 	l := s.Limits(limits.NewMemory(time.UTC))
 	rc := client(t, url)
 	ctx := context.Background()

@@ -40,10 +40,10 @@ func (t *Sticky) Local() *sticky.Table { return t.local }
 
 // Get returns the provider key is bound to: Redis's answer while joined,
 // the local copy otherwise. Like sticky.Table.Get it does not count as a
-// use. Redis's answers are cached for up to a second (see cacheFor), so
-// that a busy session costs a round trip a second, not one per request; a
-// binding that moves elsewhere leaves every cache as soon as the move's
-// message arrives.
+// use. Redis's answers are cached for up to cacheFor, so that a session
+// costs a round trip every cacheFor, not one per request; a binding that
+// moves elsewhere leaves every cache as soon as the move's message
+// arrives.
 //
 // A binding this replica holds and Redis lacks was lost by Redis (a
 // restart, or made here while Redis was unreachable): the live bindings of
@@ -119,11 +119,11 @@ func (t *Sticky) Bind(key, provider string) {
 
 // Touch extends key's binding to TTL from now, here at once and in Redis
 // through the write queue (no answer depends on it), at most once per
-// cacheFor for a busy session.
+// renewEvery for a busy session.
 func (t *Sticky) Touch(key string) {
 	t.local.Touch(key)
 	rk := t.key(key)
-	if t.s.up.Load() && t.s.cache.renewDue(rk, t.s.cfg.Now()) {
+	if t.s.up.Load() && t.s.cache.renewDue(rk, t.s.cfg.Now(), renewEvery(t.ttl)) {
 		t.s.enqueue(write{op: opPExpire, key: rk, ttl: t.ttl})
 	}
 }

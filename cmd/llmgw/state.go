@@ -54,7 +54,7 @@ func newReplicaState(raw, version string, policyHash func() string, logger zerol
 	st.FollowHealth(tr)
 	m.RegisterState(func() metrics.StateStats {
 		s := st.Status()
-		return metrics.StateStats{Shared: s.Shared, Fallbacks: s.Fallbacks, Rejoins: s.Rejoins, Errors: s.Errors, Dropped: s.Dropped}
+		return metrics.StateStats{Shared: s.Shared, Fallbacks: s.Fallbacks, Rejoins: s.Rejoins, Errors: s.Errors, Dropped: s.Dropped, AllowanceAdmits: s.AllowanceAdmits}
 	})
 	return replicaState{health: tr, sticky: st.Sticky(local), shared: st}, nil
 }
