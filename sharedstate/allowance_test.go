@@ -214,3 +214,52 @@ func TestAllowancesVoidedByFallback(t *testing.T) {
 		t.Errorf("AllowanceAdmits moved from %d to %d while fallen back", before, got)
 	}
 }
+
+// TestAllowancesCountAcrossReplicas: three replicas admit one busy
+// counter's requests at once, mostly from their allowances; once every
+// request is settled and the unused allowances handed back, Redis counts
+// exactly the requests made and their real tokens.
+func TestAllowancesCountAcrossReplicas(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	var stores []*Limits
+	for _, id := range []string{"a", "b", "c"} {
+		s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: id}, true)
+		stores = append(stores, s.Limits(limits.NewMemory(nil)))
+	}
+	c := limits.Charge{Limit: "team", Each: "t1", Bounds: limits.Bounds{RPM: 1 << 30, TPM: 1 << 40}}
+	now := time.Now()
+	const per = 300
+	var wg sync.WaitGroup
+	for _, st := range stores {
+		wg.Go(func() {
+			for range per {
+				v, err := st.Admit(context.Background(), now, []limits.Charge{c}, 40)
+				if err != nil || v.Refusal != nil {
+					t.Errorf("Admit = %s, %v", show(v), err)
+					return
+				}
+				if err := st.Settle(context.Background(), now, v.Ticket, 25, 0); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var allowed int64
+	for _, st := range stores {
+		eventually(t, 2*time.Second, "refills done", func() bool { return !st.allow.anyRefilling() })
+		st.allow.sweepNow(now.Add(DefaultAllowance))
+		settled(t, st.s)
+		allowed += st.s.Status().AllowanceAdmits
+	}
+	if allowed < per {
+		t.Errorf("%d of %d admissions came from allowances, want most", allowed, 3*per)
+	}
+	u, err := stores[0].Usage(context.Background(), now, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (limits.Usage{Requests: 3 * per, Tokens: 3 * per * 25}); u != want {
+		t.Errorf("usage %+v, want %+v", u, want)
+	}
+}
