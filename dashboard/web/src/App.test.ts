@@ -281,6 +281,7 @@ describe('Cluster', () => {
     expect(wrapper.get('[data-test="drift-warning"]').text()).toContain('aaaaaaaaaaaa')
     expect(wrapper.get('[data-test="state"]').attributes('data-condition')).toBe('shared')
     expect(wrapper.get('[data-test="fallbacks"]').text()).toBe('1')
+    expect(wrapper.get('[data-test="allowance-admits"]').text()).toBe('4,200')
   })
 
   it('shows a replica that fell back to its own state', async () => {

@@ -174,6 +174,8 @@ export interface StateStatus {
   rejoins?: number
   errors?: number
   dropped?: number
+  /** Requests admitted from this replica's limit allowances, without a round trip. */
+  allowance_admits?: number
   last_error?: string
 }
 

@@ -145,6 +145,7 @@ export const cluster: Cluster = {
     addr: 'redis:6379',
     shared: true,
     since: '2026-11-25T20:00:00Z',
+    allowance_admits: 4200,
     fallbacks: 1,
     rejoins: 1,
     errors: 4,
