@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"container/heap"
 	"context"
 	"sort"
 	"time"
@@ -13,10 +14,17 @@ import (
 // the cost a request adds is the one the candidate's routing projects.
 // Fed the same events in time order, Step refuses exactly what Replay
 // refuses.
+//
+// An event with an End stays in flight until then, as the logged request
+// did: it holds a slot of every concurrency bound it counts in, and its
+// real tokens and cost replace its estimate when it ends, as the gateway
+// settles a request when it finishes. An event without one is settled at
+// once and takes no slot.
 type Backtest struct {
 	defs    []Def
 	m       *Memory
 	charges []Charge
+	open    inFlight
 }
 
 // NewBacktest returns a Backtest of defs with empty counters, usd periods
@@ -27,33 +35,77 @@ func NewBacktest(defs []Def, loc *time.Location) *Backtest {
 
 // Usage is the usage of counter c at now, as ctx.usage reads it.
 func (b *Backtest) Usage(now time.Time, c Charge) Usage {
+	b.advance(now)
 	u, _ := b.m.Usage(context.Background(), now, c)
 	return u
 }
 
 // Step sends ev through the limits, as the gateway would have: the
 // refusals it met (the enforced one, or the shadow ones it went over) and
-// whether it was admitted. An admitted request is settled at once with its
-// real tokens and cost; concurrency is not back-tested (see Replay).
-// Events must come in time order.
+// whether it was admitted. An admitted request is settled with its real
+// tokens and cost when it ends (at once when ev has no End). Events must
+// come in time order.
 func (b *Backtest) Step(ev *Event) (refusals []Replayed, admitted bool) {
+	b.advance(ev.Time)
 	b.charges = Charges(b.charges[:0], b.defs, &ev.Subject)
 	if len(b.charges) == 0 {
 		return nil, true
 	}
-	for j := range b.charges {
-		b.charges[j].Bounds.Concurrency = 0
+	if !ev.End.After(ev.Time) {
+		// How long it would have run is unknown: it takes no slot.
+		for j := range b.charges {
+			b.charges[j].Bounds.Concurrency = 0
+		}
 	}
-	ctx := context.Background()
-	v, _ := b.m.Admit(ctx, ev.Time, b.charges, ev.EstimatedTokens)
+	v, _ := b.m.Admit(context.Background(), ev.Time, b.charges, ev.EstimatedTokens)
 	if v.Refusal != nil {
 		return []Replayed{{Time: ev.Time, Key: ev.Subject.Key, Refusal: *v.Refusal}}, false
 	}
 	for _, r := range v.WouldRefuse {
 		refusals = append(refusals, Replayed{Time: ev.Time, Key: ev.Subject.Key, Refusal: r})
 	}
-	_ = b.m.Settle(ctx, ev.Time, v.Ticket, ev.Tokens, ev.USDMicros)
+	b.settle(ev, v.Ticket)
 	return refusals, true
+}
+
+// settle settles t, ev's admission, when ev ends.
+func (b *Backtest) settle(ev *Event, t Ticket) {
+	if ev.End.After(ev.Time) {
+		heap.Push(&b.open, ending{end: ev.End, ticket: t, tokens: ev.Tokens, usd: ev.USDMicros})
+		return
+	}
+	_ = b.m.Settle(context.Background(), ev.Time, t, ev.Tokens, ev.USDMicros)
+}
+
+// advance settles the requests in flight that ended by now, in the order
+// they ended.
+func (b *Backtest) advance(now time.Time) {
+	for len(b.open) > 0 && !b.open[0].end.After(now) {
+		e := heap.Pop(&b.open).(ending)
+		_ = b.m.Settle(context.Background(), e.end, e.ticket, e.tokens, e.usd)
+	}
+}
+
+// ending is an admitted request in flight: its ticket, and what settles it
+// when it ends.
+type ending struct {
+	end         time.Time
+	ticket      Ticket
+	tokens, usd int64
+}
+
+// inFlight is a heap of requests in flight, the first to end on top.
+type inFlight []ending
+
+func (h inFlight) Len() int           { return len(h) }
+func (h inFlight) Less(i, j int) bool { return h[i].end.Before(h[j].end) }
+func (h inFlight) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *inFlight) Push(x any)        { *h = append(*h, x.(ending)) }
+func (h *inFlight) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
 
 // RefusalRun is the replayed refusals of one limit for one client key:
@@ -117,10 +169,24 @@ func Runs(rs []Replayed) []RefusalRun {
 
 // Add counts ev whatever the bounds say, as the gateway's own counters
 // counted a request it served: the usage a logged policy version's
-// route() read when it decided.
+// route() read when it decided. An event with an End is in flight until
+// then, as in Step.
 func (b *Backtest) Add(ev *Event) {
+	b.advance(ev.Time)
 	b.charges = Charges(b.charges[:0], b.defs, &ev.Subject)
-	if len(b.charges) > 0 {
-		b.m.Add(ev.Time, b.charges, ev.Tokens, ev.USDMicros)
+	if len(b.charges) == 0 {
+		return
 	}
+	if !ev.End.After(ev.Time) {
+		b.m.Add(ev.Time, b.charges, ev.Tokens, ev.USDMicros)
+		return
+	}
+	for j := range b.charges {
+		// Counted, never refused: the bounds stay out of the admission
+		// (a usd period stays, to count the cost in).
+		b.charges[j].Bounds = Bounds{Per: b.charges[j].Bounds.Per}
+		b.charges[j].Shadow = false
+	}
+	v, _ := b.m.Admit(context.Background(), ev.Time, b.charges, ev.EstimatedTokens)
+	b.settle(ev, v.Ticket)
 }

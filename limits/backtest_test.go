@@ -152,3 +152,80 @@ func BenchmarkBacktestStep(b *testing.B) {
 		bt.Step(ev)
 	}
 }
+
+// TestReplayConcurrency back-tests a concurrency bound from the requests'
+// ends: a request that starts while two others are in flight is refused,
+// one that starts after one of them ended is admitted, and an event
+// without an end takes no slot.
+func TestReplayConcurrency(t *testing.T) {
+	defs := []Def{{Name: "two-at-once", Bounds: Bounds{Concurrency: 2}, Each: "key"}}
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	ev := func(start, end int) Event {
+		e := Event{Time: at(start), Subject: Subject{Key: "a"}}
+		if end > start {
+			e.End = at(end)
+		}
+		return e
+	}
+	evs := []Event{
+		ev(0, 10), // in flight 0-10
+		ev(1, 5),  // 1-5
+		ev(2, 3),  // refused: two in flight
+		ev(5, 9),  // admitted: the second ended at 5
+		ev(6, 7),  // refused: 0-10 and 5-9 in flight
+		ev(6, 0),  // no end known: takes no slot, refused by none
+		ev(10, 12),
+	}
+	got := Replay(defs, time.UTC, evs)
+	var times []int
+	for _, r := range got {
+		if r.Refusal.Bound != BoundConcurrency {
+			t.Errorf("refused by %s, want concurrency", r.Refusal.Bound)
+		}
+		times = append(times, int(r.Time.Sub(t0)/time.Second))
+	}
+	if fmt.Sprint(times) != "[2 6]" {
+		t.Errorf("refused at seconds %v, want [2 6]", times)
+	}
+
+	// ctx.usage sees the requests in flight at each time.
+	bt := NewBacktest(defs, time.UTC)
+	for i := range evs[:2] {
+		bt.Step(&evs[i])
+	}
+	c := Charge{Limit: "two-at-once", Each: "a", Bounds: defs[0].Bounds}
+	for _, tc := range []struct {
+		at   int
+		want int64
+	}{{2, 2}, {5, 1}, {10, 0}} {
+		if u := bt.Usage(at(tc.at), c); u.InFlight != tc.want {
+			t.Errorf("in flight at %ds = %d, want %d", tc.at, u.InFlight, tc.want)
+		}
+	}
+}
+
+// TestBacktestSettlesAtEnd: a request's real tokens replace its estimate
+// when it ends, as the gateway settles it when it finishes.
+func TestBacktestSettlesAtEnd(t *testing.T) {
+	defs := []Def{{Name: "tpm", Bounds: Bounds{TPM: 1 << 30}}}
+	bt := NewBacktest(defs, time.UTC)
+	ev := Event{Time: t0, End: t0.Add(3 * time.Second), EstimatedTokens: 10, Tokens: 500}
+	if _, ok := bt.Step(&ev); !ok {
+		t.Fatal("refused")
+	}
+	c := Charge{Limit: "tpm", Bounds: defs[0].Bounds}
+	if u := bt.Usage(t0.Add(time.Second), c); u.Tokens != 10 || u.InFlight != 1 {
+		t.Errorf("before the end: %+v, want the estimate (10 tokens) in flight", u)
+	}
+	if u := bt.Usage(t0.Add(4*time.Second), c); u.Tokens != 500 || u.InFlight != 0 {
+		t.Errorf("after the end: %+v, want 500 tokens, none in flight", u)
+	}
+	// Add counts a served request the same way.
+	bt.Add(&Event{Time: t0.Add(5 * time.Second), End: t0.Add(6 * time.Second), EstimatedTokens: 1, Tokens: 7})
+	if u := bt.Usage(t0.Add(5*time.Second), c); u.Requests != 2 || u.InFlight != 1 {
+		t.Errorf("after Add: %+v, want 2 requests, 1 in flight", u)
+	}
+	if u := bt.Usage(t0.Add(7*time.Second), c); u.Tokens != 507 {
+		t.Errorf("after Add's end: %+v, want 507 tokens", u)
+	}
+}

@@ -1,7 +1,6 @@
 package limits
 
 import (
-	"context"
 	"sort"
 	"time"
 )
@@ -16,6 +15,11 @@ type Event struct {
 	EstimatedTokens int64
 	Tokens          int64
 	USDMicros       int64
+	// End is when the request ended (its time plus its latency): until
+	// then it holds a slot of the concurrency bounds it counts in. Zero
+	// (or not after Time) when unknown: it is settled at once and takes
+	// no slot.
+	End time.Time
 }
 
 // Replayed is a request Replay found over a limit.
@@ -29,36 +33,21 @@ type Replayed struct {
 // through a fresh Memory (usd periods in loc) as the gateway would send
 // them, every limit enforced as written (a shadow one reports what it
 // would refuse). A request an enforced limit refuses is not counted; one
-// admitted is settled at once with its real tokens and cost. Concurrency
-// bounds are not back-tested (the log holds no overlap worth trusting):
-// each request is settled before the next. It returns the refusals in time
+// admitted stays in flight until its End, holding a slot of the
+// concurrency bounds it counts in, and is then settled with its real
+// tokens and cost (an event without an End is settled at once). A
+// request a limit's wait would have queued is refused here: how long it
+// would have waited is not back-tested. It returns the refusals in time
 // order, shadow ones included (Refusal.Shadow). Replay is pure: the same
 // inputs give the same result.
 func Replay(defs []Def, loc *time.Location, events []Event) []Replayed {
-	m := NewMemory(loc)
 	events = append([]Event(nil), events...)
 	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+	bt := NewBacktest(defs, loc)
 	var out []Replayed
-	var charges []Charge
-	ctx := context.Background()
 	for i := range events {
-		ev := &events[i]
-		charges = Charges(charges[:0], defs, &ev.Subject)
-		for j := range charges {
-			charges[j].Bounds.Concurrency = 0
-		}
-		if len(charges) == 0 {
-			continue
-		}
-		v, _ := m.Admit(ctx, ev.Time, charges, ev.EstimatedTokens)
-		if v.Refusal != nil {
-			out = append(out, Replayed{Time: ev.Time, Key: ev.Subject.Key, Refusal: *v.Refusal})
-			continue
-		}
-		for _, r := range v.WouldRefuse {
-			out = append(out, Replayed{Time: ev.Time, Key: ev.Subject.Key, Refusal: r})
-		}
-		_ = m.Settle(ctx, ev.Time, v.Ticket, ev.Tokens, ev.USDMicros)
+		rs, _ := bt.Step(&events[i])
+		out = append(out, rs...)
 	}
 	return out
 }

@@ -300,6 +300,8 @@ type LoggedDecision struct {
 	// Limit is the policy limit() that refused the request (429, before
 	// any upstream), "" when none did.
 	Limit string `json:"limit"`
+	// Latency is how long the request took, to its last byte.
+	Latency time.Duration `json:"latency_ns"`
 }
 
 // Features returns the requests logged since the given time that carry
@@ -308,7 +310,7 @@ func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, 
 	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT request_id, time_ms, protocol_in, features,
 		provider, model, upstream_model, status, input_tokens, output_tokens, cache_read_tokens,
 		cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cost_micros,
-		policy_hash, key, sticky_key, sticky, limit_name,
+		policy_hash, key, sticky_key, sticky, limit_name, latency_us,
 		(SELECT count(*) FROM attempts a WHERE a.request_row = requests.id`+db.sameDay()+`),
 		coalesce((SELECT a.provider FROM attempts a WHERE a.request_row = requests.id`+db.sameDay()+` ORDER BY a.n LIMIT 1), '')
 		FROM requests WHERE time_ms >= ? AND features IS NOT NULL ORDER BY time_ms, id`), since.UnixMilli())
@@ -319,17 +321,18 @@ func (db *DB) Features(ctx context.Context, since time.Time) ([]LoggedDecision, 
 	var out []LoggedDecision
 	for rows.Next() {
 		var d LoggedDecision
-		var ms int64
+		var ms, latency int64
 		var features sql.NullString
 		var cost sql.NullInt64
 		u := &d.Usage
 		if err := rows.Scan(&d.RequestID, &ms, &d.ProtocolIn, &features, &d.Provider, &d.Model,
 			&d.UpstreamModel, &d.Status, &u.InputTokens, &u.OutputTokens, &u.CacheReadTokens,
 			&u.CacheWriteTokens, &u.CacheWrite1hTokens, &u.ReasoningTokens, &cost,
-			&d.PolicyHash, &d.Key, &d.StickyKey, &d.Sticky, &d.Limit, &d.Attempts, &d.FirstProvider); err != nil {
+			&d.PolicyHash, &d.Key, &d.StickyKey, &d.Sticky, &d.Limit, &latency, &d.Attempts, &d.FirstProvider); err != nil {
 			return nil, fmt.Errorf("requestlog: features: %w", err)
 		}
 		d.Time = time.UnixMilli(ms).UTC()
+		d.Latency = time.Duration(latency) * time.Microsecond
 		d.Features, d.CostMicros = validJSON(features), nullInt64(cost)
 		out = append(out, d)
 	}

@@ -267,6 +267,11 @@ func replay(ctx context.Context, pol *engine.Policy, logged []requestlog.LoggedD
 		opts := engine.EvalOptions{Now: d.Time, Seed: &seed, Usage: usageAt(pol, backtest, &req, d.Time)}
 		ev := limits.Event{Time: d.Time, Subject: req.LimitSubject(), EstimatedTokens: int64(req.InputTokensEstimate),
 			Tokens: d.Usage.InputTokens + d.Usage.CacheReadTokens + d.Usage.CacheWriteTokens + d.Usage.OutputTokens}
+		if d.Latency > 0 {
+			// In flight until it ended, as logged: concurrency bounds
+			// are back-tested on the logged overlap.
+			ev.End = d.Time.Add(d.Latency)
+		}
 		if d.CostMicros != nil {
 			ev.USDMicros = *d.CostMicros
 		}

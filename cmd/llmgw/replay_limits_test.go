@@ -20,25 +20,26 @@ import (
 
 // limitTraffic is a day of logged traffic, written by the request log's
 // own writer: research spends $0.40 a request on main at 10:00, 11:00,
-// 12:00 and 13:00 UTC; support sends five requests within a second; ops
-// one request at 09:00 the next day.
+// 12:00 and 13:00 UTC; support sends five requests within a second, each
+// taking a second; ops one request at 09:00 the next day.
 type loggedRow struct {
-	at     time.Time
-	key    string
-	cost   int64
-	tokens int64
+	at      time.Time
+	key     string
+	cost    int64
+	tokens  int64
+	latency time.Duration
 }
 
 func writeLimitTraffic(t *testing.T, day time.Time) (string, []loggedRow) {
 	t.Helper()
 	var rows []loggedRow
 	for h := range 4 {
-		rows = append(rows, loggedRow{day.Add(time.Duration(10+h) * time.Hour), "research", 400_000, 1000})
+		rows = append(rows, loggedRow{day.Add(time.Duration(10+h) * time.Hour), "research", 400_000, 1000, 0})
 	}
 	for i := range 5 {
-		rows = append(rows, loggedRow{day.Add(15*time.Hour + time.Duration(i)*150*time.Millisecond), "support", 100, 20})
+		rows = append(rows, loggedRow{day.Add(15*time.Hour + time.Duration(i)*150*time.Millisecond), "support", 100, 20, time.Second})
 	}
-	rows = append(rows, loggedRow{day.Add(33 * time.Hour), "ops", 100, 20})
+	rows = append(rows, loggedRow{day.Add(33 * time.Hour), "ops", 100, 20, 0})
 
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "llmgw.db")
@@ -59,7 +60,7 @@ func writeLimitTraffic(t *testing.T, day time.Time) (string, []loggedRow) {
 		}
 		cost := r.cost
 		w.Record(&requestlog.Record{Time: r.at, RequestID: "req-" + string(rune('a'+i)), Key: r.key, Model: "gpt-4o",
-			UpstreamModel: "gpt-4o", Provider: "main", Status: 200, Features: features, PolicyHash: "gone",
+			UpstreamModel: "gpt-4o", Provider: "main", Status: 200, Features: features, PolicyHash: "gone", Latency: r.latency,
 			Usage: llm.Usage{InputTokens: r.tokens / 2, OutputTokens: r.tokens / 2}, CostMicros: &cost})
 	}
 	cancel()
@@ -150,6 +151,15 @@ func TestReplayBacktestsLimits(t *testing.T) {
 	if rep.Limits["team-daily"] != 0 || rep.Limited != 0 || rep.Changed != 2 || rep.After["cheap"] != 2 {
 		t.Errorf("usage-routed candidate: limits %v, %d limited, %d changed, after %v; want no refusal and 2 moved to cheap",
 			rep.Limits, rep.Limited, rep.Changed, rep.After)
+	}
+
+	// Support's five one-second requests, 150 ms apart, against two at
+	// once: the third, fourth and fifth start while two are in flight.
+	conc := write("conc.star", strings.Replace(limitsCandidate, `limit("burst"`, `limit("two-at-once", concurrency = 2, each = "key")
+limit("burst"`, 1))
+	rep = replayJSON(t, conc, db, "--since", "7d")
+	if rep.Limits["two-at-once"] != 3 {
+		t.Errorf("concurrency back-test: limits %v, want two-at-once 3", rep.Limits)
 	}
 
 	// In Auckland (UTC+12, +13 in summer) the four requests fall on two
