@@ -754,9 +754,9 @@ func TestFeatures(t *testing.T) {
 		{RequestID: "b1", Time: t0.Add(16 * time.Minute), Features: json.RawMessage(`{"model":"claude-sonnet-4-5"}`),
 			Provider: "anthropic-main", Model: "claude-sonnet-4-5", Status: 200,
 			Usage: llm.Usage{InputTokens: 1000, OutputTokens: 100, CacheReadTokens: 500, CacheWriteTokens: 50}, CostMicros: ptr[int64](4800),
-			Key: "team-b"},
+			Key: "team-b", Latency: 300 * time.Millisecond},
 		{RequestID: "b2", Time: t0.Add(31 * time.Minute), Features: json.RawMessage(`{"model":"local-llama"}`),
-			Provider: "demo", Model: "local-llama", Usage: llm.Usage{InputTokens: 7}, Key: "team-b"},
+			Provider: "demo", Model: "local-llama", Usage: llm.Usage{InputTokens: 7}, Key: "team-b", Latency: 5 * time.Millisecond},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Features(t0) mismatch (-want +got):\n%s", diff)
