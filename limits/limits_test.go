@@ -345,3 +345,32 @@ func TestMemoryPerCounter(t *testing.T) {
 	runtime.KeepAlive(charges)
 	runtime.KeepAlive(m)
 }
+
+// TestMemoryReplaceKeepsInFlight: counters rebuilt elsewhere replace a
+// Memory's, and the requests it had in flight keep their slots and settle
+// on the new counters.
+func TestMemoryReplaceKeepsInFlight(t *testing.T) {
+	conc := Charge{Limit: "conc", Bounds: Bounds{Concurrency: 2}}
+	budget := Charge{Limit: "budget", Bounds: Bounds{USDMicros: 1000, Per: PerDay}}
+	m := NewMemory(nil)
+	held := admit(t, m, t0, 0, conc)
+	fresh := NewMemory(nil)
+	fresh.Add(t0, []Charge{budget}, 10, 900) // what the log says was spent
+	m.Replace(fresh)
+	ctx := context.Background()
+	if u, _ := m.Usage(ctx, t0, budget); u.USDMicros != 900 {
+		t.Errorf("budget after Replace: %+v, want 900 spent", u)
+	}
+	if u, _ := m.Usage(ctx, t0, conc); u.InFlight != 1 {
+		t.Errorf("in flight after Replace: %+v, want 1", u)
+	}
+	// One slot left of two: the held request still counts.
+	admit(t, m, t0, 0, conc)
+	if v, _ := m.Admit(ctx, t0, []Charge{conc}, 0); v.Refusal == nil {
+		t.Error("a third request was admitted against concurrency = 2")
+	}
+	_ = m.Settle(ctx, t0, held.Ticket, 0, 0)
+	if u, _ := m.Usage(ctx, t0, conc); u.InFlight != 1 {
+		t.Errorf("in flight after settling the held request: %+v, want 1", u)
+	}
+}

@@ -59,6 +59,32 @@ func NewMemory(loc *time.Location) *Memory {
 	return &Memory{loc: loc, counters: make(map[counterKey]*counter)}
 }
 
+// Replace makes from's counters m's, keeping the requests m has in
+// flight (a rebuilt copy knows of none): a replica that falls back to its
+// own counters swaps in counters rebuilt from the request log, while
+// requests admitted on the old ones go on and settle on the new. from is
+// not to be used after.
+func (m *Memory) Replace(from *Memory) {
+	from.mu.Lock()
+	counters := from.counters
+	from.counters = make(map[counterKey]*counter)
+	from.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, c := range m.counters {
+		if c.inFlight == 0 {
+			continue
+		}
+		n := counters[k]
+		if n == nil {
+			n = &counter{head: c.head, per: c.per, periodStart: c.periodStart, periodEnd: c.periodEnd}
+			counters[k] = n
+		}
+		n.inFlight += c.inFlight
+	}
+	m.counters = counters
+}
+
 // Location is the time zone of the usd periods.
 func (m *Memory) Location() *time.Location { return m.loc }
 

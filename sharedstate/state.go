@@ -123,7 +123,10 @@ type State struct {
 	// mu guards the following.
 	mu       sync.Mutex
 	trackers []*health.Tracker
-	subStop  context.CancelFunc
+	// onFallback are called, each in a goroutine of its own, when the
+	// replica falls back (OnFallback).
+	onFallback []func()
+	subStop    context.CancelFunc
 	// joinedAt is when the replica last joined; retryAt when the next
 	// probe may run, and backoff the wait before it (see fail).
 	joinedAt, retryAt time.Time
@@ -220,6 +223,16 @@ func Open(cfg Config) (*State, error) {
 	}
 	s.since.Store(s.startedAt.UnixNano())
 	return s, nil
+}
+
+// OnFallback has f called, in a goroutine of its own, each time the
+// replica falls back to its own state: what it kept of its own while
+// joined may be stale by then (the limit counters it rebuilt at start),
+// and f can bring it up to date.
+func (s *State) OnFallback(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onFallback = append(s.onFallback, f)
 }
 
 // Close releases the connections. Call it after Run has returned.
@@ -385,6 +398,12 @@ func (s *State) fail(err error) {
 		s.fallbacks.Add(1)
 		s.since.Store(s.cfg.Now().UnixNano())
 		s.log.Warn().Err(err).Str("redis", s.addr).Str("replica", s.cfg.ReplicaID).Msg("shared state: Redis unreachable; this replica serves from its own in-process state until Redis is back")
+		s.mu.Lock()
+		hooks := s.onFallback
+		s.mu.Unlock()
+		for _, f := range hooks {
+			go f()
+		}
 		return
 	}
 	if !s.joined.Load() && s.startWarned.CompareAndSwap(false, true) {

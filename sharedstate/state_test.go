@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -343,5 +344,21 @@ func TestTouchRenewsOncePerSecond(t *testing.T) {
 	}
 	if strings.Contains(stats, "cmdstat_get:") {
 		t.Errorf("the lookups went to Redis, not the cache:\n%s", stats)
+	}
+}
+
+// TestOnFallbackHooks: the hooks run once per fallback, not while the
+// replica stays fallen back.
+func TestOnFallbackHooks(t *testing.T) {
+	url, prefix := sharedRedis(t)
+	s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: "a", ProbeInterval: time.Hour}, true)
+	var calls atomic.Int64
+	s.OnFallback(func() { calls.Add(1) })
+	s.fail(errTestOutage)
+	s.fail(errTestOutage)
+	eventually(t, 2*time.Second, "the hook runs", func() bool { return calls.Load() >= 1 })
+	time.Sleep(50 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("hook ran %d times for one fallback, want 1", n)
 	}
 }

@@ -67,7 +67,15 @@ type limitReloads struct {
 
 	mu    sync.Mutex
 	known map[string]bool // the limit names counted so far
+	// refilled is when refillAll last rebuilt every counter.
+	refilled time.Time
 }
+
+// refillEvery bounds how often refillAll reads the log: a Redis that comes
+// and goes would otherwise have each fallback read a month of rows for a
+// monthly budget. Within it the counters of the last refill, which have
+// counted this replica's traffic while it was on its own since, serve.
+const refillEvery = time.Minute
 
 func newLimitReloads(ctx context.Context, db *requestlog.DB, mem *limits.Memory, pol *engine.Policy, logger zerolog.Logger) *limitReloads {
 	r := &limitReloads{ctx: ctx, db: db, mem: mem, logger: logger, known: map[string]bool{}}
@@ -96,4 +104,36 @@ func (r *limitReloads) reloaded(pol *engine.Policy) {
 		return
 	}
 	r.logger.Info().Int("rows", n).Int("limits", len(added)).Msg("counters of the limits the reload added rebuilt from the request log")
+}
+
+// refillAll rebuilds every counter of pol from the request log and swaps
+// them in, keeping the requests in flight: a replica falling back to its
+// own counters (Redis unreachable) would otherwise enforce the counters
+// it rebuilt at start, which know nothing of what the cluster spent
+// since. With the log on PostgreSQL the rebuilt counters are the
+// cluster's (as of the log's last rows); on SQLite, this replica's. A log
+// that cannot be read leaves the counters as they are.
+func (r *limitReloads) refillAll(pol *engine.Policy) {
+	if len(pol.Limits()) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t0 := time.Now()
+	if t0.Sub(r.refilled) < refillEvery {
+		return
+	}
+	fresh := limits.NewMemory(r.mem.Location())
+	n, err := gateway.RebuildLimits(r.ctx, r.db, pol, fresh, t0, nil)
+	if err != nil {
+		r.logger.Error().Err(err).Msg("the limit counters this replica falls back to could not be refilled from the request log: they count from its start")
+		return
+	}
+	r.mem.Replace(fresh)
+	r.refilled = t0
+	for _, d := range pol.Limits() {
+		r.known[d.Name] = true
+	}
+	r.logger.Info().Int("rows", n).Int("limits", len(pol.Limits())).Dur("took", time.Since(t0)).
+		Msg("limit counters refilled from the request log for the fallback")
 }

@@ -278,6 +278,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	limitReload = newLimitReloads(ctx, db, limitStore, pol, logger)
+	rs.onFallback(func() { limitReload.refillAll(eng.Policy()) })
 	srv := gateway.New(gateway.Config{
 		Cluster:   rs.cluster(),
 		Version:   replicaVersion(),

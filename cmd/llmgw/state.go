@@ -86,6 +86,14 @@ func (r replicaState) limits(local *limits.Memory) limits.Store {
 	return r.shared.Limits(local)
 }
 
+// onFallback has f called each time the replica falls back to its own
+// state; alone, never.
+func (r replicaState) onFallback(f func()) {
+	if r.shared != nil {
+		r.shared.OnFallback(f)
+	}
+}
+
 // oauth returns the coordinator of OAuth refreshes: nil alone.
 func (r replicaState) oauth() oauth.Coordinator {
 	if r.shared == nil {
