@@ -350,14 +350,25 @@ func (a *allowances) giveBack(key string, now time.Time, l lease) {
 	a.s.enqueue(write{op: opReturn, keys: []string{key}, args: []any{now.Unix(), l.sec, max(l.reqs, 0), max(l.toks, 0)}})
 }
 
-// sweep, at most once a second, hands back the expired leases of every
-// counter and forgets the counters idle for an allowance's life.
+// sweepMax bounds the counters one sweep visits, so that a sweep holds
+// the admissions' lock for tens of microseconds, not for a pass over
+// every counter. Map order is random: successive sweeps visit them all in
+// time, and an allowance that is never visited expires on its next use or
+// leaves Redis's window on its own within a minute.
+const sweepMax = 1024
+
+// sweep, at most once a second, hands back the expired leases of up to
+// sweepMax counters and forgets those idle for an allowance's life.
 func (a *allowances) sweep(now time.Time) {
 	if now.Sub(a.swept) < time.Second {
 		return
 	}
 	a.swept = now
+	n := 0
 	for k, e := range a.m {
+		if n++; n > sweepMax {
+			break
+		}
 		a.expire(e, k, now)
 		if len(e.leases) == 0 && !e.refilling && now.Sub(e.seen) > a.life {
 			delete(a.m, k)
