@@ -115,12 +115,7 @@ func TestAllowancesSpareRoundTrips(t *testing.T) {
 // bound, and once the unused ones are handed back the bound admits
 // exactly.
 func TestAllowancesNeverOverAdmit(t *testing.T) {
-	url, prefix := sharedRedis(t)
-	var stores []*Limits
-	for _, id := range []string{"a", "b", "c"} {
-		s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: id}, true)
-		stores = append(stores, s.Limits(limits.NewMemory(nil)))
-	}
+	stores := threeReplicaLimits(t)
 	const bound = 2000
 	charges := []limits.Charge{{Limit: "team", Bounds: limits.Bounds{RPM: bound}}}
 	now := time.Now()
@@ -220,12 +215,7 @@ func TestAllowancesVoidedByFallback(t *testing.T) {
 // request is settled and the unused allowances handed back, Redis counts
 // exactly the requests made and their real tokens.
 func TestAllowancesCountAcrossReplicas(t *testing.T) {
-	url, prefix := sharedRedis(t)
-	var stores []*Limits
-	for _, id := range []string{"a", "b", "c"} {
-		s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: id}, true)
-		stores = append(stores, s.Limits(limits.NewMemory(nil)))
-	}
+	stores := threeReplicaLimits(t)
 	c := limits.Charge{Limit: "team", Each: "t1", Bounds: limits.Bounds{RPM: 1 << 30, TPM: 1 << 40}}
 	now := time.Now()
 	const per = 300

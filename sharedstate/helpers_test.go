@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/llmgw/llmgw/internal/testservices"
+	"github.com/llmgw/llmgw/limits"
 )
 
 // testPrefix returns a key prefix of its own for the test on the shared
@@ -116,4 +117,17 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 		time.Sleep(5 * time.Millisecond)
 	}
 	return time.Since(start)
+}
+
+// threeReplicaLimits returns the limit stores of three replicas, a, b and
+// c, joined on the machine's Redis under a fresh prefix.
+func threeReplicaLimits(t testing.TB) []*Limits {
+	t.Helper()
+	url, prefix := sharedRedis(t)
+	var stores []*Limits
+	for _, id := range []string{"a", "b", "c"} {
+		s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: id}, true)
+		stores = append(stores, s.Limits(limits.NewMemory(nil)))
+	}
+	return stores
 }

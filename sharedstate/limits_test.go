@@ -150,12 +150,7 @@ func names(cs []limits.Charge) []string {
 // TestLimitsAtomicAcrossReplicas admits 40 requests at once through three
 // replicas' stores against rpm = 10: exactly ten pass.
 func TestLimitsAtomicAcrossReplicas(t *testing.T) {
-	url, prefix := sharedRedis(t)
-	var stores []*Limits
-	for _, id := range []string{"a", "b", "c"} {
-		s := start(t, Config{URL: url, Prefix: prefix, ReplicaID: id}, true)
-		stores = append(stores, s.Limits(limits.NewMemory(nil)))
-	}
+	stores := threeReplicaLimits(t)
 	charges := []limits.Charge{{Limit: "team", Bounds: limits.Bounds{RPM: 10}}}
 	now := time.Now()
 	results := make(chan bool, 40)
