@@ -21,7 +21,9 @@ import (
 // holds across every replica: rpm = 10 lets ten requests through the whole
 // cluster, not ten per replica. Each call is one Lua script, which Redis
 // runs atomically: Admit checks every counter the request touches and adds
-// to them only if all admit, exactly as limits.Memory does in process.
+// to them only if all admit, exactly as limits.Memory does in process. A
+// busy counter far from its bounds is admitted from an allowance the
+// script set aside for this replica, without a call (see allowance.go).
 //
 // While Redis is unreachable the replica counts in its own limits.Memory
 // (each replica then enforces each bound on its own traffic alone) and
