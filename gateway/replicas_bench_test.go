@@ -44,7 +44,7 @@ def route(req, ctx):
 			cfg := Config{Policies: eng}
 			if mode == "redis" {
 				url := testservices.RedisURL(b)
-				st, err := sharedstate.Open(sharedstate.Config{URL: url, Prefix: fmt.Sprintf("llmgwbench:%d:", time.Now().UnixNano()), Timeout: time.Second})
+				st, err := sharedstate.Open(sharedstate.Config{URL: url, Prefix: redisPrefix(b, url), Timeout: time.Second})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -76,7 +76,7 @@ func newReplicas(t *testing.T, n int, url, prefix, policy string) []replica {
 
 // redisPrefix returns a prefix of the test's own on the shared Redis and
 // removes its keys at the end.
-func redisPrefix(t *testing.T, url string) string {
+func redisPrefix(t testing.TB, url string) string {
 	prefix := fmt.Sprintf("llmgwtest:gw:%d:", time.Now().UnixNano())
 	t.Cleanup(func() {
 		opt, _ := redis.ParseURL(url)

@@ -61,7 +61,18 @@ type requestTrace struct {
 	// what the answering attempt's body said (noteResponse)
 	respModel, respID, finish string
 
-	kv [20]attribute.KeyValue // room for a span's attributes, saving an allocation per span
+	// kv is room for a span's attributes, one allocation for both spans
+	// rather than one per span; made at the first span that records, so
+	// that a request the sampler left out does without it.
+	kv *[20]attribute.KeyValue
+}
+
+// attrs is tr's room for a span's attributes, empty.
+func (tr *requestTrace) attrs() []attribute.KeyValue {
+	if tr.kv == nil {
+		tr.kv = new([20]attribute.KeyValue)
+	}
+	return tr.kv[:0]
 }
 
 // answerMembers are the top-level members of an upstream's non-streaming
@@ -292,7 +303,7 @@ func (tr *requestTrace) endAttempt(x *exchange) {
 	a := &x.attempts[tr.attN-1]
 	end := tr.attStart.Add(a.Latency)
 	if span.IsRecording() {
-		kv := append(tr.kv[:0],
+		kv := append(tr.attrs(),
 			tracing.OperationName.String(tr.op),
 			tracing.ProviderName.String(tr.attFamily),
 			tracing.RequestModel.String(a.Model),
@@ -373,7 +384,7 @@ func (x *exchange) endTrace(rec *requestlog.Record) {
 		return
 	}
 	span.SetName(tracing.SpanName(tr.op, rec.Model))
-	kv := append(tr.kv[:0],
+	kv := append(tr.attrs(),
 		tracing.RequestIDKey.String(x.id),
 		tracing.EndpointKey.String(x.ep.name),
 		tracing.StatusKey.Int(rec.Status),
