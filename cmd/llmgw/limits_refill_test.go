@@ -37,20 +37,14 @@ func TestRefillAllForFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	features, _ := json.Marshal(engine.LoggedInputs{Complete: true, Request: engine.Request{Model: "m", Protocol: "openai", Key: "team"}})
 	logRows := func(n int) {
-		w := requestlog.NewWriter(db, requestlog.WriterConfig{})
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error)
-		go func() { done <- w.Run(runCtx) }()
-		features, _ := json.Marshal(engine.LoggedInputs{Complete: true, Request: engine.Request{Model: "m", Protocol: "openai", Key: "team"}})
-		for i := range n {
-			w.Record(&requestlog.Record{Time: time.Now().Add(-time.Duration(10-i) * time.Second), RequestID: fmt.Sprintf("r-%d-%d", n, i),
-				Key: "team", Model: "m", Provider: "p", Status: 200, Features: features})
+		recs := make([]*requestlog.Record, n)
+		for i := range recs {
+			recs[i] = &requestlog.Record{Time: time.Now().Add(-time.Duration(10-i) * time.Second), RequestID: fmt.Sprintf("r-%d-%d", n, i),
+				Key: "team", Model: "m", Provider: "p", Status: 200, Features: features}
 		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		writeRecords(t, db, recs)
 	}
 	logRows(3) // what the cluster logged while this replica counted on Redis
 

@@ -37,25 +37,37 @@ func TestLimitZone(t *testing.T) {
 	}
 }
 
-// TestStartRestartKeepsSpentBudget restarts `llmgw start` on the same
-// request log: a daily budget spent before the restart refuses the next
-// request after it with 429, in the caller's shape, naming the limit.
-func TestStartRestartKeepsSpentBudget(t *testing.T) {
+// budgetLimit is the daily budget of team-a that the budget tests spend.
+const budgetLimit = `limit("team-daily", usd = 5, per = "day", each = "key")`
+
+// budgetPolicy is a policy whose one provider, an upstream that lives as
+// long as the test, answers every chat request with 7 tokens of gpt-x,
+// priced at $1 per token, for the key team-a (sk-team-a); limits are its
+// limit() lines.
+func budgetPolicy(t *testing.T, limits string) string {
+	t.Helper()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"gpt-x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`)
 	}))
-	defer up.Close()
-	dir := t.TempDir()
-	policy := filepath.Join(dir, "main.star")
-	src := `up = provider("up", kind = "openai", base_url = "` + up.URL + `/v1", api_key = "sk-up")
+	t.Cleanup(up.Close)
+	return `up = provider("up", kind = "openai", base_url = "` + up.URL + `/v1", api_key = "sk-up")
 key("team-a", "sk-team-a")
 price("gpt-x", input = 1000000, output = 1000000)
-limit("team-daily", usd = 5, per = "day", each = "key")
+` + limits + `
 def route(req, ctx):
     return [up]
 `
+}
+
+// TestStartRestartKeepsSpentBudget restarts `llmgw start` on the same
+// request log: a daily budget spent before the restart refuses the next
+// request after it with 429, in the caller's shape, naming the limit.
+func TestStartRestartKeepsSpentBudget(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "main.star")
+	src := budgetPolicy(t, budgetLimit)
 	if err := os.WriteFile(policy, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -87,21 +99,9 @@ def route(req, ctx):
 // TestReloadAddedBudgetCountsEarlierSpend: a daily budget a reload adds
 // counts what was spent earlier that day, as it would after a restart.
 func TestReloadAddedBudgetCountsEarlierSpend(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"gpt-x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`)
-	}))
-	defer up.Close()
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "main.star")
-	src := `up = provider("up", kind = "openai", base_url = "` + up.URL + `/v1", api_key = "sk-up")
-key("team-a", "sk-team-a")
-price("gpt-x", input = 1000000, output = 1000000)
-%s
-def route(req, ctx):
-    return [up]
-`
+	src := budgetPolicy(t, "%s")
 	if err := os.WriteFile(policy, []byte(strings.Replace(src, "%s", "", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ def route(req, ctx):
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	withLimit := strings.Replace(src, "%s", `limit("team-daily", usd = 5, per = "day", each = "key")`, 1)
+	withLimit := strings.Replace(src, "%s", budgetLimit, 1)
 	if err := os.WriteFile(policy, []byte(withLimit), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -41,17 +41,7 @@ func writeLimitTraffic(t *testing.T, day time.Time) (string, []loggedRow) {
 	}
 	rows = append(rows, loggedRow{day.Add(33 * time.Hour), "ops", 100, 20, 0})
 
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "llmgw.db")
-	db, err := requestlog.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	w := requestlog.NewWriter(db, requestlog.WriterConfig{})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- w.Run(runCtx) }()
+	recs := make([]*requestlog.Record, len(rows))
 	for i, r := range rows {
 		features, err := json.Marshal(engine.LoggedInputs{Complete: true, Request: engine.Request{
 			Model: "gpt-4o", Protocol: "openai", Key: r.key, InputTokensEstimate: 10}})
@@ -59,15 +49,11 @@ func writeLimitTraffic(t *testing.T, day time.Time) (string, []loggedRow) {
 			t.Fatal(err)
 		}
 		cost := r.cost
-		w.Record(&requestlog.Record{Time: r.at, RequestID: "req-" + string(rune('a'+i)), Key: r.key, Model: "gpt-4o",
+		recs[i] = &requestlog.Record{Time: r.at, RequestID: "req-" + string(rune('a'+i)), Key: r.key, Model: "gpt-4o",
 			UpstreamModel: "gpt-4o", Provider: "main", Status: 200, Features: features, PolicyHash: "gone", Latency: r.latency,
-			Usage: llm.Usage{InputTokens: r.tokens / 2, OutputTokens: r.tokens / 2}, CostMicros: &cost})
+			Usage: llm.Usage{InputTokens: r.tokens / 2, OutputTokens: r.tokens / 2}, CostMicros: &cost}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	return path, rows
+	return writeLogFile(t, recs), rows
 }
 
 const limitsCandidate = `
@@ -212,17 +198,7 @@ type logRow struct {
 // gpt-4.1's $2 / $8 per million tokens.
 func writeServedLog(t *testing.T, rows []logRow) string {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "llmgw.db")
-	db, err := requestlog.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	w := requestlog.NewWriter(db, requestlog.WriterConfig{})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- w.Run(runCtx) }()
+	recs := make([]*requestlog.Record, len(rows))
 	for i, r := range rows {
 		features, err := json.Marshal(engine.LoggedInputs{Complete: true, Request: engine.Request{
 			Model: "gpt-4.1", Protocol: "openai", Key: r.key, InputTokensEstimate: int(r.in)}})
@@ -230,15 +206,11 @@ func writeServedLog(t *testing.T, rows []logRow) string {
 			t.Fatal(err)
 		}
 		cost := r.in*2 + r.out*8
-		w.Record(&requestlog.Record{Time: r.at, RequestID: fmt.Sprintf("req-%04d", i), Key: r.key, Model: "gpt-4.1",
+		recs[i] = &requestlog.Record{Time: r.at, RequestID: fmt.Sprintf("req-%04d", i), Key: r.key, Model: "gpt-4.1",
 			UpstreamModel: "gpt-4.1", Provider: "openai-main", Status: 200, Features: features, PolicyHash: "no-limits",
-			Usage: llm.Usage{InputTokens: r.in, OutputTokens: r.out}, CostMicros: &cost})
+			Usage: llm.Usage{InputTokens: r.in, OutputTokens: r.out}, CostMicros: &cost}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeLogFile(t, recs)
 }
 
 // The worked example's back-test, as its README shows it: research moves

@@ -18,20 +18,9 @@ import (
 // ten days ago.
 func seedStatsDB(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "llmgw.db")
-	db, err := requestlog.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	w := requestlog.NewWriter(db, requestlog.WriterConfig{})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- w.Run(runCtx) }()
 	cost := func(n int64) *int64 { return &n }
 	hourAgo := time.Now().Add(-time.Hour)
-	for _, r := range []*requestlog.Record{
+	return writeLogFile(t, []*requestlog.Record{
 		// Failed over twice (529s from openai-eu, which served nothing).
 		{Time: hourAgo, RequestID: "1", Key: "team-a", Model: "gpt-4o", UpstreamModel: "gpt-4o-2024-08-06", Provider: "openai-main", Status: 200,
 			Latency: 120 * time.Millisecond, Usage: llm.Usage{InputTokens: 1000, OutputTokens: 200}, CostMicros: cost(4500),
@@ -48,14 +37,7 @@ func seedStatsDB(t *testing.T) string {
 		{Time: hourAgo, RequestID: "4", Key: "team-b", Model: "house-model", Provider: "local", Status: 200,
 			Usage: llm.Usage{InputTokens: 10}},
 		{Time: time.Now().Add(-10 * 24 * time.Hour), RequestID: "old", Key: "team-a", Model: "gpt-4o", Provider: "openai-main", Status: 200},
-	} {
-		w.Record(r)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	return path
+	})
 }
 
 func runStatsCmd(t *testing.T, getenv func(string) string, args ...string) (stdout, stderr string, err error) {
