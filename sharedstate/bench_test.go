@@ -61,30 +61,11 @@ func BenchmarkStickyLocal(b *testing.B) {
 // BenchmarkLimits is a limited request's path on Redis: Admit against two
 // counters (an rpm per key and a daily usd budget), then Settle.
 func BenchmarkLimits(b *testing.B) {
-	url, prefix := sharedRedis(b)
-	s := start(b, Config{URL: url, Prefix: prefix, ReplicaID: "bench", Timeout: time.Second}, true)
-	l := s.Limits(limits.NewMemory(nil))
 	charges := []limits.Charge{
 		{Limit: "per-key", Each: "team-a", Bounds: limits.Bounds{RPM: 1 << 40}},
 		{Limit: "budget", Bounds: limits.Bounds{USDMicros: 1 << 50, Per: limits.PerDay}},
 	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			now := time.Now()
-			v, err := l.Admit(ctx, now, charges, 100)
-			if err != nil || v.Refusal != nil {
-				b.Errorf("Admit = %+v, %v", v, err)
-				return
-			}
-			l.Settle(ctx, now, v.Ticket, 120, 30)
-		}
-	})
-	if !s.Shared() {
-		b.Fatalf("fell back during the benchmark: %+v", s.Status())
-	}
+	benchAdmitSettle(b, func() []limits.Charge { return charges })
 }
 
 // BenchmarkLimitsSessions is Admit and Settle against one per-session rpm
@@ -92,19 +73,26 @@ func BenchmarkLimits(b *testing.B) {
 // now and then, as a per-session or per-user limit's do, rather than one
 // hot counter.
 func BenchmarkLimitsSessions(b *testing.B) {
+	var next atomic.Int64
+	benchAdmitSettle(b, func() []limits.Charge {
+		each := "session-" + strconv.FormatInt(next.Add(1)%1000, 10)
+		return []limits.Charge{{Limit: "per-session", Each: each, Bounds: limits.Bounds{RPM: 1 << 40}}}
+	})
+}
+
+// benchAdmitSettle admits and settles, in parallel, the requests whose
+// charges next gives, on a replica joined to the machine's Redis.
+func benchAdmitSettle(b *testing.B, next func() []limits.Charge) {
 	url, prefix := sharedRedis(b)
 	s := start(b, Config{URL: url, Prefix: prefix, ReplicaID: "bench", Timeout: time.Second}, true)
 	l := s.Limits(limits.NewMemory(nil))
 	ctx := context.Background()
-	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			each := "session-" + strconv.FormatInt(next.Add(1)%1000, 10)
-			charges := []limits.Charge{{Limit: "per-session", Each: each, Bounds: limits.Bounds{RPM: 1 << 40}}}
 			now := time.Now()
-			v, err := l.Admit(ctx, now, charges, 100)
+			v, err := l.Admit(ctx, now, next(), 100)
 			if err != nil || v.Refusal != nil {
 				b.Errorf("Admit = %+v, %v", v, err)
 				return
