@@ -199,6 +199,19 @@ type pgCut struct {
 	conns  map[net.Conn]struct{}
 }
 
+// cutPGLogURL puts a pgCut in front of the PostgreSQL of the log URL
+// direct, and returns it with the URL that reaches the server through it.
+func cutPGLogURL(t *testing.T, direct string) (*pgCut, string) {
+	t.Helper()
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := newPGCut(t, u.Host)
+	u.Host = cut.ln.Addr().String()
+	return cut, u.String()
+}
+
 func newPGCut(t *testing.T, target string) *pgCut {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -256,18 +269,13 @@ func TestPostgresOutageKeepsServing(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	direct := pgLogURL(t)
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := newPGCut(t, u.Host)
-	u.Host = cut.ln.Addr().String()
+	cut, viaCut := cutPGLogURL(t, direct)
 	policy := `demo = provider("demo", kind = "demo")
 
 def route(req, ctx):
     return [demo]
 `
-	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "error", "--db", u.String())
+	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "error", "--db", viaCut)
 	client := &http.Client{Timeout: 10 * time.Second}
 	var ids []string
 	send := func(from, to int) {
@@ -375,12 +383,7 @@ func TestPostgresDownAtStart(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	direct := pgLogURL(t)
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := newPGCut(t, u.Host)
-	u.Host = cut.ln.Addr().String()
+	cut, viaCut := cutPGLogURL(t, direct)
 	cut.set(false)
 	// The policy declares a limit, whose counters are refilled from the log
 	// at start: an unreadable log leaves them empty, with a warning, and
@@ -391,7 +394,7 @@ limit("all", rpm = 100000)
 def route(req, ctx):
     return [demo]
 `
-	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "warn", "--db", u.String())
+	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "warn", "--db", viaCut)
 	for _, want := range []string{"request log unreachable at start", "limit counters start empty"} {
 		if !strings.Contains(g.logs.String(), want) {
 			t.Errorf("no warning %q:\n%s", want, g.logs.String())
