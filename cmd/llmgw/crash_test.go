@@ -167,18 +167,14 @@ def route(req, ctx):
 	g := startBinary(t, buildLLMGW(t), policy, nil, "--log-level", "warn")
 	client := &http.Client{Timeout: 30 * time.Second}
 
-	type done struct {
-		id string
-		at time.Time
-	}
-	var completed []done
+	var completed []completion
 	const settled = 24
 	for n := range settled {
 		id, err := sendDemo(client, g.url, n)
 		if err != nil || id == "" {
 			t.Fatalf("request %d: id %q, %v", n, id, err)
 		}
-		completed = append(completed, done{id, time.Now()})
+		completed = append(completed, completion{id, time.Now()})
 	}
 	// Let more than a second pass since those finished, then put traffic
 	// in flight up to the kill: stalled streams, and a trickle of requests
@@ -190,7 +186,7 @@ def route(req, ctx):
 	}
 	for n := settled; n < settled+10; n++ {
 		if id, err := sendDemo(client, g.url, n); err == nil {
-			completed = append(completed, done{id, time.Now()})
+			completed = append(completed, completion{id, time.Now()})
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -210,13 +206,31 @@ def route(req, ctx):
 	if err := db.SQL().QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("PRAGMA integrity_check = %q, %v; want ok", check, err)
 	}
+	old := loggedBeforeKill(t, db, completed, killedAt)
+	if old < settled {
+		t.Errorf("only %d requests completed more than 1 s before the kill, want at least %d", old, settled)
+	}
+	t.Logf("%d requests completed, %d of them more than 1 s before the kill", len(completed), old)
+}
+
+// completion is a request a test saw answered in full, and when.
+type completion struct {
+	id string
+	at time.Time
+}
+
+// loggedBeforeKill checks that every request of completed that finished
+// more than a second before killedAt is in db, served with usage, and
+// returns how many there were.
+func loggedBeforeKill(t *testing.T, db *requestlog.DB, completed []completion, killedAt time.Time) int {
+	t.Helper()
 	old := 0
 	for _, c := range completed {
 		if killedAt.Sub(c.at) <= time.Second {
 			continue
 		}
 		old++
-		d, err := db.Request(ctx, c.id)
+		d, err := db.Request(context.Background(), c.id)
 		if err != nil {
 			t.Errorf("request %s completed %v before the kill: %v", c.id, killedAt.Sub(c.at).Round(time.Millisecond), err)
 			continue
@@ -225,10 +239,7 @@ def route(req, ctx):
 			t.Errorf("request %s logged with status %d, %d output tokens; want 200 with usage", c.id, d.Status, d.OutputTokens)
 		}
 	}
-	if old < settled {
-		t.Errorf("only %d requests completed more than 1 s before the kill, want at least %d", old, settled)
-	}
-	t.Logf("%d requests completed, %d of them more than 1 s before the kill", len(completed), old)
+	return old
 }
 
 // readSSE returns the event names of an SSE body, in order, until the body

@@ -87,12 +87,8 @@ def route(req, ctx):
 		t.Errorf("a SQLite log was created at %s although --db is a URL", g.db)
 	}
 
-	type done struct {
-		id string
-		at time.Time
-	}
 	var mu sync.Mutex
-	var completed []done
+	var completed []completion
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for c := range 4 {
@@ -109,7 +105,7 @@ def route(req, ctx):
 				id, err := sendDemo(client, g.url, n)
 				if err == nil && id != "" {
 					mu.Lock()
-					completed = append(completed, done{id, time.Now()})
+					completed = append(completed, completion{id, time.Now()})
 					mu.Unlock()
 				}
 				time.Sleep(2 * time.Millisecond)
@@ -143,21 +139,7 @@ def route(req, ctx):
 		t.Fatal(err)
 	}
 	defer db.Close()
-	old := 0
-	for _, c := range completed {
-		if killedAt.Sub(c.at) <= time.Second {
-			continue
-		}
-		old++
-		d, err := db.Request(ctx, c.id)
-		if err != nil {
-			t.Errorf("request %s completed %v before the kill: %v", c.id, killedAt.Sub(c.at).Round(time.Millisecond), err)
-			continue
-		}
-		if d.Status != http.StatusOK || d.OutputTokens == 0 {
-			t.Errorf("request %s logged with status %d, %d output tokens; want 200 with usage", c.id, d.Status, d.OutputTokens)
-		}
-	}
+	old := loggedBeforeKill(t, db, completed, killedAt)
 	if old < 100 {
 		t.Errorf("only %d requests completed more than 1 s before the kill; the load was too light to tell", old)
 	}
