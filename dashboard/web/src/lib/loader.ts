@@ -3,7 +3,7 @@
 // filter edits never show stale rows. (Pages re-mount when the admin key
 // changes, which starts a fresh loader.)
 
-import { ref, shallowRef, type Ref, type ShallowRef } from 'vue'
+import { onBeforeUnmount, onMounted, ref, shallowRef, type Ref, type ShallowRef } from 'vue'
 import { ApiError } from './api'
 
 /** The reactive state of a loader. */
@@ -41,4 +41,21 @@ export function useLoader<T>(fn: () => Promise<T>, lazy = false): Loader<T> {
 
   if (!lazy) void reload()
   return { data, error, loading, reload }
+}
+
+/**
+ * Reloads loader every ms while the page is mounted and the returned flag
+ * (the page's auto-refresh box) is on, skipping a tick while a call is in
+ * flight or the tab is hidden. Call it from a component's setup.
+ */
+export function useAutoRefresh(loader: Loader<unknown>, ms: number): Ref<boolean> {
+  const auto = ref(true)
+  let timer: ReturnType<typeof setInterval> | undefined
+  onMounted(() => {
+    timer = setInterval(() => {
+      if (auto.value && !loader.loading.value && document.visibilityState !== 'hidden') void loader.reload()
+    }, ms)
+  })
+  onBeforeUnmount(() => clearInterval(timer))
+  return auto
 }
