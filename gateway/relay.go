@@ -142,7 +142,7 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, 
 	}
 	b = scrubBytes(b, creds)
 	var answer *answerMembers // the spans' model, id and finish reason, from the same pass
-	if x.tr != nil {
+	if x.tr != nil && x.tr.wantsAnswer() {
 		answer = &answerMembers{}
 	}
 	info := inspectBody(b, ua.UsageMember(), answer)
@@ -154,7 +154,7 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, 
 	if info.isErr {
 		return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "http", Status: info.status, Message: info.message, Body: b}}
 	}
-	if x.tr != nil {
+	if answer != nil {
 		x.tr.noteAnswer(answer)
 	}
 	out := b

@@ -57,6 +57,10 @@ type requestTrace struct {
 	// attProvider is its provider, attFamily the provider's
 	// gen_ai.provider.name.
 	attProvider, attFamily string
+	// attIdle is set when the attempt's span records nothing (the sampler
+	// left the trace out): its answer's model, id and finish reason are
+	// then not read.
+	attIdle bool
 
 	// what the answering attempt's body said (noteResponse)
 	respModel, respID, finish string
@@ -116,6 +120,9 @@ func (tr *requestTrace) noteResponse(b []byte) {
 // reason (the first of OpenAI's choices' finish_reason or of Gemini's
 // candidates' finishReason when there is no stop_reason).
 func (tr *requestTrace) noteAnswer(m *answerMembers) {
+	if tr.attIdle {
+		return
+	}
 	fin := m.fin
 	if fin == nil && m.choices != nil {
 		fin = wirejson.Member(firstElement(m.choices), "finish_reason")
@@ -139,6 +146,9 @@ func (tr *requestTrace) noteAnswer(m *answerMembers) {
 // finish reason, so that most of a long stream's events cost a few
 // comparisons; it runs only for traced requests.
 func (tr *requestTrace) noteStreamEvent(data []byte) {
+	if tr.attIdle {
+		return
+	}
 	d := bytes.TrimLeft(data, " \t\r\n")
 	if len(d) == 0 || d[0] != '{' {
 		return // [DONE], or not JSON
@@ -253,6 +263,18 @@ func (h traceHeaders) Set(key, value string) { h[canonicalTraceKey(key)] = []str
 
 func (h traceHeaders) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
 
+// wantsAnswer reports whether the attempt in progress records what its
+// answer says (noteAnswer): a request the sampler left out skips reading
+// it.
+func (tr *requestTrace) wantsAnswer() bool { return !tr.attIdle }
+
+// The span kinds' start options, made once: each call of
+// trace.WithSpanKind allocates.
+var (
+	serverSpan = trace.WithSpanKind(trace.SpanKindServer)
+	clientSpan = trace.WithSpanKind(trace.SpanKindClient)
+)
+
 // startTrace starts the request span of x, the child of the client's
 // traceparent when it sent one.
 func (x *exchange) startTrace(tracer trace.Tracer) {
@@ -261,7 +283,7 @@ func (x *exchange) startTrace(tracer trace.Tracer) {
 	// The name gets its model, and the span its attributes, when the
 	// request finishes: the body is not read yet, and one call to
 	// SetAttributes costs the SDK less than several.
-	tr.ctx, tr.span = tracer.Start(ctx, tr.op, trace.WithSpanKind(trace.SpanKindServer))
+	tr.ctx, tr.span = tracer.Start(ctx, tr.op, serverSpan)
 	x.tr = tr
 }
 
@@ -273,7 +295,8 @@ func (tr *requestTrace) startAttempt(x *exchange, n int, p, kind, model string) 
 	tr.attN, tr.attStart, tr.attKind = n, time.Now(), ""
 	tr.attProvider, tr.attFamily = p, tracing.ProviderNameOf(kind)
 	tr.respModel, tr.respID, tr.finish = "", "", ""
-	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), trace.WithSpanKind(trace.SpanKindClient))
+	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), clientSpan)
+	tr.attIdle = !tr.att.IsRecording()
 }
 
 // inject puts the attempt span's context on an upstream request.
