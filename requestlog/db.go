@@ -101,6 +101,8 @@ type DB struct {
 	migrating sync.Mutex    // one connection migrates at a time (prepareSchema)
 	migrated  atomic.Bool   // the PostgreSQL schema is ready
 
+	readOnly bool // OpenReadOnly's: a SQLite log has its read pool only
+
 	sourcesMu      sync.Mutex        // guards heldSources
 	heldSources    map[string]string // policy sources PostgreSQL could not take yet, by hash
 	hasHeldSources atomic.Bool
@@ -154,12 +156,68 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// OpenReadOnly opens an existing request log to read it, as the
+// commands that report on a log (stats, replay) do: it never creates,
+// migrates or writes anything, so that an operator's newer llmgw run
+// against a log that older replicas still write does not change its
+// schema under them. A log whose schema is not this llmgw's current one
+// is refused with a message that says which side is behind; so is a
+// database that holds no request log.
+//
+// On PostgreSQL the schema is checked by the first connection the pool
+// makes; a server that does not answer fails the first query, not Open.
+// Only the read methods may be called on the DB it returns.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if IsURL(path) {
+		return openPostgresReadOnly(ctx, path)
+	}
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
+	}
+	// mode=ro: SQLite never creates the file or writes it, and a missing
+	// file is an error rather than a new empty log.
+	read, err := sql.Open("sqlite", "file:"+strings.ReplaceAll(path, "%", "%25")+fmt.Sprintf("?mode=ro&_busy_timeout=%d&_query_only=1", busyTimeout.Milliseconds()))
+	if err != nil {
+		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(4)
+	read.SetConnMaxIdleTime(poolIdle)
+	var version int
+	if err := read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		read.Close()
+		return nil, fmt.Errorf("requestlog: open %s: read schema version: %w", path, err)
+	}
+	if err := schemaCurrent(version, len(migrations)); err != nil {
+		read.Close()
+		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
+	}
+	return &DB{read: read, readOnly: true}, nil
+}
+
+// schemaCurrent says why a log of schema version have cannot be read by
+// this llmgw, whose schema is version want; nil when they are the same.
+func schemaCurrent(have, want int) error {
+	switch {
+	case have == 0:
+		return errors.New("it holds no request log (llmgw start creates one as it serves)")
+	case have < want:
+		return fmt.Errorf("its schema is version %d, older than this llmgw's %d: llmgw start with this log migrates it (commands that only read it never do)", have, want)
+	case have > want:
+		return fmt.Errorf("its schema is version %d, newer than this llmgw knows (%d): use the llmgw that writes it", have, want)
+	}
+	return nil
+}
+
 // Close closes the connection pools. The Writer must have stopped first.
 func (db *DB) Close() error {
 	if db.pg != nil {
 		err := db.read.Close()
 		db.pg.Close()
 		return err
+	}
+	if db.readOnly {
+		return db.read.Close()
 	}
 	return errors.Join(db.shared.Close(), db.read.Close(), db.write.Close())
 }

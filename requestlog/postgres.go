@@ -2,6 +2,7 @@ package requestlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -95,6 +97,58 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
 	}
 	return db, nil
+}
+
+// openPostgresReadOnly is OpenReadOnly's PostgreSQL side: each new
+// connection checks the schema's version (checkSchema) instead of
+// migrating it, and no partition is created.
+func openPostgresReadOnly(ctx context.Context, rawURL string) (*DB, error) {
+	rawURL = normalizeURL(rawURL)
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("requestlog: open %s: bad PostgreSQL URL", Redact(rawURL))
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = pgConnectTimeout
+	}
+	if !strings.Contains(rawURL, "pool_max_conns") {
+		cfg.MaxConns = 4
+	}
+	// Every statement of the session is read-only: a query this package
+	// gets wrong fails rather than writes.
+	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	db := &DB{parts: newPartitions(), readOnly: true}
+	cfg.AfterConnect = checkSchema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
+	}
+	db.pg, db.parts.pool = pool, pool
+	db.read = stdlib.OpenDBFromPool(pool)
+	if err := pool.Ping(ctx); err != nil && !pgTransient(err) {
+		db.Close()
+		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
+	}
+	return db, nil
+}
+
+// checkSchema is a read-only pool's AfterConnect hook: the connection is
+// refused unless the search_path holds a request log of this llmgw's
+// schema version.
+func checkSchema(ctx context.Context, conn *pgx.Conn) error {
+	var version int
+	err := conn.QueryRow(ctx, "SELECT version FROM requestlog_schema").Scan(&version)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "42P01", errors.Is(err, pgx.ErrNoRows): // undefined_table
+		version = 0
+	case err != nil:
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if err := schemaCurrent(version, len(pgMigrations)); err != nil {
+		return schemaError{err}
+	}
+	return nil
 }
 
 // prepareSchema is the pool's AfterConnect hook: until one connection has

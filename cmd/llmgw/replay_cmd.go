@@ -140,7 +140,7 @@ func runReplay(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	db, err := requestlog.Open(ctx, *dbPath)
+	db, err := requestlog.OpenReadOnly(ctx, *dbPath)
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}

@@ -243,7 +243,7 @@ func readStats(ctx context.Context, path string, since, until time.Time) (*reque
 	if _, err := os.Stat(path); !requestlog.IsURL(path) && errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("stats: no request log at %s (pass --db or set LLMGW_DB)", path)
 	}
-	db, err := requestlog.Open(ctx, path)
+	db, err := requestlog.OpenReadOnly(ctx, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stats: %w", err)
 	}
