@@ -115,7 +115,7 @@ type DB struct {
 // newer llmgw is refused.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if IsURL(path) {
-		return openPostgres(ctx, path)
+		return openPostgres(ctx, path, false)
 	}
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
@@ -169,7 +169,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Only the read methods may be called on the DB it returns.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if IsURL(path) {
-		return openPostgresReadOnly(ctx, path)
+		return openPostgres(ctx, path, true)
 	}
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)

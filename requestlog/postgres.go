@@ -70,7 +70,11 @@ const pgConnectTimeout = 5 * time.Second
 // connection at once: a server that answers but refuses (a bad password, a
 // schema newer than this llmgw, no right to create tables) fails Open; one
 // that does not answer does not (see Ping).
-func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
+//
+// With readOnly (OpenReadOnly's), each new connection checks the schema's
+// version (checkSchema) instead of migrating it, no partition is created,
+// and every session is read-only.
+func openPostgres(ctx context.Context, rawURL string, readOnly bool) (*DB, error) {
 	rawURL = normalizeURL(rawURL)
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
@@ -83,48 +87,22 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	if !strings.Contains(rawURL, "pool_max_conns") {
 		cfg.MaxConns = 8 // the writer's one, and the dashboard's and API's reads
 	}
-	db := &DB{parts: newPartitions()}
+	db := &DB{parts: newPartitions(), readOnly: readOnly}
 	cfg.AfterConnect = db.prepareSchema
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
+	if readOnly {
+		cfg.AfterConnect = checkSchema
+		// A query this package gets wrong fails rather than writes.
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
-	db.pg, db.parts.pool = pool, pool
-	db.write = stdlib.OpenDBFromPool(pool)
-	db.read = db.write
-	if err := pool.Ping(ctx); err != nil && !pgTransient(err) {
-		db.Close()
-		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
-	}
-	return db, nil
-}
-
-// openPostgresReadOnly is OpenReadOnly's PostgreSQL side: each new
-// connection checks the schema's version (checkSchema) instead of
-// migrating it, and no partition is created.
-func openPostgresReadOnly(ctx context.Context, rawURL string) (*DB, error) {
-	rawURL = normalizeURL(rawURL)
-	cfg, err := pgxpool.ParseConfig(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("requestlog: open %s: bad PostgreSQL URL", Redact(rawURL))
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = pgConnectTimeout
-	}
-	if !strings.Contains(rawURL, "pool_max_conns") {
-		cfg.MaxConns = 4
-	}
-	// Every statement of the session is read-only: a query this package
-	// gets wrong fails rather than writes.
-	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
-	db := &DB{parts: newPartitions(), readOnly: true}
-	cfg.AfterConnect = checkSchema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
 	}
 	db.pg, db.parts.pool = pool, pool
 	db.read = stdlib.OpenDBFromPool(pool)
+	if !readOnly {
+		db.write = db.read
+	}
 	if err := pool.Ping(ctx); err != nil && !pgTransient(err) {
 		db.Close()
 		return nil, fmt.Errorf("requestlog: open %s: %w", Redact(rawURL), err)
