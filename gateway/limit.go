@@ -213,6 +213,12 @@ type limitPeaks interface {
 	Peaks(now time.Time, bounds map[string]limits.Bounds) map[string]float64
 }
 
+// limitTable is what an in-process store (limits.Memory) offers for
+// llmgw_limit_counters and llmgw_limit_counters_evicted_total.
+type limitTable interface {
+	Table() (held int, evicted int64)
+}
+
 // limitUse is llmgw_limit_use_ratio at a scrape: every declared limit's
 // use, 0 for one without a counter yet.
 func (s *Server) limitUse() map[string]float64 {

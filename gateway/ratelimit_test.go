@@ -123,7 +123,9 @@ func TestLimitExactUnderConcurrency(t *testing.T) {
 		t.Errorf("%d served, %d limited; want exactly 10 and 10", ok.Load(), limited.Load())
 	}
 	metric := scrape(t, h)
-	for _, want := range []string{`llmgw_limit_refusals_total{limit="ten",shadow="false"} 10`, `llmgw_limit_use_ratio{limit="ten"} 1`} {
+	// One limit, one shared counter, none evicted.
+	for _, want := range []string{`llmgw_limit_refusals_total{limit="ten",shadow="false"} 10`, `llmgw_limit_use_ratio{limit="ten"} 1`,
+		"llmgw_limit_counters 1\n", "llmgw_limit_counters_evicted_total 0\n"} {
 		if !strings.Contains(metric, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(metric, "llmgw_limit"))
 		}

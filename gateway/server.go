@@ -276,6 +276,9 @@ func New(cfg Config) *Server {
 		s.cfg.Limits = limits.NewMemory(time.UTC)
 	}
 	s.cfg.Metrics.SetLimitUse(s.limitUse)
+	if t, ok := s.cfg.Limits.(limitTable); ok {
+		s.cfg.Metrics.SetLimitTable(t.Table)
+	}
 	s.adapters = builtinAdapters()
 	for p, a := range cfg.Adapters {
 		s.adapters[p] = a

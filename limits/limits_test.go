@@ -255,25 +255,71 @@ func TestShare(t *testing.T) {
 
 func TestSweepForgetsIdleCounters(t *testing.T) {
 	m := NewMemory(nil)
-	held := admit(t, m, t0, 0, Charge{Limit: "held", Bounds: Bounds{Concurrency: 5}})
-	for i := range sweepEvery - 1 {
+	held := Charge{Limit: "held", Bounds: Bounds{Concurrency: 5}}
+	admit(t, m, t0, 0, held)
+	const idle = 4 * sweepBatch
+	for i := range idle {
 		v := admit(t, m, t0, 0, Charge{Limit: "s", Each: fmt.Sprint(i), Bounds: Bounds{RPM: 5}})
 		_ = m.Settle(context.Background(), t0, v.Ticket, 0, 0)
 	}
-	// The sweep ran at the last admission, when all were in the window.
-	if n := m.Len(); n != sweepEvery {
-		t.Fatalf("Len = %d, want %d", n, sweepEvery)
+	// The sweeps so far ran when all were in the window.
+	if n := m.Len(); n != idle+1 {
+		t.Fatalf("Len = %d, want %d", n, idle+1)
 	}
 	later := t0.Add(2 * Window)
-	for range sweepEvery {
-		v := admit(t, m, later, 0, Charge{Limit: "s", Each: "new", Bounds: Bounds{RPM: 1 << 40}})
-		_ = m.Settle(context.Background(), later, v.Ticket, 0, 0)
+	fresh := Charge{Limit: "s", Each: "new", Bounds: Bounds{RPM: 1 << 40}}
+	sweep := func() {
+		for range sweepEvery {
+			v := admit(t, m, later, 0, fresh)
+			_ = m.Settle(context.Background(), later, v.Ticket, 0, 0)
+		}
 	}
-	// Left: the new counter, and the one with a request in flight.
+	// One sweep looks at one batch: it forgets some, never more.
+	sweep()
+	if n := m.Len(); n >= idle+2 || n < idle+2-sweepBatch {
+		t.Fatalf("Len = %d after one sweep, want between %d and %d", n, idle+2-sweepBatch, idle+1)
+	}
+	// Left in the end: the new counter, and the one with a request in
+	// flight.
+	for i := 0; m.Len() > 2 && i < 64; i++ {
+		sweep()
+	}
 	if n := m.Len(); n != 2 {
 		t.Errorf("Len = %d after the idle counters left the window, want 2", n)
 	}
-	_ = held
+	if u, _ := m.Usage(context.Background(), later, held); u.InFlight != 1 {
+		t.Errorf("the counter with a request in flight has %+v, want it kept", u)
+	}
+}
+
+// TestCountersBounded checks that a client sending a new value with each
+// request cannot grow the table past its bound: the least recently used
+// counters go, never one with a request in flight, and what went is
+// counted.
+func TestCountersBounded(t *testing.T) {
+	m := NewMemory(nil)
+	m.max = 100
+	held := Charge{Limit: "per-session", Each: "held", Bounds: Bounds{RPM: 1000, Concurrency: 5}}
+	admit(t, m, t0, 0, held)
+	for i := range 1000 {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		v := admit(t, m, at, 0, Charge{Limit: "per-session", Each: fmt.Sprint(i), Bounds: Bounds{RPM: 1000}})
+		_ = m.Settle(context.Background(), at, v.Ticket, 0, 0)
+	}
+	n, evicted := m.Table()
+	if n > 100 {
+		t.Errorf("the table holds %d counters, want at most its bound of 100", n)
+	}
+	if evicted < 900 {
+		t.Errorf("evicted = %d, want at least 900 of the 1,001 counters counted", evicted)
+	}
+	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), held); u.InFlight != 1 || u.Requests != 1 {
+		t.Errorf("the counter with a request in flight has %+v, want it kept", u)
+	}
+	// The latest values are the ones kept.
+	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), Charge{Limit: "per-session", Each: "999"}); u.Requests != 1 {
+		t.Errorf("the latest counter has %+v, want its request", u)
+	}
 }
 
 func TestReplay(t *testing.T) {

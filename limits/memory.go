@@ -9,11 +9,29 @@ import (
 // buckets is the number of one-second buckets of the sliding window.
 const buckets = int64(Window / time.Second)
 
-// sweepEvery is how many admissions pass between two sweeps of idle
-// counters: counters per session or user come and go, and an idle one
-// (nothing in the window, nothing in flight, no spend this period) is
-// forgotten so that memory follows the active counters.
-const sweepEvery = 8192
+// Counters per session or user come and go: an idle one (nothing in the
+// window, nothing in flight, no spend this period) is forgotten so that
+// memory follows the active counters. Every sweepEvery admissions a sweep
+// looks at sweepBatch counters, from a place Go's map iteration picks at
+// random, so that a table of any size is swept a little at a time and
+// never holds the mutex, which every request takes, for long.
+const (
+	sweepEvery = 1024
+	sweepBatch = 1024
+)
+
+// DefaultMaxCounters bounds the counters a Memory holds, about 50 MB at
+// their usual 200 bytes: the values of a limit split per session, user or
+// metadata come from clients, and a client that sends a new one with each
+// request must not grow the gateway without end. A new counter past the
+// bound takes the place of the least recently used idle one among
+// evictSample (the forgotten one's count starts again from zero, as a
+// new value's would), as nginx's and Kong's local rate limiters do.
+const DefaultMaxCounters = 1 << 18
+
+// evictSample is how many counters a new one past the bound looks at to
+// pick the one it replaces.
+const evictSample = 16
 
 // Memory is the in-process Store: one map of counters under one mutex,
 // which makes every call atomic over all its charges. A check touches
@@ -25,6 +43,8 @@ type Memory struct {
 	mu       sync.Mutex
 	counters map[counterKey]*counter
 	admits   int
+	max      int   // DefaultMaxCounters, or a test's bound
+	evicted  int64 // counters replaced past max
 }
 
 type counterKey struct{ limit, each string }
@@ -35,6 +55,7 @@ type counter struct {
 	// holds one bucket, not sixty (memory follows traffic, not counters).
 	win      []bucket
 	head     int64 // the latest second the window advanced to
+	last     int64 // the latest second a request was counted in it
 	reqs     int64 // totals of the live buckets
 	toks     int64
 	inFlight int64
@@ -56,7 +77,7 @@ func NewMemory(loc *time.Location) *Memory {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Memory{loc: loc, counters: make(map[counterKey]*counter)}
+	return &Memory{loc: loc, counters: make(map[counterKey]*counter), max: DefaultMaxCounters}
 }
 
 // Replace makes from's counters m's, keeping the requests m has in
@@ -93,7 +114,10 @@ func (m *Memory) get(c *Charge, now time.Time) *counter {
 	k := counterKey{c.Limit, c.Each}
 	ctr := m.counters[k]
 	if ctr == nil {
-		ctr = &counter{head: now.Unix()}
+		if len(m.counters) >= m.max {
+			m.evict()
+		}
+		ctr = &counter{head: now.Unix(), last: now.Unix()}
 		m.counters[k] = ctr
 	}
 	ctr.advance(now.Unix())
@@ -231,11 +255,12 @@ func (m *Memory) Admit(_ context.Context, now time.Time, charges []Charge, token
 		ctr.reqs++
 		ctr.toks += tokens
 		ctr.inFlight++
+		ctr.last = max(ctr.last, sec)
 		v.Ticket.Charges = append(v.Ticket.Charges, *c)
 	}
 	if m.admits++; m.admits >= sweepEvery {
 		m.admits = 0
-		m.sweep(now)
+		m.sweep(now, sweepBatch)
 	}
 	return v, nil
 }
@@ -305,6 +330,7 @@ func (m *Memory) Add(at time.Time, charges []Charge, tokens, usdMicros int64) {
 		if c.Bounds.Per != "" {
 			ctr.usd += usdMicros
 		}
+		ctr.last = max(ctr.last, sec)
 	}
 }
 
@@ -341,14 +367,40 @@ func (m *Memory) usageAt(ctr *counter, b Bounds, now time.Time) Usage {
 	return u
 }
 
-// sweep forgets idle counters.
-func (m *Memory) sweep(now time.Time) {
+// sweep forgets the idle counters among n of them.
+func (m *Memory) sweep(now time.Time, n int) {
 	sec := now.Unix()
 	for k, ctr := range m.counters {
+		if n--; n < 0 {
+			return
+		}
 		ctr.advance(sec)
 		if ctr.reqs == 0 && ctr.toks == 0 && ctr.inFlight == 0 && (ctr.usd == 0 || sec >= ctr.periodEnd) {
 			delete(m.counters, k)
 		}
+	}
+}
+
+// evict makes room for a new counter in a full table: it forgets the
+// least recently used of evictSample counters with no request in flight
+// (an idle one, when the sample has one: its last request is the oldest).
+// A table whose sample is all in flight grows past its bound rather than
+// refuse.
+func (m *Memory) evict() {
+	var oldest *counterKey
+	var at int64
+	n := evictSample
+	for k, ctr := range m.counters {
+		if n--; n < 0 {
+			break
+		}
+		if ctr.inFlight == 0 && (oldest == nil || ctr.last < at) {
+			oldest, at = &k, ctr.last
+		}
+	}
+	if oldest != nil {
+		delete(m.counters, *oldest)
+		m.evicted++
 	}
 }
 
@@ -357,4 +409,13 @@ func (m *Memory) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.counters)
+}
+
+// Table is the number of counters held and how many were forgotten, not
+// idle, to keep the table within its bound (DefaultMaxCounters): what
+// llmgw_limit_counters and llmgw_limit_counters_evicted_total export.
+func (m *Memory) Table() (held int, evicted int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.counters), m.evicted
 }

@@ -14,11 +14,21 @@ type limitMetrics struct {
 	// live in the limits Store, and reading them per request would cost
 	// every request a scan.
 	use atomic.Pointer[func() map[string]float64]
+	// table reads the size of the in-process counters' table and how many
+	// were evicted from it, when the store has one.
+	table atomic.Pointer[func() (held int, evicted int64)]
 }
 
 var limitUseDesc = prometheus.NewDesc("llmgw_limit_use_ratio",
 	"Each policy limit's use: the used fraction of its tightest bound, the highest among its counters (1: spent).",
 	[]string{"limit"}, nil)
+
+var (
+	limitCountersDesc = prometheus.NewDesc("llmgw_limit_counters",
+		"Counters the in-process limits store holds: one per limit, or per value of the field a limit is split by.", nil, nil)
+	limitEvictedDesc = prometheus.NewDesc("llmgw_limit_counters_evicted_total",
+		"Counters the in-process limits store forgot before they were idle, to stay within its bound (their values' counts start again).", nil, nil)
+)
 
 func newLimitMetrics() *limitMetrics {
 	return &limitMetrics{
@@ -30,9 +40,18 @@ func newLimitMetrics() *limitMetrics {
 
 // Describe and Collect make limitMetrics the collector of
 // llmgw_limit_use_ratio.
-func (l *limitMetrics) Describe(ch chan<- *prometheus.Desc) { ch <- limitUseDesc }
+func (l *limitMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- limitUseDesc
+	ch <- limitCountersDesc
+	ch <- limitEvictedDesc
+}
 
 func (l *limitMetrics) Collect(ch chan<- prometheus.Metric) {
+	if f := l.table.Load(); f != nil {
+		held, evicted := (*f)()
+		ch <- prometheus.MustNewConstMetric(limitCountersDesc, prometheus.GaugeValue, float64(held))
+		ch <- prometheus.MustNewConstMetric(limitEvictedDesc, prometheus.CounterValue, float64(evicted))
+	}
 	f := l.use.Load()
 	if f == nil {
 		return
@@ -60,4 +79,15 @@ func (m *Metrics) SetLimitUse(use func() map[string]float64) {
 		return
 	}
 	m.limits.use.Store(&use)
+}
+
+// SetLimitTable sets where llmgw_limit_counters and
+// llmgw_limit_counters_evicted_total come from: table returns the number
+// of counters the in-process limits store holds and how many it evicted
+// to stay within its bound. Without it neither is exported.
+func (m *Metrics) SetLimitTable(table func() (held int, evicted int64)) {
+	if m == nil {
+		return
+	}
+	m.limits.table.Store(&table)
 }
