@@ -161,10 +161,17 @@ func (x *exchange) relayBody(prov engine.Provider, up llm.Protocol, ua Adapter, 
 	if up == x.ep.proto {
 		r.usage, r.usageKnown = ua.ParseUsage(info.usage)
 		responseHeaders(x.w.Header(), resp.Header)
+		if x.tr != nil && x.tr.capturing() {
+			lr, _ := ua.DecodeResponse(b)
+			x.tr.noteResponseParts(lr)
+		}
 	} else {
 		lr, err := ua.DecodeResponse(b)
 		if err != nil {
 			return r, &failure{prov: prov, up: up, err: &llm.UpstreamError{Provider: prov.Name, Kind: "stream", Status: http.StatusBadGateway, Err: err, Message: "undecodable response: " + err.Error()}}
+		}
+		if x.tr != nil {
+			x.tr.noteResponseParts(lr)
 		}
 		r.usage, r.usageKnown = lr.Usage, !lr.Usage.IsZero()
 		req, _ := x.decodeClient()
@@ -362,6 +369,7 @@ func (x *exchange) passStream(rd *sse.Reader, ev sse.Event, out *sink, r *relaye
 		scan.Observe(ev)
 		if x.tr != nil {
 			x.tr.noteStreamEvent(ev.Data)
+			x.tr.notePassEvent(x.ca, ev)
 		}
 		if raw, data, send := x.ca.RelayEvent(ev, x.hideUsage); send {
 			if r.ttfb == 0 && len(ev.Data) > 0 {
@@ -444,6 +452,9 @@ func (x *exchange) convertStream(rd *sse.Reader, ev sse.Event, ua Adapter, out *
 	enc := x.ca.NewStreamEncoder(req)
 	var buf []byte
 	emit := func(evs []llm.Event) error {
+		if x.tr != nil {
+			x.tr.noteEvents(evs)
+		}
 		buf = buf[:0]
 		for i := range evs {
 			e := &evs[i]

@@ -183,6 +183,11 @@ type Config struct {
 	// Traces creates a span per request and per upstream attempt (see
 	// trace.go). Nil traces nothing and costs nothing.
 	Traces trace.TracerProvider
+	// TraceContent puts prompts and completions on the attempt spans
+	// (the GenAI conventions' gen_ai.system_instructions,
+	// gen_ai.input.messages and gen_ai.output.messages). Off, spans carry
+	// names, counts and statuses, never content.
+	TraceContent bool
 	// Limits keeps the counters of the policy's limit() declarations. Nil
 	// means a fresh in-process store (usd periods in UTC), empty until
 	// requests fill it; cmd/llmgw rebuilds one from the request log.

@@ -14,8 +14,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/llmgw/llmgw/internal/wirejson"
+	"github.com/llmgw/llmgw/llm"
 	"github.com/llmgw/llmgw/requestlog"
 	"github.com/llmgw/llmgw/route"
+	"github.com/llmgw/llmgw/sse"
 	"github.com/llmgw/llmgw/tracing"
 )
 
@@ -64,6 +66,15 @@ type requestTrace struct {
 
 	// what the answering attempt's body said (noteResponse)
 	respModel, respID, finish string
+
+	// content is Config.TraceContent: the attempt spans carry the
+	// request's system instructions and messages (system, input: their
+	// attributes' values, made once) and the answer collected in out
+	// (from a pass-through stream's events by outDec).
+	content       bool
+	system, input string
+	out           *tracing.Output
+	outDec        StreamDecoder
 
 	// kv is room for a span's attributes, one allocation for both spans
 	// rather than one per span; made at the first span that records, so
@@ -278,7 +289,7 @@ var (
 // startTrace starts the request span of x, the child of the client's
 // traceparent when it sent one.
 func (x *exchange) startTrace(tracer trace.Tracer) {
-	tr := &requestTrace{op: tracing.OperationOf(x.ep.op, x.ep.proto)}
+	tr := &requestTrace{op: tracing.OperationOf(x.ep.op, x.ep.proto), content: x.s.cfg.TraceContent && x.ep.op == opGenerate}
 	ctx := propagation.TraceContext{}.Extract(x.r.Context(), traceHeaders(x.r.Header))
 	// The name gets its model, and the span its attributes, when the
 	// request finishes: the body is not read yet, and one call to
@@ -297,6 +308,76 @@ func (tr *requestTrace) startAttempt(x *exchange, n int, p, kind, model string) 
 	tr.respModel, tr.respID, tr.finish = "", "", ""
 	tr.attCtx, tr.att = x.s.tracer.Start(tr.ctx, tracing.SpanName(tr.op, model), clientSpan)
 	tr.attIdle = !tr.att.IsRecording()
+	tr.out, tr.outDec = nil, nil
+	if tr.content && !tr.attIdle {
+		tr.out = &tracing.Output{}
+		if tr.input == "" {
+			// The client's request, decoded once (a converted request
+			// already is): what every attempt sends, in its own
+			// protocol.
+			if req, err := x.decodeClient(); err == nil {
+				tr.system, tr.input = tracing.RequestContent(req)
+			}
+		}
+	}
+}
+
+// capturing reports whether the attempt in progress collects its answer
+// for gen_ai.output.messages.
+func (tr *requestTrace) capturing() bool { return tr.out != nil }
+
+// noteEvents collects an answer's neutral stream events (a converted
+// stream's) when capturing.
+func (tr *requestTrace) noteEvents(evs []llm.Event) {
+	if tr.out != nil {
+		tr.out.Events(evs)
+	}
+}
+
+// notePassEvent collects an answer from a forwarded stream's event,
+// decoding it with the stream's protocol (a's), when capturing.
+func (tr *requestTrace) notePassEvent(a Adapter, ev sse.Event) {
+	if tr.out == nil {
+		return
+	}
+	if tr.outDec == nil {
+		tr.outDec = a.NewStreamDecoder()
+	}
+	if evs, err := tr.outDec.Decode(ev); err == nil {
+		tr.out.Events(evs)
+	}
+}
+
+// noteResponseParts collects a whole answer when capturing.
+func (tr *requestTrace) noteResponseParts(r *llm.Response) {
+	if tr.out != nil && r != nil {
+		tr.out.Response(r)
+	}
+}
+
+// appendContent appends the request's content and, for an attempt that
+// answered, the answer's, when content export is on.
+func (tr *requestTrace) appendContent(kv []attribute.KeyValue, served bool) []attribute.KeyValue {
+	if tr.out == nil {
+		return kv
+	}
+	if tr.system != "" {
+		kv = append(kv, tracing.SystemInstructions.String(tr.system))
+	}
+	if tr.input != "" {
+		kv = append(kv, tracing.InputMessages.String(tr.input))
+	}
+	if !served {
+		return kv
+	}
+	if tr.outDec != nil {
+		tr.out.Events(tr.outDec.Close())
+		tr.outDec = nil
+	}
+	if out := tr.out.JSON(); out != "" {
+		kv = append(kv, tracing.OutputMessages.String(out))
+	}
+	return kv
 }
 
 // inject puts the attempt span's context on an upstream request.
@@ -344,6 +425,7 @@ func (tr *requestTrace) endAttempt(x *exchange) {
 			kv = tracing.AppendUsage(kv, x.usage)
 			kv = tr.appendResponse(kv)
 		}
+		kv = tr.appendContent(kv, served)
 		if et := attemptErrorType(a, tr.attKind); et != "" {
 			kv = append(kv, tracing.ErrorType.String(et))
 			span.SetStatus(codes.Error, a.Error)

@@ -39,6 +39,38 @@ func TestStartExportsTraces(t *testing.T) {
 	if got := recv.Resource(0)["service.name"]; got != "llmgw" {
 		t.Errorf("service.name = %q, want llmgw", got)
 	}
+	for _, s := range recv.Spans() {
+		if at := tracingtest.Attributes(s.Attributes); at["gen_ai.input.messages"] != "" || at["gen_ai.output.messages"] != "" {
+			t.Errorf("span %q carries content without --otel-content: %v", s.Name, at)
+		}
+	}
+
+	// The GenAI instrumentations' variable turns content on; the flag
+	// wins over it.
+	for _, tt := range []struct {
+		flag string
+		want bool
+	}{{"", true}, {"false", false}} {
+		recv.Reset()
+		env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.URL, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"}
+		args := []string{"--policy", examplePolicy(t)}
+		if tt.flag != "" {
+			args = append(args, "--otel-content", tt.flag)
+		}
+		g = startGateway(t, env, args...)
+		postJSON(t, g.url+"/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}`)
+		if err := g.stop(); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		var input, output string
+		for _, s := range recv.Spans() {
+			at := tracingtest.Attributes(s.Attributes)
+			input, output = input+at["gen_ai.input.messages"], output+at["gen_ai.output.messages"]
+		}
+		if got := strings.Contains(input, `"content":"Hello!"`) && strings.Contains(output, `"role":"assistant"`); got != tt.want {
+			t.Errorf("--otel-content %q with the variable set: content exported %v, want %v (input %s, output %s)", tt.flag, got, tt.want, input, output)
+		}
+	}
 
 	recv.Reset()
 	g = startGateway(t, env, "--policy", examplePolicy(t), "--otel", "off")
@@ -52,9 +84,11 @@ func TestStartExportsTraces(t *testing.T) {
 }
 
 func TestStartRefusesUnknownOtelMode(t *testing.T) {
-	err := run(context.Background(), []string{"start", "--otel", "sometimes", "--policy", examplePolicy(t), "--db", t.TempDir() + "/x.db"},
-		func(string) string { return "" }, strings.NewReader(""), &syncBuffer{}, &syncBuffer{})
-	if err == nil || !strings.Contains(err.Error(), "--otel") {
-		t.Errorf("start --otel sometimes = %v, want an error naming --otel", err)
+	for _, flag := range []string{"--otel", "--otel-content"} {
+		err := run(context.Background(), []string{"start", flag, "sometimes", "--policy", examplePolicy(t), "--db", t.TempDir() + "/x.db"},
+			func(string) string { return "" }, strings.NewReader(""), &syncBuffer{}, &syncBuffer{})
+		if err == nil || !strings.Contains(err.Error(), flag+":") {
+			t.Errorf("start %s sometimes = %v, want an error naming %s", flag, err, flag)
+		}
 	}
 }
