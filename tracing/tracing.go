@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -70,6 +71,10 @@ type Config struct {
 	// ServiceVersion is the service.version resource attribute; "" leaves
 	// it out.
 	ServiceVersion string
+	// Endpoint is the collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT
+	// gives it (spans go to /v1/traces under it), over the variables; it
+	// turns Auto on. "" leaves the endpoint to the variables.
+	Endpoint string
 }
 
 // Provider is a running trace pipeline. Its zero value and a nil
@@ -91,6 +96,17 @@ func Start(ctx context.Context, cfg Config) (*Provider, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
+	var opts []otlptracehttp.Option
+	if cfg.Endpoint != "" {
+		u, err := tracesURL(cfg.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, otlptracehttp.WithEndpointURL(u))
+		if mode == Auto {
+			mode = On
+		}
+	}
 	if !mode.Enabled(getenv) {
 		return nil, nil
 	}
@@ -104,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Provider, error) {
 	if proto == "grpc" {
 		return nil, fmt.Errorf("tracing: OTLP protocol %q: llmgw exports over HTTP only (http/protobuf or http/json; the collector's HTTP port is usually 4318)", proto)
 	}
-	exp, err := otlptracehttp.New(ctx)
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: otlp exporter: %w", err)
 	}
@@ -123,6 +139,17 @@ func Start(ctx context.Context, cfg Config) (*Provider, error) {
 	// OTEL_TRACES_SAMPLER says otherwise; the SDK reads it itself.
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	return &Provider{tp: tp}, nil
+}
+
+// tracesURL is the traces URL of a collector's base URL: /v1/traces
+// under its path, as the exporter treats OTEL_EXPORTER_OTLP_ENDPOINT.
+func tracesURL(base string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(base))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("tracing: collector endpoint %q: want an http:// or https:// URL such as http://otel-collector:4318", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+	return u.String(), nil
 }
 
 // TracerProvider is the provider to create spans with, nil when p is off.

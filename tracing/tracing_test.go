@@ -205,3 +205,36 @@ func TestStartRefusesGRPC(t *testing.T) {
 	}
 	_ = p.Shutdown(context.Background())
 }
+
+// TestStartEndpoint: Config.Endpoint (--otel-endpoint) is the collector's
+// base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is: it turns auto on and the
+// spans go to /v1/traces under it; --otel off still wins; a URL that is no
+// collector's is refused at start.
+func TestStartEndpoint(t *testing.T) {
+	recv := tracingtest.NewReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	for _, base := range []string{recv.URL, recv.URL + "/"} {
+		recv.Reset()
+		p, err := tracing.Start(context.Background(), tracing.Config{Endpoint: base})
+		if err != nil || p == nil {
+			t.Fatalf("Start(endpoint %s) = %v, %v, want a pipeline", base, p, err)
+		}
+		_, span := p.TracerProvider().Tracer("test").Start(context.Background(), "chat gpt-4o")
+		span.End()
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(recv.Spans()); n != 1 {
+			t.Errorf("endpoint %s: the receiver got %d spans, want 1", base, n)
+		}
+	}
+	if p, err := tracing.Start(context.Background(), tracing.Config{Mode: tracing.Off, Endpoint: recv.URL}); p != nil || err != nil {
+		t.Errorf("Start(off, endpoint) = %v, %v, want off", p, err)
+	}
+	for _, bad := range []string{"otel-collector:4318", "ftp://c:21", "http://"} {
+		if p, err := tracing.Start(context.Background(), tracing.Config{Endpoint: bad}); p != nil || err == nil || !strings.Contains(err.Error(), "collector endpoint") {
+			t.Errorf("Start(endpoint %q) = %v, %v, want an error", bad, p, err)
+		}
+	}
+}

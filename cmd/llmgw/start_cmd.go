@@ -33,13 +33,13 @@ import (
 
 // startOptions are the flags of 'llmgw start'.
 type startOptions struct {
-	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests, otel, otelContent *string
-	allowedOrigins, allowedHosts                                                                       *string
-	bodyTimeout, headerTimeout, maxConcurrent                                                          *string
-	streamHeaderTimeout, maxResponseBody, responseBudget                                               *string
-	logBufferRows, logBufferBytes                                                                      *string
-	limitTZ                                                                                            *string
-	state                                                                                              *string
+	policy, listen, db, prices, retention, grace, logFormat, logLevel, requireTests, otel, otelContent, otelEndpoint *string
+	allowedOrigins, allowedHosts                                                                                     *string
+	bodyTimeout, headerTimeout, maxConcurrent                                                                        *string
+	streamHeaderTimeout, maxResponseBody, responseBudget                                                             *string
+	logBufferRows, logBufferBytes                                                                                    *string
+	limitTZ                                                                                                          *string
+	state                                                                                                            *string
 }
 
 // startFlags defines start's flags, each also read from an LLMGW_*
@@ -66,6 +66,7 @@ func startFlags(e env) (*flag.FlagSet, startOptions) {
 		maxResponseBody:     envString(fs, e, "max-response-body", "LLMGW_MAX_RESPONSE_BODY", "33554432", "largest non-streaming upstream body read (`bytes`); a larger one fails the attempt"),
 		responseBudget:      envString(fs, e, "response-budget", "LLMGW_RESPONSE_BUDGET", "268435456", "non-streaming upstream bodies held at once across requests (`bytes`); past it, 502"),
 		otel:                envString(fs, e, "otel", "LLMGW_OTEL", "auto", "OpenTelemetry trace export `mode`: off, on, or auto (on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set); OTEL_* variables configure it"),
+		otelEndpoint:        envString(fs, e, "otel-endpoint", "LLMGW_OTEL_ENDPOINT", "", "the OpenTelemetry collector's base `URL` (http://otel-collector:4318; spans go to /v1/traces under it), over OTEL_EXPORTER_OTLP_ENDPOINT; setting it turns --otel auto on"),
 		otelContent:         envString(fs, e, "otel-content", "LLMGW_OTEL_CONTENT", "", "`true` puts prompts and completions on the trace spans (gen_ai.input.messages, gen_ai.output.messages); unset follows OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, off by default"),
 		logBufferRows:       envString(fs, e, "log-buffer-rows", "LLMGW_LOG_BUFFER_ROWS", "100000", "request log rows held in memory while a postgres:// --db is unreachable (`n`); past it (or --log-buffer-bytes) rows are shed and counted"),
 		logBufferBytes:      envString(fs, e, "log-buffer-bytes", "LLMGW_LOG_BUFFER_BYTES", "67108864", "memory those held rows may take (`bytes`, estimated)"),
@@ -267,7 +268,7 @@ func runStart(ctx context.Context, args []string, e env) error {
 	}
 	tokens := oauth.NewManager(store, oauth.ManagerConfig{Coordinator: rs.oauth()})
 
-	traces, err := tracing.Start(ctx, tracing.Config{Mode: otelMode, Getenv: e.getenv, ServiceVersion: moduleVersion()})
+	traces, err := tracing.Start(ctx, tracing.Config{Mode: otelMode, Getenv: e.getenv, ServiceVersion: moduleVersion(), Endpoint: *opt.otelEndpoint})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}

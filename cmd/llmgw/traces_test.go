@@ -45,6 +45,20 @@ func TestStartExportsTraces(t *testing.T) {
 		}
 	}
 
+	// --otel-endpoint alone (no variable in the command's environment)
+	// names the collector.
+	recv.Reset()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	g = startGateway(t, map[string]string{}, "--policy", examplePolicy(t), "--otel-endpoint", recv.URL)
+	postJSON(t, g.url+"/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}`)
+	if err := g.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if n := len(recv.Spans()); n != 2 {
+		t.Errorf("--otel-endpoint: the collector got %d spans, want 2", n)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+
 	// The GenAI instrumentations' variable turns content on; the flag
 	// wins over it.
 	for _, tt := range []struct {
