@@ -8,7 +8,8 @@
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_HEADERS,
 // OTEL_EXPORTER_OTLP_PROTOCOL's http/protobuf default, OTEL_TRACES_SAMPLER
 // and its argument, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. The
-// package only decides whether to export at all (Mode) and names the
+// package only decides whether to export at all (Mode), where to when
+// the command line names the collector (Config.Endpoint), and names the
 // service "llmgw" when OTEL_SERVICE_NAME does not.
 //
 // When tracing is off Start returns a nil *Provider, whose TracerProvider
@@ -16,6 +17,9 @@
 // nothing.
 //
 // genai.go holds the vocabulary of the spans: the GenAI attribute keys and
-// their well-known values, which the gateway sets. The package imports
+// their well-known values, which the gateway sets. content.go turns
+// prompts and completions into the conventions' message schema, for the
+// spans of a gateway whose operator asked for content (ContentEnabled):
+// never by default. The package imports
 // only the OpenTelemetry modules and llm; nothing of the gateway.
 package tracing
