@@ -301,6 +301,11 @@ func TestCountersBounded(t *testing.T) {
 	m.max = 100
 	held := Charge{Limit: "per-session", Each: "held", Bounds: Bounds{RPM: 1000, Concurrency: 5}}
 	admit(t, m, t0, 0, held)
+	// A limit's own counter (no value), spent and idle since: the oldest
+	// of all, and never forgotten.
+	global := Charge{Limit: "daily", Bounds: Bounds{USDMicros: 10_000_000, Per: PerDay}}
+	v := admit(t, m, t0, 0, global)
+	_ = m.Settle(context.Background(), t0, v.Ticket, 0, 4_000_000)
 	for i := range 1000 {
 		at := t0.Add(time.Duration(i) * time.Millisecond)
 		v := admit(t, m, at, 0, Charge{Limit: "per-session", Each: fmt.Sprint(i), Bounds: Bounds{RPM: 1000}})
@@ -315,6 +320,9 @@ func TestCountersBounded(t *testing.T) {
 	}
 	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), held); u.InFlight != 1 || u.Requests != 1 {
 		t.Errorf("the counter with a request in flight has %+v, want it kept", u)
+	}
+	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), global); u.USDMicros != 4_000_000 {
+		t.Errorf("the limit's own counter has %+v, want its spend kept", u)
 	}
 	// The latest values are the ones kept.
 	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), Charge{Limit: "per-session", Each: "999"}); u.Requests != 1 {

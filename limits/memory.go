@@ -382,10 +382,12 @@ func (m *Memory) sweep(now time.Time, n int) {
 }
 
 // evict makes room for a new counter in a full table: it forgets the
-// least recently used of evictSample counters with no request in flight
-// (an idle one, when the sample has one: its last request is the oldest).
-// A table whose sample is all in flight grows past its bound rather than
-// refuse.
+// least recently used of evictSample counters of a value (a limit's own
+// counter, one per limit, is never forgotten: a global budget must not
+// start again because clients sent many values) with no request in
+// flight; an idle one, when the sample has one, since its last request is
+// the oldest. A table whose sample has none grows past its bound rather
+// than refuse.
 func (m *Memory) evict() {
 	var oldest *counterKey
 	var at int64
@@ -394,7 +396,7 @@ func (m *Memory) evict() {
 		if n--; n < 0 {
 			break
 		}
-		if ctr.inFlight == 0 && (oldest == nil || ctr.last < at) {
+		if k.each != "" && ctr.inFlight == 0 && (oldest == nil || ctr.last < at) {
 			oldest, at = &k, ctr.last
 		}
 	}
