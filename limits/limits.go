@@ -169,7 +169,7 @@ func (d *Def) Charge(s *Subject) (Charge, bool) {
 	if !d.Matches(s) {
 		return Charge{}, false
 	}
-	return Charge{Limit: d.Name, Each: d.EachValue(s), Bounds: d.Bounds, Shadow: d.Shadow}, true
+	return Charge{Limit: d.Name, Each: d.EachValue(s), Bounds: d.Bounds, Shadow: d.Shadow, Pinned: d.Each == "" || d.Each == "key"}, true
 }
 
 // Charges appends to dst the counters of defs that s counts in, in defs'

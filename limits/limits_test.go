@@ -301,11 +301,14 @@ func TestCountersBounded(t *testing.T) {
 	m.max = 100
 	held := Charge{Limit: "per-session", Each: "held", Bounds: Bounds{RPM: 1000, Concurrency: 5}}
 	admit(t, m, t0, 0, held)
-	// A limit's own counter (no value), spent and idle since: the oldest
-	// of all, and never forgotten.
-	global := Charge{Limit: "daily", Bounds: Bounds{USDMicros: 10_000_000, Per: PerDay}}
+	// A limit's own counter and a client key's, spent and idle since: the
+	// oldest of all, and never forgotten.
+	global := Charge{Limit: "daily", Bounds: Bounds{USDMicros: 10_000_000, Per: PerDay}, Pinned: true}
 	v := admit(t, m, t0, 0, global)
 	_ = m.Settle(context.Background(), t0, v.Ticket, 0, 4_000_000)
+	team := Charge{Limit: "team-daily", Each: "support", Bounds: Bounds{USDMicros: 10_000_000, Per: PerDay}, Pinned: true}
+	v = admit(t, m, t0, 0, team)
+	_ = m.Settle(context.Background(), t0, v.Ticket, 0, 3_000_000)
 	for i := range 1000 {
 		at := t0.Add(time.Duration(i) * time.Millisecond)
 		v := admit(t, m, at, 0, Charge{Limit: "per-session", Each: fmt.Sprint(i), Bounds: Bounds{RPM: 1000}})
@@ -323,6 +326,20 @@ func TestCountersBounded(t *testing.T) {
 	}
 	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), global); u.USDMicros != 4_000_000 {
 		t.Errorf("the limit's own counter has %+v, want its spend kept", u)
+	}
+	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), team); u.USDMicros != 3_000_000 {
+		t.Errorf("the client key's counter has %+v, want its spend kept", u)
+	}
+	// Which counters are pinned is the limit's to say.
+	for _, tt := range []struct {
+		each string
+		want bool
+	}{{"", true}, {"key", true}, {"user", false}, {"session", false}, {"metadata.team", false}} {
+		d := Def{Name: "l", Bounds: Bounds{RPM: 1}, Each: tt.each}
+		c, ok := d.Charge(&Subject{Key: "k", User: "u", Session: "s", Metadata: map[string]string{"team": "t"}})
+		if !ok || c.Pinned != tt.want {
+			t.Errorf("each %q: Charge = %+v, %v, want Pinned %v", tt.each, c, ok, tt.want)
+		}
 	}
 	// The latest values are the ones kept.
 	if u, _ := m.Usage(context.Background(), t0.Add(time.Second), Charge{Limit: "per-session", Each: "999"}); u.Requests != 1 {

@@ -56,6 +56,7 @@ type counter struct {
 	win      []bucket
 	head     int64 // the latest second the window advanced to
 	last     int64 // the latest second a request was counted in it
+	pinned   bool  // Charge.Pinned: never evicted
 	reqs     int64 // totals of the live buckets
 	toks     int64
 	inFlight int64
@@ -98,7 +99,7 @@ func (m *Memory) Replace(from *Memory) {
 		}
 		n := counters[k]
 		if n == nil {
-			n = &counter{head: c.head, per: c.per, periodStart: c.periodStart, periodEnd: c.periodEnd}
+			n = &counter{head: c.head, last: c.last, pinned: c.pinned, per: c.per, periodStart: c.periodStart, periodEnd: c.periodEnd}
 			counters[k] = n
 		}
 		n.inFlight += c.inFlight
@@ -117,7 +118,7 @@ func (m *Memory) get(c *Charge, now time.Time) *counter {
 		if len(m.counters) >= m.max {
 			m.evict()
 		}
-		ctr = &counter{head: now.Unix(), last: now.Unix()}
+		ctr = &counter{head: now.Unix(), last: now.Unix(), pinned: c.Pinned}
 		m.counters[k] = ctr
 	}
 	ctr.advance(now.Unix())
@@ -382,12 +383,12 @@ func (m *Memory) sweep(now time.Time, n int) {
 }
 
 // evict makes room for a new counter in a full table: it forgets the
-// least recently used of evictSample counters of a value (a limit's own
-// counter, one per limit, is never forgotten: a global budget must not
-// start again because clients sent many values) with no request in
-// flight; an idle one, when the sample has one, since its last request is
-// the oldest. A table whose sample has none grows past its bound rather
-// than refuse.
+// least recently used of evictSample counters that are not pinned (a
+// limit's own counter and those per client key are never forgotten: a
+// budget must not start again because some client sent many sessions)
+// and have no request in flight; an idle one, when the sample has one,
+// since its last request is the oldest. A table whose sample has none
+// grows past its bound rather than refuse.
 func (m *Memory) evict() {
 	var oldest *counterKey
 	var at int64
@@ -396,7 +397,7 @@ func (m *Memory) evict() {
 		if n--; n < 0 {
 			break
 		}
-		if k.each != "" && ctr.inFlight == 0 && (oldest == nil || ctr.last < at) {
+		if !ctr.pinned && ctr.inFlight == 0 && (oldest == nil || ctr.last < at) {
 			oldest, at = &k, ctr.last
 		}
 	}

@@ -49,6 +49,11 @@ type Charge struct {
 	Each   string `json:"each,omitempty"`
 	Bounds Bounds `json:"bounds"`
 	Shadow bool   `json:"shadow,omitempty"`
+	// Pinned marks a counter of a bounded set, which a full in-process
+	// table never forgets: a limit's own (no each) or one per client key
+	// (keys are the policy's). Counters per user, session or metadata,
+	// whose values clients choose, are not.
+	Pinned bool `json:"-"`
 }
 
 // Usage is a counter's usage at some time.
