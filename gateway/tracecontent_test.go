@@ -74,11 +74,7 @@ func TestTracesContent(t *testing.T) {
 	t.Run("forwarded answer", func(t *testing.T) {
 		up := providertest.New(t, okReply(t))
 		h := newContentHarness(t, providerDecl("a", "openai", up.URL, ""))
-		resp, b := h.post("/v1/chat/completions", contentBody)
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d: %s", resp.StatusCode, b)
-		}
-		_, atts := h.spans(resp.Header.Get("X-Request-Id"))
+		b, atts := h.served(contentBody)
 		a := atts[0]
 		a.checkAttrs(t, map[string]string{
 			"gen_ai.system_instructions": `[{"type":"text","content":"Be brief."}]`,
@@ -121,11 +117,7 @@ func TestTracesContent(t *testing.T) {
 			up := providertest.New(t, providertest.Reply{Body: providertest.Fixture(t, tt.fixture), SSE: true})
 			h := newContentHarness(t, providerDecl("a", tt.kind, up.URL, ""))
 			body := `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`
-			resp, b := h.post("/v1/chat/completions", body)
-			if resp.StatusCode != 200 {
-				t.Fatalf("status %d: %s", resp.StatusCode, b)
-			}
-			_, atts := h.spans(resp.Header.Get("X-Request-Id"))
+			b, atts := h.served(body)
 			a := atts[0]
 			a.checkAttrs(t, map[string]string{
 				"gen_ai.input.messages":      `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
@@ -142,10 +134,7 @@ func TestTracesContent(t *testing.T) {
 	t.Run("converted answer", func(t *testing.T) {
 		up := providertest.New(t, providertest.FixtureReply(t, "anthropic_nonstream_after_tool_result_response.json"))
 		h := newContentHarness(t, providerDecl("a", "anthropic", up.URL, ""))
-		resp, b := h.post("/v1/chat/completions", chatBody)
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d: %s", resp.StatusCode, b)
-		}
+		b, atts := h.served(chatBody)
 		var got struct {
 			Choices []struct {
 				Message struct{ Content string }
@@ -154,7 +143,6 @@ func TestTracesContent(t *testing.T) {
 		if err := json.Unmarshal(b, &got); err != nil || len(got.Choices) == 0 {
 			t.Fatalf("answer %s: %v", b, err)
 		}
-		_, atts := h.spans(resp.Header.Get("X-Request-Id"))
 		out := decodeOutput(t, atts[0].attrs["gen_ai.output.messages"])
 		if len(out.Parts) != 1 || out.Parts[0].Content != got.Choices[0].Message.Content {
 			t.Errorf("output = %+v, want the text the client got, %q", out, got.Choices[0].Message.Content)
@@ -165,11 +153,7 @@ func TestTracesContent(t *testing.T) {
 		a := providertest.New(t, providertest.Reply{Status: 500, Body: []byte(`{"error":{"message":"boom"}}`)})
 		b := providertest.New(t, okReply(t))
 		h := newContentHarness(t, providerDecl("a", "openai", a.URL, "")+providerDecl("b", "openai", b.URL, "priority = 2"))
-		resp, body := h.post("/v1/chat/completions", chatBody)
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d: %s", resp.StatusCode, body)
-		}
-		_, atts := h.spans(resp.Header.Get("X-Request-Id"))
+		_, atts := h.served(chatBody)
 		if len(atts) != 2 {
 			t.Fatalf("%d attempt spans, want 2", len(atts))
 		}
@@ -184,6 +168,18 @@ func TestTracesContent(t *testing.T) {
 			t.Error("the answering attempt has no output")
 		}
 	})
+}
+
+// served posts a chat request that must be answered 200, and returns the
+// answer and the request's attempt spans.
+func (h *tracedHarness) served(body string) ([]byte, []tracedSpan) {
+	h.t.Helper()
+	resp, b := h.post("/v1/chat/completions", body)
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	_, atts := h.spans(resp.Header.Get("X-Request-Id"))
+	return b, atts
 }
 
 // newContentHarness is a traced harness that exports content, routing to
