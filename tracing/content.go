@@ -89,6 +89,10 @@ func RequestContent(req *llm.Request) (system, messages string) {
 // zero value is empty.
 type Output struct {
 	parts []llm.Part
+	// texts are a stream's parts' texts as they grow, one per part
+	// (appending delta by delta to a string would copy a long answer once
+	// per delta).
+	texts [][]byte
 	open  map[int]int // a stream's block index → its part in parts
 	stop  llm.StopReason
 	seen  bool
@@ -96,7 +100,8 @@ type Output struct {
 
 // Response takes a whole answer.
 func (o *Output) Response(r *llm.Response) {
-	o.parts, o.stop, o.seen = append(o.parts[:0], r.Parts...), r.StopReason, true
+	o.parts, o.texts, o.open = append(o.parts[:0], r.Parts...), nil, nil
+	o.stop, o.seen = r.StopReason, true
 }
 
 // Events takes a stream's next neutral events: each block becomes a part,
@@ -111,17 +116,17 @@ func (o *Output) Events(evs []llm.Event) {
 			}
 			o.open[e.Index] = len(o.parts)
 			o.parts = append(o.parts, llm.Part{Kind: e.Block, ToolCallID: e.ToolCallID, ToolName: e.ToolName})
+			o.texts = append(o.texts, nil)
 			o.seen = true
 		case llm.EventDelta:
 			j, ok := o.open[e.Index]
 			if !ok {
 				continue
 			}
-			p := &o.parts[j]
-			if p.Kind == llm.PartToolCall {
+			if p := &o.parts[j]; p.Kind == llm.PartToolCall {
 				p.Arguments = append(p.Arguments, e.Text...)
 			} else {
-				p.Text += e.Text
+				o.texts[j] = append(o.texts[j], e.Text...)
 			}
 		case llm.EventFinish:
 			o.stop, o.seen = e.StopReason, true
@@ -134,6 +139,11 @@ func (o *Output) Events(evs []llm.Event) {
 func (o *Output) JSON() string {
 	if o == nil || !o.seen {
 		return ""
+	}
+	for j, t := range o.texts {
+		if len(t) > 0 {
+			o.parts[j].Text = string(t)
+		}
 	}
 	return marshal([]chatMessage{{Role: string(llm.RoleAssistant), Parts: contentParts(o.parts), FinishReason: FinishReason(o.stop)}})
 }

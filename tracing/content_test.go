@@ -124,6 +124,22 @@ func TestOutput(t *testing.T) {
 		t.Errorf("streamed output =\n%s\nwant\n%s", got, want)
 	}
 
+	// Deltas of two blocks in turn (a stream that interleaves them)
+	// still land in their own parts.
+	var mixed tracing.Output
+	mixed.Events([]llm.Event{
+		{Kind: llm.EventBlockStart, Index: 0, Block: llm.PartText},
+		{Kind: llm.EventDelta, Index: 0, Text: "a"},
+		{Kind: llm.EventBlockStart, Index: 1, Block: llm.PartToolCall, ToolCallID: "c", ToolName: "f"},
+		{Kind: llm.EventDelta, Index: 1, Text: `{"x"`},
+		{Kind: llm.EventDelta, Index: 0, Text: "b"},
+		{Kind: llm.EventDelta, Index: 1, Text: `:1}`},
+		{Kind: llm.EventFinish, StopReason: llm.StopEnd},
+	})
+	if got, want := mixed.JSON(), `[{"role":"assistant","parts":[{"type":"text","content":"ab"},{"type":"tool_call","id":"c","name":"f","arguments":{"x":1}}],"finish_reason":"stop"}]`; got != want {
+		t.Errorf("interleaved output =\n%s\nwant\n%s", got, want)
+	}
+
 	// A whole answer replaces what was collected.
 	o.Response(&llm.Response{Parts: []llm.Part{{Kind: llm.PartText, Text: "Sunny."}}, StopReason: llm.StopLength})
 	if got, want := o.JSON(), `[{"role":"assistant","parts":[{"type":"text","content":"Sunny."}],"finish_reason":"length"}]`; got != want {
