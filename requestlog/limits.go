@@ -25,9 +25,11 @@ type Spent struct {
 }
 
 // notAdmitted are the error classes of requests refused before a limit
-// counted them: malformed, unauthenticated, over capacity, refused by the
-// policy or by a limit itself.
-const notAdmitted = `('bad_request', 'auth', 'capacity', 'policy', 'refused', 'limited')`
+// counted them: unauthenticated, over capacity, refused by the policy or
+// by a limit itself. A bad_request was refused before admission when it
+// made no attempt (malformed, no model); one with an attempt was admitted
+// and then found no candidate that could take it (Spending's query).
+const notAdmitted = `('auth', 'capacity', 'policy', 'refused', 'limited')`
 
 // Spending calls fn, oldest first, for each request logged since the
 // given time that the policy's limits counted: every request with routing
@@ -37,6 +39,7 @@ func (db *DB) Spending(ctx context.Context, since time.Time, fn func(Spent) erro
 	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT time_ms, features, input_tokens, output_tokens,
 		cache_read_tokens, cache_write_tokens, cost_micros, would_refuse
 		FROM requests WHERE time_ms >= ? AND features IS NOT NULL AND error_class NOT IN `+notAdmitted+`
+		AND (error_class <> 'bad_request' OR EXISTS (SELECT 1 FROM attempts a WHERE a.request_row = requests.id`+db.sameDay()+`))
 		ORDER BY time_ms, id`), since.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("requestlog: spending: %w", err)

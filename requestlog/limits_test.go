@@ -13,7 +13,11 @@ import (
 // limits it went over; Spending reads back what the limits counted and
 // skips the requests refused before admission.
 func TestLimitColumns(t *testing.T) {
-	db := openTest(t)
+	t.Run("sqlite", func(t *testing.T) { testLimitColumns(t, openTest(t)) })
+	t.Run("postgres", func(t *testing.T) { testLimitColumns(t, openPGTest(t)) })
+}
+
+func testLimitColumns(t *testing.T, db *DB) {
 	w, _ := startWriter(t, db, WriterConfig{})
 	feat := json.RawMessage(`{"model":"m","key":"team-a"}`)
 	cost := int64(1500)
@@ -23,6 +27,12 @@ func TestLimitColumns(t *testing.T) {
 		{Time: t0.Add(2 * time.Second), RequestID: "upstream-429", Status: 429, ErrorClass: "exhausted", Features: feat},
 		{Time: t0.Add(3 * time.Second), RequestID: "auth", Status: 401, ErrorClass: "auth", Features: feat},
 		{Time: t0.Add(4 * time.Second), RequestID: "no-features", Status: 400, ErrorClass: "bad_request"},
+		// Malformed, refused before admission: no attempt.
+		{Time: t0.Add(5 * time.Second), RequestID: "no-model", Status: 400, ErrorClass: "bad_request", Features: feat},
+		// Admitted, then no candidate could take it (a conversion it
+		// cannot survive): an attempt, so a limit counted it.
+		{Time: t0.Add(6 * time.Second), RequestID: "unconvertible", Status: 400, ErrorClass: "bad_request", Features: feat,
+			Attempts: []Attempt{{N: 1, Provider: "a", Model: "m", Status: 400, Class: "skip", Error: "cannot convert"}}},
 	} {
 		w.Record(r)
 	}
@@ -61,12 +71,13 @@ func TestLimitColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The served request and the upstream's 429 (admitted, then failed);
-	// not the limited one nor the unauthenticated one.
-	if len(ids) != 2 || ids[0] != "00" || ids[1] != "02" || spent != 1500 {
-		t.Errorf("Spending read seconds %v spending %d, want [00 02] and 1500", ids, spent)
+	// The served request, the upstream's 429 and the unconvertible one
+	// (admitted, then failed); not the limited one, the unauthenticated
+	// one nor the malformed one.
+	if len(ids) != 3 || ids[0] != "00" || ids[1] != "02" || ids[2] != "06" || spent != 1500 {
+		t.Errorf("Spending read seconds %v spending %d, want [00 02 06] and 1500", ids, spent)
 	}
-	if len(would) != 2 || len(would[0]) != 2 || would[0][0] != "trial" || would[1] != nil {
-		t.Errorf("Spending's would_refuse = %q, want [[trial other] []]", would)
+	if len(would) != 3 || len(would[0]) != 2 || would[0][0] != "trial" || would[1] != nil {
+		t.Errorf("Spending's would_refuse = %q, want [[trial other] [] []]", would)
 	}
 }
