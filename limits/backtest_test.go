@@ -229,3 +229,31 @@ func TestBacktestSettlesAtEnd(t *testing.T) {
 		t.Errorf("after Add's end: %+v, want 507 tokens", u)
 	}
 }
+
+// TestMemoryCountersTopIsBusiest: keeping the top while reading gives
+// what sorting every counter and cutting would, ties included.
+func TestMemoryCountersTopIsBusiest(t *testing.T) {
+	m := NewMemory(nil)
+	bounds := map[string]Bounds{"per-session": {RPM: 50}}
+	// Requests per session from a fixed permutation, with many ties.
+	for i := range 300 {
+		each := fmt.Sprintf("s%03d", (i*37)%300)
+		for range (i*7)%11 + 1 {
+			admit(t, m, t0, 0, Charge{Limit: "per-session", Each: each, Bounds: bounds["per-session"]})
+		}
+	}
+	all := m.Counters(t0, bounds, 0)["per-session"]
+	for _, top := range []int{1, 5, 20, 299, 300, 301} {
+		got := m.Counters(t0, bounds, top)["per-session"]
+		want := all[:min(top, len(all))]
+		if len(got) != len(want) {
+			t.Fatalf("top %d: %d counters, want %d", top, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Each != want[i].Each || got[i].Share != want[i].Share {
+				t.Errorf("top %d: counter %d = %s %v, want %s %v", top, i, got[i].Each, got[i].Share, want[i].Each, want[i].Share)
+				break
+			}
+		}
+	}
+}

@@ -18,6 +18,10 @@ type CounterUsage struct {
 // busiest counters at now: at most top of them (0: all), highest share
 // first, then by each value. A limit split per session or user may hold
 // thousands of counters; an operator wants the ones near their bound.
+//
+// With top > 0 only the top busiest of each limit are kept while the
+// counters are read, so that a table of a few hundred thousand counters
+// costs no more memory than top of them.
 func (m *Memory) Counters(now time.Time, bounds map[string]Bounds, top int) map[string][]CounterUsage {
 	m.mu.Lock()
 	out := make(map[string][]CounterUsage, len(bounds))
@@ -30,11 +34,39 @@ func (m *Memory) Counters(now time.Time, bounds map[string]Bounds, top int) map[
 		if u == (Usage{}) {
 			continue
 		}
-		out[k.limit] = append(out[k.limit], CounterUsage{Each: k.each, Usage: u, Share: b.Share(u)})
+		out[k.limit] = keepBusiest(out[k.limit], CounterUsage{Each: k.each, Usage: u, Share: b.Share(u)}, top)
 	}
 	m.mu.Unlock()
 	Busiest(out, top)
 	return out
+}
+
+// busier reports whether a comes before b in Busiest's order: a higher
+// share, then a lower each value.
+func busier(a, b *CounterUsage) bool {
+	if a.Share != b.Share {
+		return a.Share > b.Share
+	}
+	return a.Each < b.Each
+}
+
+// keepBusiest adds c to cs, which holds at most top counters (0: no
+// bound): past top, c takes the place of the least busy when it is
+// busier.
+func keepBusiest(cs []CounterUsage, c CounterUsage, top int) []CounterUsage {
+	if top <= 0 || len(cs) < top {
+		return append(cs, c)
+	}
+	least := 0
+	for i := 1; i < len(cs); i++ {
+		if busier(&cs[least], &cs[i]) {
+			least = i
+		}
+	}
+	if busier(&c, &cs[least]) {
+		cs[least] = c
+	}
+	return cs
 }
 
 // Busiest orders each limit's counters busiest first (highest share, then
@@ -42,12 +74,7 @@ func (m *Memory) Counters(now time.Time, bounds map[string]Bounds, top int) map[
 // Store's Counters gives.
 func Busiest(out map[string][]CounterUsage, top int) {
 	for name, cs := range out {
-		sort.Slice(cs, func(i, j int) bool {
-			if cs[i].Share != cs[j].Share {
-				return cs[i].Share > cs[j].Share
-			}
-			return cs[i].Each < cs[j].Each
-		})
+		sort.Slice(cs, func(i, j int) bool { return busier(&cs[i], &cs[j]) })
 		if top > 0 && len(cs) > top {
 			out[name] = cs[:top:top]
 		}
