@@ -216,7 +216,7 @@ type limitPeaks interface {
 // limitTable is what an in-process store (limits.Memory) offers for
 // llmgw_limit_counters and llmgw_limit_counters_evicted_total.
 type limitTable interface {
-	Table() (held int, evicted int64)
+	Table() (held, bound int, evicted int64)
 }
 
 // limitUse is llmgw_limit_use_ratio at a scrape: every declared limit's

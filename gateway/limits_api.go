@@ -26,6 +26,16 @@ type limitsView struct {
 	// says.
 	TZ     string      `json:"tz,omitempty"`
 	Limits []limitView `json:"limits"`
+	// Table is the in-process store's table of counters, absent for a
+	// store shared by replicas (whose counters expire on Redis).
+	Table *limitTableView `json:"table,omitempty"`
+}
+
+// limitTableView is how full the in-process counters' table is.
+type limitTableView struct {
+	Counters int   `json:"counters"`
+	Bound    int   `json:"bound"`
+	Evicted  int64 `json:"evicted"`
 }
 
 // limitView is one limit() of the live policy: its definition, its use
@@ -83,6 +93,10 @@ func (s *Server) apiLimits(w http.ResponseWriter, r *http.Request) {
 	out := limitsView{Since: now.Add(-since), Until: now, Limits: []limitView{}}
 	if l, ok := s.cfg.Limits.(interface{ Location() *time.Location }); ok {
 		out.TZ = l.Location().String()
+	}
+	if t, ok := s.cfg.Limits.(limitTable); ok {
+		held, bound, evicted := t.Table()
+		out.Table = &limitTableView{Counters: held, Bound: bound, Evicted: evicted}
 	}
 	pol := s.cfg.Policies.Policy()
 	if pol == nil || len(pol.Limits()) == 0 {

@@ -69,6 +69,15 @@ func TestAPILimitsLiveUse(t *testing.T) {
 			for _, l := range v.Limits {
 				byName[l.Name] = l
 			}
+			// The in-process table: per-key's two counters, all's one,
+			// shadow-2's two and per-user's one.
+			if tc.users {
+				if v.Table == nil || *v.Table != (limitTableView{Counters: 6, Bound: limits.DefaultMaxCounters}) {
+					t.Errorf("table = %+v, want 6 counters of %d, none evicted", v.Table, limits.DefaultMaxCounters)
+				}
+			} else if v.Table != nil {
+				t.Errorf("a shared store's table = %+v, want none", v.Table)
+			}
 			counters := func(name string) string {
 				var s string
 				for _, c := range byName[name].Counters {

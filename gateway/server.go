@@ -282,7 +282,10 @@ func New(cfg Config) *Server {
 	}
 	s.cfg.Metrics.SetLimitUse(s.limitUse)
 	if t, ok := s.cfg.Limits.(limitTable); ok {
-		s.cfg.Metrics.SetLimitTable(t.Table)
+		s.cfg.Metrics.SetLimitTable(func() (int, int64) {
+			held, _, evicted := t.Table()
+			return held, evicted
+		})
 	}
 	s.adapters = builtinAdapters()
 	for p, a := range cfg.Adapters {

@@ -314,7 +314,10 @@ func TestCountersBounded(t *testing.T) {
 		v := admit(t, m, at, 0, Charge{Limit: "per-session", Each: fmt.Sprint(i), Bounds: Bounds{RPM: 1000}})
 		_ = m.Settle(context.Background(), at, v.Ticket, 0, 0)
 	}
-	n, evicted := m.Table()
+	n, bound, evicted := m.Table()
+	if bound != 100 {
+		t.Errorf("Table's bound = %d, want 100", bound)
+	}
 	if n > 100 {
 		t.Errorf("the table holds %d counters, want at most its bound of 100", n)
 	}

@@ -414,11 +414,12 @@ func (m *Memory) Len() int {
 	return len(m.counters)
 }
 
-// Table is the number of counters held and how many were forgotten, not
-// idle, to keep the table within its bound (DefaultMaxCounters): what
-// llmgw_limit_counters and llmgw_limit_counters_evicted_total export.
-func (m *Memory) Table() (held int, evicted int64) {
+// Table is the number of counters held, the bound on it
+// (DefaultMaxCounters) and how many counters were forgotten, not idle, to
+// keep within it: what llmgw_limit_counters and
+// llmgw_limit_counters_evicted_total export, and GET /api/limits shows.
+func (m *Memory) Table() (held, bound int, evicted int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.counters), m.evicted
+	return len(m.counters), m.max, m.evicted
 }

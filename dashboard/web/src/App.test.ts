@@ -251,6 +251,9 @@ describe('Limits', () => {
     expect(row('ci-rpm').get('[data-test="counters"]').text()).toBe('none in use')
     expect(row('ci-rpm').text()).toContain('keys ci')
     expect(wrapper.get('[data-test="limits-tz"]').text()).toContain('Europe/Paris')
+    const size = wrapper.get('[data-test="limits-table-size"]')
+    expect(size.text().replace(/\s+/g, ' ')).toBe('1,234 counters in process, of at most 262,144; 7 forgotten before they were idle, to stay within it')
+    expect(size.classes()).toContain('bad')
 
     await wrapper.get('[data-test="range-7d"]').trigger('click')
     await flushPromises()
@@ -262,6 +265,7 @@ describe('Limits', () => {
     const { wrapper } = mountAt('#/limits', { '/api/limits': { since: '', until: '', limits: [] } })
     await flushPromises()
     expect(wrapper.get('[data-test="limits-empty"]').text()).toBe('The policy declares no limit().')
+    expect(wrapper.find('[data-test="limits-table-size"]').exists()).toBe(false)
     expect(wrapper.get('[data-test="nav-limits"]').classes()).toContain('active')
   })
 })

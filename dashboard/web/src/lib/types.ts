@@ -238,6 +238,8 @@ export interface Limits {
   until: string
   tz?: string
   limits: Limit[] | null
+  /** The in-process counters' table; absent for a store shared by replicas. */
+  table?: { counters: number; bound: number; evicted: number }
 }
 
 /** GET /api/policy */

@@ -109,6 +109,7 @@ export const limits: Limits = {
   since: '2026-11-24T22:00:00Z',
   until: '2026-11-25T22:00:00Z',
   tz: 'Europe/Paris',
+  table: { counters: 1234, bound: 262144, evicted: 7 },
   limits: [
     {
       name: 'team-daily',
