@@ -117,8 +117,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if IsURL(path) {
 		return openPostgres(ctx, path, false)
 	}
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 	params := fmt.Sprintf("?_busy_timeout=%d&_foreign_keys=1", busyTimeout.Milliseconds())
 	write, err := sql.Open("sqlite", path+params+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=temp_store(memory)"+
@@ -135,14 +135,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// The read pool is opened after the migration so that WAL mode (a
 	// property of the file) is already on when its connections attach.
-	read, err := sql.Open("sqlite", path+params+"&_synchronous=NORMAL&_query_only=1")
+	read, err := openReadPool(path + params + "&_synchronous=NORMAL&_query_only=1")
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
 	}
-	read.SetMaxOpenConns(4)
-	read.SetMaxIdleConns(4)
-	read.SetConnMaxIdleTime(poolIdle)
 	db.read = read
 	shared, err := sql.Open("sqlite", path+params+"&_synchronous=NORMAL&_txlock=immediate")
 	if err != nil {
@@ -171,18 +168,15 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if IsURL(path) {
 		return openPostgres(ctx, path, true)
 	}
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 	// mode=ro: SQLite never creates the file or writes it, and a missing
 	// file is an error rather than a new empty log.
-	read, err := sql.Open("sqlite", "file:"+strings.ReplaceAll(path, "%", "%25")+fmt.Sprintf("?mode=ro&_busy_timeout=%d&_query_only=1", busyTimeout.Milliseconds()))
+	read, err := openReadPool("file:" + strings.ReplaceAll(path, "%", "%25") + fmt.Sprintf("?mode=ro&_busy_timeout=%d&_query_only=1", busyTimeout.Milliseconds()))
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
 	}
-	read.SetMaxOpenConns(4)
-	read.SetMaxIdleConns(4)
-	read.SetConnMaxIdleTime(poolIdle)
 	var version int
 	if err := read.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		read.Close()
@@ -193,6 +187,27 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
 	}
 	return &DB{read: read, readOnly: true}, nil
+}
+
+// checkPath refuses a SQLite path the driver's DSN would misread.
+func checkPath(path string) error {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return fmt.Errorf("requestlog: open %q: path must be non-empty without '?' or '#'", path)
+	}
+	return nil
+}
+
+// openReadPool opens the pool of SQLite connections that read the log:
+// four at most, closed after poolIdle unused.
+func openReadPool(dsn string) (*sql.DB, error) {
+	read, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(4)
+	read.SetConnMaxIdleTime(poolIdle)
+	return read, nil
 }
 
 // schemaCurrent says why a log of schema version have cannot be read by
