@@ -129,11 +129,9 @@ func (tr *requestTrace) noteResponse(b []byte) {
 
 // noteAnswer sets what m holds as the answer's model, id and finish
 // reason (the first of OpenAI's choices' finish_reason or of Gemini's
-// candidates' finishReason when there is no stop_reason).
+// candidates' finishReason when there is no stop_reason). Its caller
+// collects m only when wantsAnswer.
 func (tr *requestTrace) noteAnswer(m *answerMembers) {
-	if tr.attIdle {
-		return
-	}
 	fin := m.fin
 	if fin == nil && m.choices != nil {
 		fin = wirejson.Member(firstElement(m.choices), "finish_reason")

@@ -420,7 +420,9 @@ func BenchmarkTraceSpans(b *testing.B) {
 				x.usage = rec.Usage
 				x.tr.startAttempt(x, 1, "a", "openai", "gpt-4o")
 				x.tr.inject(up)
-				x.tr.noteAnswer(&members)
+				if x.tr.wantsAnswer() { // as relayBody asks
+					x.tr.noteAnswer(&members)
+				}
 				rec.Attempts = x.attempts
 				x.endTrace(rec)
 			}

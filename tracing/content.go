@@ -6,19 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.opentelemetry.io/otel/attribute"
-
 	"github.com/llmgw/llmgw/llm"
-)
-
-// The attribute keys of the GenAI conventions that carry content: the
-// system instructions, the messages sent and the messages the model
-// answered, each a JSON array in the conventions' message schema. They
-// are set only when content export is on (ContentEnabled).
-const (
-	SystemInstructions = attribute.Key("gen_ai.system_instructions")
-	InputMessages      = attribute.Key("gen_ai.input.messages")
-	OutputMessages     = attribute.Key("gen_ai.output.messages")
 )
 
 // ContentEnvVar is the variable OpenTelemetry's GenAI instrumentations

@@ -39,6 +39,14 @@ const (
 	// ErrorType is the class of a failure (the conventions' error.type):
 	// an HTTP status, a transport failure's kind, or llmgw's error class.
 	ErrorType = attribute.Key("error.type")
+	// SystemInstructions, InputMessages and OutputMessages carry content:
+	// the system instructions, the messages sent and the messages the
+	// model answered, each a JSON array in the conventions' message schema
+	// (content.go). They are set only when content export is on
+	// (ContentEnabled).
+	SystemInstructions = attribute.Key("gen_ai.system_instructions")
+	InputMessages      = attribute.Key("gen_ai.input.messages")
+	OutputMessages     = attribute.Key("gen_ai.output.messages")
 )
 
 // llmgw's own attribute keys, beside the conventions'.
